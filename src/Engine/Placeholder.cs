@@ -1,0 +1,1 @@
+namespace LayerChop.Engine; internal static class Placeholder {}
