@@ -1,0 +1,62 @@
+using System.CommandLine;
+using LayerChop.Engine;
+using LayerChop.Engine.Checkpoints;
+using LayerChop.Engine.Tokenization;
+
+namespace LayerChop.Client;
+
+/// <summary>Conventions every command shares: one-line errors on stderr, exit codes, JSON output.</summary>
+public static class Cli
+{
+    public const int UserError = 2;
+    public const int InternalError = 70;
+
+    static readonly System.Text.Json.JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
+
+    /// <summary>Runs a command body; a problem with the user's input becomes one line on stderr and exit code 2.</summary>
+    public static int Run(Func<int> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (Exception e) when (e is LayerChopException or CheckpointFormatException or TokenizerLoadException)
+        {
+            return Fail(e.Message);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or IOException)
+        {
+            return Fail(e.Message);
+        }
+        catch (Exception e) when (Environment.GetEnvironmentVariable("LAYERCHOP_DEBUG") != "1")
+        {
+            Console.Error.WriteLine($"error: internal error ({e.GetType().Name}): {OneLine(e.Message)} (set LAYERCHOP_DEBUG=1 for the stack trace, and please report it)");
+            return InternalError;
+        }
+    }
+
+    public static int Fail(string message)
+    {
+        Console.Error.WriteLine("error: " + OneLine(message));
+        return UserError;
+    }
+
+    public static string OneLine(string message)
+    {
+        var first = message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? "";
+        return first.Length > 0 ? first : message.Trim();
+    }
+
+    public static void WriteJson(object value) =>
+        Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(value, JsonOptions));
+
+    public static Option<bool> JsonOption() => new("--json") { Description = "Print machine-readable JSON instead of a table" };
+
+    public static string Count(long n) => n switch
+    {
+        >= 1_000_000_000 => $"{n / 1e9:0.##}B",
+        >= 1_000_000 => $"{n / 1e6:0.##}M",
+        >= 10_000 => $"{n / 1e3:0.#}k",
+        _ => n.ToString(),
+    };
+}

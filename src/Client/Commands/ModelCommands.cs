@@ -1,0 +1,98 @@
+using System.CommandLine;
+using LayerChop.Engine;
+using LayerChop.Engine.Checkpoints;
+using LayerChop.Engine.Modeling;
+using LayerChop.Engine.Tokenization;
+using static TorchSharp.torch;
+
+namespace LayerChop.Client.Commands;
+
+public static class ModelCommands
+{
+    public static Command Create()
+    {
+        var model = new Command("model", "Create and describe model folders (Hugging Face layout: config.json, safetensors, tokenizer)");
+        model.Subcommands.Add(Init());
+        model.Subcommands.Add(Inspect());
+        return model;
+    }
+
+    static Command Init()
+    {
+        var arch = new Option<string>("--arch") { Description = "Model family", DefaultValueFactory = _ => "llama" };
+        arch.AcceptOnlyFromAmong("llama");
+        var layers = new Option<int>("--layers") { Description = "Number of decoder layers", Required = true };
+        var hidden = new Option<int>("--hidden") { Description = "Hidden size", Required = true };
+        var heads = new Option<int>("--heads") { Description = "Attention heads", Required = true };
+        var kvHeads = new Option<int?>("--kv-heads") { Description = "Key/value heads (grouped-query attention); default: --heads" };
+        var intermediate = new Option<int>("--intermediate") { Description = "MLP intermediate size", Required = true };
+        var vocab = new Option<int>("--vocab") { Description = "Vocabulary size (at least 258: 256 bytes and BOS/EOS)", Required = true };
+        var maxPositions = new Option<int>("--max-positions") { Description = "Context length (max_position_embeddings)", DefaultValueFactory = _ => 2048 };
+        var tie = new Option<bool>("--tie-embeddings") { Description = "Share the embedding matrix with the output projection" };
+        var seed = new Option<long>("--seed") { Description = "Random seed for the weights", DefaultValueFactory = _ => 0 };
+        var dtype = new Option<string>("--dtype") { Description = "Stored weight dtype: f32, bf16 or f16", DefaultValueFactory = _ => "f32" };
+        var tokenizerText = new Option<string?>("--tokenizer-text") { Description = "Text file to learn the byte-level BPE merges from (default: bytes only)" };
+        var output = new Option<string>("--out") { Description = "Output folder (must not exist or be empty)", Required = true };
+        var json = Cli.JsonOption();
+        var command = new Command("init", "Create a randomly initialised Llama-family model folder of a given shape, with a byte-level tokenizer")
+        {
+            arch, layers, hidden, heads, kvHeads, intermediate, vocab, maxPositions, tie, seed, dtype, tokenizerText, output, json,
+        };
+        command.SetAction(p => Cli.Run(() =>
+        {
+            string outDir = p.GetValue(output)!;
+            if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
+                throw new LayerChopException($"{outDir} already exists and is not empty; choose another --out or delete it");
+            int v = p.GetValue(vocab), h = p.GetValue(hidden), a = p.GetValue(heads);
+            if (v < 258) throw new LayerChopException($"--vocab {v} is too small: the byte-level tokenizer needs 256 byte tokens plus BOS and EOS (258)");
+            if (a <= 0 || h % a != 0) throw new LayerChopException($"--hidden {h} must be a positive multiple of --heads {a}");
+            string? textFile = p.GetValue(tokenizerText);
+            if (textFile is not null && !File.Exists(textFile)) throw new LayerChopException($"--tokenizer-text {textFile}: no such file");
+            var storeDtype = DTypes.Parse(p.GetValue(dtype)!);
+
+            // Token ids: 0..255 bytes, then BOS and EOS (the tokenizer's layout).
+            var config = ModelConfig.CreateLlama(p.GetValue(layers), h, a, p.GetValue(kvHeads) ?? a, p.GetValue(intermediate), v,
+                p.GetValue(maxPositions), p.GetValue(tie), DTypes.TorchName(storeDtype), bos: 256, eos: 257);
+            Directory.CreateDirectory(outDir);
+            TextTokenizer.WriteByteLevel(outDir, v, textFile is null ? null : File.ReadAllText(textFile));
+            using var m = new CausalLM(config, ScalarType.Float32, CPU);
+            m.InitializeRandom(p.GetValue(seed));
+            ModelFolder.Save(m, outDir, storeDtype, tokenizerFrom: null);
+            var summary = ModelSummary.Read(outDir);
+            if (p.GetValue(json)) Cli.WriteJson(SummaryJson(summary));
+            else Console.WriteLine($"wrote {outDir}: {summary.Layers} layers, {Cli.Count(summary.Params)} parameters ({summary.DType})");
+            return 0;
+        }));
+        return command;
+    }
+
+    static Command Inspect()
+    {
+        var dir = new Argument<string>("DIR") { Description = "Model folder" };
+        var json = Cli.JsonOption();
+        var command = new Command("inspect", "Show a model folder's architecture and sizes (counted from the stored tensors)") { dir, json };
+        command.SetAction(p => Cli.Run(() =>
+        {
+            var s = ModelSummary.Read(p.GetValue(dir)!);
+            if (p.GetValue(json)) { Cli.WriteJson(SummaryJson(s)); return 0; }
+            Console.WriteLine($"arch                  {s.Arch}");
+            Console.WriteLine($"layers                {s.Layers}");
+            Console.WriteLine($"hidden                {s.Hidden}");
+            Console.WriteLine($"heads / kv heads      {s.Heads} / {s.KvHeads}");
+            Console.WriteLine($"vocab                 {s.Vocab}");
+            Console.WriteLine($"params                {s.Params:N0} ({Cli.Count(s.Params)})");
+            Console.WriteLine($"non-embedding params  {s.NonEmbeddingParams:N0} ({Cli.Count(s.NonEmbeddingParams)})");
+            Console.WriteLine($"dtype                 {s.DType}");
+            Console.WriteLine($"bytes on disk         {s.BytesOnDisk:N0}");
+            return 0;
+        }));
+        return command;
+    }
+
+    public static object SummaryJson(ModelSummary s) => new Dictionary<string, object>
+    {
+        ["arch"] = s.Arch, ["layers"] = s.Layers, ["hidden"] = s.Hidden, ["heads"] = s.Heads, ["kv_heads"] = s.KvHeads,
+        ["vocab"] = s.Vocab, ["params"] = s.Params, ["non_embedding_params"] = s.NonEmbeddingParams, ["dtype"] = s.DType,
+        ["bytes_on_disk"] = s.BytesOnDisk,
+    };
+}

@@ -1,0 +1,87 @@
+using LayerChop.Engine.Modeling;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LayerChop.Engine.Checkpoints;
+
+/// <summary>
+/// A Hugging Face model folder: config.json, safetensors weights (single file or sharded), tokenizer files.
+/// Loading streams one tensor at a time into an allocated model, so peak memory is the model plus the
+/// largest tensor, never two copies of the weights.
+/// </summary>
+public static class ModelFolder
+{
+    /// <summary>Files copied along with the weights so a written folder is usable end to end.</summary>
+    public static readonly IReadOnlyList<string> TokenizerFiles =
+    [
+        "tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json",
+        "added_tokens.json", "vocab.json", "merges.txt", "generation_config.json", "chat_template.jinja",
+    ];
+
+    /// <summary>Loads a model folder; weights are converted to <paramref name="dtype"/> (default: float32).</summary>
+    public static CausalLM Load(string folder, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    {
+        var config = ModelConfig.Load(folder);
+        using var checkpoint = SafeTensorsCheckpoint.Open(folder);
+        var model = new CausalLM(config, dtype, device ?? CPU);
+        try
+        {
+            LoadWeights(model, checkpoint, folder);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        model.eval();
+        return model;
+    }
+
+    static void LoadWeights(CausalLM model, SafeTensorsCheckpoint checkpoint, string folder)
+    {
+        var expected = model.NamedWeights().ToDictionary(p => p.Name, p => p.Parameter);
+        foreach (var name in checkpoint.Names)
+        {
+            if (expected.ContainsKey(name)) continue;
+            // Older checkpoints store rotary tables, and tied models sometimes store lm_head anyway.
+            if (name.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal)) continue;
+            if (name == "lm_head.weight" && model.Config.TieWordEmbeddings) continue;
+            throw new LayerChopException($"{folder}: tensor '{name}' does not belong to a {model.Config.ModelType} model of this config; is config.json from another model?");
+        }
+        using var noGrad = no_grad();
+        foreach (var (name, parameter) in expected)
+        {
+            if (!checkpoint.Names.Contains(name))
+                throw new LayerChopException($"{folder}: tensor '{name}' is missing from the checkpoint; the weights do not match config.json");
+            var info = checkpoint.Info(name);
+            if (!info.Shape.SequenceEqual(parameter.shape))
+                throw new LayerChopException($"{folder}: tensor '{name}' has shape [{string.Join(",", info.Shape)}] but config.json implies [{string.Join(",", parameter.shape)}]");
+            using var stored = checkpoint.Read(name);
+            parameter.copy_(stored);
+        }
+    }
+
+    /// <summary>Writes the model's weights (in <paramref name="dtype"/>), its config and the tokenizer files of <paramref name="tokenizerFrom"/>.</summary>
+    public static void Save(CausalLM model, string folder, ScalarType dtype, string? tokenizerFrom,
+        long maxShardBytes = 5_000_000_000)
+    {
+        Directory.CreateDirectory(folder);
+        // Each weight is converted to the stored dtype only when its turn comes: one extra tensor at a time.
+        var sources = model.NamedWeights()
+            .Select(p => new TensorSource(p.Name, dtype, p.Parameter.shape, () => p.Parameter.detach().to(dtype)))
+            .ToList();
+        SafeTensorsCheckpoint.WriteStreaming(folder, sources, maxShardBytes, new Dictionary<string, string> { ["format"] = "pt" });
+        if (tokenizerFrom is not null) CopyTokenizerFiles(tokenizerFrom, folder);
+        model.Config.WithDtype(DTypes.TorchName(dtype)).Save(folder);
+    }
+
+    public static void CopyTokenizerFiles(string from, string to)
+    {
+        if (Path.GetFullPath(from) == Path.GetFullPath(to)) return;
+        foreach (var file in TokenizerFiles)
+        {
+            var source = Path.Combine(from, file);
+            if (File.Exists(source)) File.Copy(source, Path.Combine(to, file), overwrite: true);
+        }
+    }
+}

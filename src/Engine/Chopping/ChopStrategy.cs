@@ -1,0 +1,93 @@
+using System.Globalization;
+
+namespace LayerChop.Engine.Chopping;
+
+/// <summary>
+/// Which layers to remove. The paper's fixed placements are defined exactly, so results are comparable
+/// across runs and with published numbers; every placement keeps the first and last layer.
+/// </summary>
+public abstract record ChopStrategy
+{
+    public static readonly IReadOnlyList<string> PlacementNames = ["input", "output", "middle", "both", "max-gap"];
+
+    /// <summary>The sorted, distinct layer indices to remove from a model of <paramref name="layers"/> layers.</summary>
+    public abstract IReadOnlyList<int> LayersToRemove(int layers);
+
+    public abstract string Name { get; }
+
+    /// <summary>Parses "input", "output", "middle", "both", "max-gap" (with --remove K) or "layers:i,j,...".</summary>
+    public static ChopStrategy Parse(string text, int? remove)
+    {
+        text = text.Trim();
+        if (text.StartsWith("layers:", StringComparison.Ordinal))
+        {
+            if (remove is not null)
+                throw new LayerChopException("--remove does not go with 'layers:i,j,...': the list already says which layers to remove");
+            var parts = text["layers:".Length..].Split(',', StringSplitOptions.TrimEntries);
+            var indices = new List<int>();
+            foreach (var part in parts)
+            {
+                if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int i))
+                    throw new LayerChopException($"strategy '{text}': '{part}' is not a layer index; write layers:1,2,5");
+                if (indices.Contains(i))
+                    throw new LayerChopException($"strategy '{text}': layer {i} is listed twice");
+                indices.Add(i);
+            }
+            return new ExplicitLayers(indices);
+        }
+        if (!PlacementNames.Contains(text))
+            throw new LayerChopException($"unknown strategy '{text}'; use one of {string.Join(", ", PlacementNames)} or layers:i,j,...");
+        if (remove is null)
+            throw new LayerChopException($"strategy '{text}' needs --remove K, the number of layers to remove");
+        return new Placement(text, remove.Value);
+    }
+}
+
+/// <summary>One of the paper's placements of K removed layers.</summary>
+public sealed record Placement(string Kind, int Remove) : ChopStrategy
+{
+    public override string Name => Kind;
+
+    public override IReadOnlyList<int> LayersToRemove(int layers)
+    {
+        int l = layers, k = Remove;
+        if (k < 1 || k > l - 2)
+            throw new LayerChopException(l < 3
+                ? $"a model of {l} layers cannot be chopped: the first and last layer are always kept"
+                : $"cannot remove {k} of {l} layers: the first and last layer are always kept, so K must be between 1 and {l - 2}");
+        IEnumerable<int> removed = Kind switch
+        {
+            "input" => Enumerable.Range(1, k),                                  // 1..K
+            "output" => Enumerable.Range(l - 1 - k, k),                          // L-1-K .. L-2
+            "middle" => Enumerable.Range((l - k) / 2, k),                        // block from floor((L-K)/2)
+            "both" => Enumerable.Range(1, (k + 1) / 2)                           // ceil(K/2) from 1
+                          .Concat(Enumerable.Range(l - 1 - k / 2, k / 2)),       // floor(K/2) ending at L-2
+            "max-gap" => Enumerable.Range(0, k)                                  // evenly spread over 1..L-2
+                          .Select(i => 1 + (int)((2L * i + 1) * (l - 2) / (2L * k))),
+            _ => throw new LayerChopException($"unknown placement '{Kind}'"),
+        };
+        var list = removed.ToList();
+        if (list.Distinct().Count() != k || list.Min() < 1 || list.Max() > l - 2)
+            throw new InvalidOperationException($"placement {Kind} K={k} L={l} produced an invalid set [{string.Join(",", list)}]");
+        list.Sort();
+        return list;
+    }
+}
+
+/// <summary>Exactly the listed layers; the first and last may be listed on purpose.</summary>
+public sealed record ExplicitLayers(IReadOnlyList<int> Layers) : ChopStrategy
+{
+    public override string Name => "layers:" + string.Join(",", Layers);
+
+    public override IReadOnlyList<int> LayersToRemove(int layers)
+    {
+        if (Layers.Count == 0)
+            throw new LayerChopException("layers: needs at least one layer index");
+        foreach (int i in Layers)
+            if (i < 0 || i >= layers)
+                throw new LayerChopException($"layer {i} does not exist: the model has layers 0..{layers - 1}");
+        if (Layers.Count >= layers)
+            throw new LayerChopException($"cannot remove all {layers} layers: at least one must stay");
+        return Layers.Order().ToList();
+    }
+}

@@ -1,0 +1,93 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using LayerChop.Engine.Checkpoints;
+using LayerChop.Engine.Modeling;
+using static TorchSharp.torch;
+
+namespace LayerChop.Engine.Chopping;
+
+public sealed record ChopResult(IReadOnlyList<int> Removed, IReadOnlyList<int> Kept, long ParamsBefore, long ParamsAfter);
+
+/// <summary>
+/// Removes whole decoder layers from a model folder, tensor by tensor: kept layers are renumbered
+/// 0..L-K-1 in order and their bytes copied unchanged (no dtype round trip), so a chopped model is
+/// bit-identical to the original with those layers skipped.
+/// </summary>
+public static partial class Chopper
+{
+    [GeneratedRegex(@"^model\.layers\.(\d+)\.(.+)$")]
+    private static partial Regex LayerTensor();
+
+    public static ChopResult Plan(ModelConfig config, ChopStrategy strategy)
+    {
+        var removed = strategy.LayersToRemove(config.NumLayers);
+        var kept = Enumerable.Range(0, config.NumLayers).Except(removed).ToList();
+        var after = config.WithLayersKept(kept);
+        return new ChopResult(removed, kept, config.TotalParams, after.TotalParams);
+    }
+
+    public static ChopResult Chop(string source, ChopStrategy strategy, string destination)
+    {
+        var config = ModelConfig.Load(source);
+        var plan = Plan(config, strategy);
+        if (Path.GetFullPath(source).TrimEnd('/') == Path.GetFullPath(destination).TrimEnd('/'))
+            throw new LayerChopException($"--out {destination} is the source folder; write the chopped model to a new folder");
+        if (Directory.Exists(destination) && Directory.EnumerateFileSystemEntries(destination).Any())
+            throw new LayerChopException($"{destination} already exists and is not empty; choose another --out or delete it");
+
+        var newIndex = new Dictionary<int, int>();
+        for (int i = 0; i < plan.Kept.Count; i++) newIndex[plan.Kept[i]] = i;
+
+        // Everything is written into a sibling folder first and renamed at the end: an interrupted chop
+        // never leaves a folder that looks complete.
+        var partial = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(destination))!,
+            "." + Path.GetFileName(Path.GetFullPath(destination)) + ".partial");
+        if (Directory.Exists(partial)) Directory.Delete(partial, recursive: true);
+        Directory.CreateDirectory(partial);
+        long before = 0, after = 0;
+        using (var checkpoint = SafeTensorsCheckpoint.Open(source))
+        {
+            var sources = new List<TensorSource>();
+            foreach (var name in checkpoint.Names)
+            {
+                var info = checkpoint.Info(name);
+                long count = info.Shape.Aggregate(1L, (a, b) => a * b);
+                before += count;
+                string outName = name;
+                var match = LayerTensor().Match(name);
+                if (match.Success)
+                {
+                    int layer = int.Parse(match.Groups[1].Value);
+                    if (layer >= config.NumLayers)
+                        throw new LayerChopException($"{source}: tensor '{name}' names layer {layer} but config.json says num_hidden_layers = {config.NumLayers}");
+                    if (!newIndex.TryGetValue(layer, out int renumbered)) continue;
+                    outName = $"model.layers.{renumbered}.{match.Groups[2].Value}";
+                }
+                after += count;
+                sources.Add(new TensorSource(outName, SafeTensorsDTypes.ToScalarType(info.DType), info.Shape, () => checkpoint.Read(name)));
+            }
+            try
+            {
+                SafeTensorsCheckpoint.WriteStreaming(partial, sources, metadata: new Dictionary<string, string> { ["format"] = "pt" });
+            }
+            catch
+            {
+                Directory.Delete(partial, recursive: true);
+                throw;
+            }
+        }
+        config.WithLayersKept(plan.Kept).Save(partial);
+        ModelFolder.CopyTokenizerFiles(source, partial);
+        File.WriteAllText(Path.Combine(partial, "layerchop.json"), JsonSerializer.Serialize(new
+        {
+            chopped_from = Path.GetFullPath(source),
+            strategy = strategy.Name,
+            removed = plan.Removed,
+            kept = plan.Kept,
+        }, new JsonSerializerOptions { WriteIndented = true }) + "\n");
+
+        if (Directory.Exists(destination)) Directory.Delete(destination);   // empty, checked above
+        Directory.Move(partial, destination);
+        return plan with { ParamsBefore = before, ParamsAfter = after };
+    }
+}

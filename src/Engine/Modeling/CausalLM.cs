@@ -1,0 +1,112 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LayerChop.Engine.Modeling;
+
+/// <summary>Embeddings, the decoder layers and the final norm: Hugging Face's "model." prefix.</summary>
+public sealed class DecoderStack : nn.Module
+{
+    public readonly TokenEmbedding embed_tokens;
+    public readonly ModuleList<DecoderLayer> layers;
+    public readonly RmsNorm norm;
+
+    public DecoderStack(ModelConfig c, ScalarType dtype, Device device) : base("DecoderStack")
+    {
+        embed_tokens = new TokenEmbedding(c.VocabSize, c.HiddenSize, dtype, device);
+        layers = new ModuleList<DecoderLayer>(Enumerable.Range(0, c.NumLayers).Select(_ => new DecoderLayer(c, dtype, device)).ToArray());
+        norm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device);
+        RegisterComponents();
+    }
+}
+
+/// <summary>
+/// A Llama-family decoder-only language model. Module and parameter names are those of Hugging Face's
+/// LlamaForCausalLM (model.layers.N.self_attn.q_proj.weight, lm_head.weight, ...), so the state dict maps
+/// one to one onto checkpoint tensors.
+/// </summary>
+public sealed class CausalLM : nn.Module
+{
+    public readonly DecoderStack model;
+    public readonly Dense? lm_head;                            // null when tied to the embedding
+    readonly Rotary rotary;
+
+    public ModelConfig Config { get; }
+    public ScalarType DType { get; }
+    public Device Device { get; }
+
+    public CausalLM(ModelConfig config, ScalarType dtype, Device device) : base("CausalLM")
+    {
+        Config = config; DType = dtype; Device = device;
+        model = new DecoderStack(config, dtype, device);
+        lm_head = config.TieWordEmbeddings ? null : new Dense(config.HiddenSize, config.VocabSize, false, dtype, device);
+        rotary = new Rotary(config, device);
+        RegisterComponents();
+    }
+
+    public int NumLayers => model.layers.Count;
+
+    /// <summary>Next-token logits (B, T, V) for ids (B, T).</summary>
+    /// <param name="cache">when given, ids continue the cached positions and their keys/values are appended.</param>
+    /// <param name="skipLayers">layers to run as identities (the model as if they were removed).</param>
+    public Tensor Forward(Tensor ids, KvCache? cache = null, IReadOnlySet<int>? skipLayers = null)
+    {
+        using var scope = NewDisposeScope();
+        var h = Hidden(ids, cache, skipLayers);
+        var logits = nn.functional.linear(h, lm_head?.weight ?? model.embed_tokens.weight);
+        return logits.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Final hidden states (B, T, C), after the last norm.</summary>
+    public Tensor Hidden(Tensor ids, KvCache? cache = null, IReadOnlySet<int>? skipLayers = null)
+    {
+        using var scope = NewDisposeScope();
+        long t = ids.shape[1], past = cache?.Length ?? 0;
+        if (past + t > Config.MaxPositionEmbeddings)
+            throw new LayerChopException($"sequence of {past + t} positions exceeds the model's context of {Config.MaxPositionEmbeddings} (max_position_embeddings)");
+        var (cos, sin) = rotary.Get(past, t, DType);
+        Tensor? mask = null;
+        if (past > 0 && t > 1)
+        {
+            // New queries attend to every cached position and causally among themselves.
+            var queryPos = arange(past, past + t, 1, ScalarType.Int64, Device).unsqueeze(1);   // (T, 1)
+            var keyPos = arange(0, past + t, 1, ScalarType.Int64, Device).unsqueeze(0);       // (1, S)
+            mask = keyPos <= queryPos;                                                        // (T, S)
+        }
+        var h = model.embed_tokens.Forward(ids);                                              // (B, T, C)
+        for (int i = 0; i < model.layers.Count; i++)
+        {
+            if (skipLayers is not null && skipLayers.Contains(i)) continue;
+            h = model.layers[i].Forward(h, cos, sin, mask, cache, i);
+        }
+        cache?.Advance(t);
+        return model.norm.Forward(h).MoveToOuterDisposeScope();
+    }
+
+    public KvCache NewCache() => new(NumLayers);
+
+    /// <summary>Parameters in HF tensor-name order, as a checkpoint stores them.</summary>
+    public IEnumerable<(string Name, Parameter Parameter)> NamedWeights() =>
+        named_parameters().Select(p => (p.name, p.parameter));
+
+    /// <summary>
+    /// Random initialisation as transformers does it for a fresh Llama: normal(0, std) for matrices and
+    /// embeddings, zero biases, unit norm weights. Deterministic for a seed on CPU.
+    /// </summary>
+    public void InitializeRandom(long seed, double std = 0.02)
+    {
+        using var noGrad = no_grad();
+        var generator = new Generator((ulong)seed, Device);
+        foreach (var (name, p) in NamedWeights())
+        {
+            if (name.EndsWith("norm.weight", StringComparison.Ordinal)) p.fill_(1.0);
+            else if (name.EndsWith(".bias", StringComparison.Ordinal)) p.zero_();
+            else p.normal_(0.0, std, generator);
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) rotary.Dispose();
+        base.Dispose(disposing);
+    }
+}

@@ -1,0 +1,88 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LayerChop.Engine.Modeling;
+
+// Small building blocks whose parameters are allocated uninitialised: a model loaded from a checkpoint
+// is filled tensor by tensor from the file, so random initialisation would only cost time.
+
+/// <summary>y = x W^T + b, with W stored (out, in) as in Hugging Face checkpoints.</summary>
+public sealed class Dense : nn.Module
+{
+    public readonly Parameter weight;
+    public readonly Parameter? bias;
+
+    public Dense(long inFeatures, long outFeatures, bool hasBias, ScalarType dtype, Device device) : base("Dense")
+    {
+        weight = new Parameter(empty([outFeatures, inFeatures], dtype, device));
+        bias = hasBias ? new Parameter(empty([outFeatures], dtype, device)) : null;
+        RegisterComponents();
+    }
+
+    public Tensor Forward(Tensor x) => nn.functional.linear(x, weight, bias);
+}
+
+public sealed class TokenEmbedding : nn.Module
+{
+    public readonly Parameter weight;                          // (V, C)
+
+    public TokenEmbedding(long vocab, long hidden, ScalarType dtype, Device device) : base("TokenEmbedding")
+    {
+        weight = new Parameter(empty([vocab, hidden], dtype, device));
+        RegisterComponents();
+    }
+
+    public Tensor Forward(Tensor ids)                          // (B, T) -> (B, T, C)
+    {
+        using var flat = ids.reshape(-1);
+        using var rows = weight.index_select(0, flat);
+        return rows.view(ids.shape[0], ids.shape[1], weight.shape[1]);
+    }
+}
+
+/// <summary>RMSNorm computed in float32 whatever the model dtype, then scaled in the model dtype (as HF does).</summary>
+public sealed class RmsNorm : nn.Module
+{
+    public readonly Parameter weight;
+    readonly double eps;
+
+    public RmsNorm(long hidden, double eps, ScalarType dtype, Device device) : base("RmsNorm")
+    {
+        weight = new Parameter(empty([hidden], dtype, device));
+        this.eps = eps;
+        RegisterComponents();
+    }
+
+    public Tensor Forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var xf = x.to(ScalarType.Float32);
+        var variance = xf.pow(2).mean([-1L], keepdim: true);
+        var normed = xf * rsqrt(variance + eps);
+        return (weight * normed.to(x.dtype)).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>SwiGLU feed-forward: down(silu(gate(x)) * up(x)).</summary>
+public sealed class SwiGluMlp : nn.Module
+{
+    public readonly Dense gate_proj, up_proj, down_proj;
+
+    public SwiGluMlp(ModelConfig c, ScalarType dtype, Device device) : base("SwiGluMlp")
+    {
+        gate_proj = new Dense(c.HiddenSize, c.IntermediateSize, c.MlpBias, dtype, device);
+        up_proj = new Dense(c.HiddenSize, c.IntermediateSize, c.MlpBias, dtype, device);
+        down_proj = new Dense(c.IntermediateSize, c.HiddenSize, c.MlpBias, dtype, device);
+        RegisterComponents();
+    }
+
+    public Tensor Forward(Tensor x)
+    {
+        using var gate = gate_proj.Forward(x);
+        using var act = nn.functional.silu(gate);
+        using var up = up_proj.Forward(x);
+        using var product = act * up;
+        return down_proj.Forward(product);
+    }
+}

@@ -1,0 +1,88 @@
+using static TorchSharp.torch;
+
+namespace LayerChop.Engine.Modeling;
+
+/// <summary>
+/// Rotary position embeddings in Hugging Face's rotate_half layout: the two halves of each head are the
+/// real and imaginary parts, so checkpoints trained with transformers fit without permuting weights.
+/// Frequencies are computed in float32 exactly as transformers computes them, including llama3 scaling.
+/// </summary>
+public sealed class Rotary : IDisposable
+{
+    readonly Tensor invFreq;                                   // (D/2,) float32 on the model's device
+    Tensor cos, sin;                                           // (capacity, D) float32 tables
+    long capacity;
+
+    public Rotary(ModelConfig c, Device device)
+    {
+        using var cpuFreq = InverseFrequencies(c);
+        invFreq = cpuFreq.to(device);
+        capacity = 0;
+        cos = empty(0); sin = empty(0);
+    }
+
+    public static Tensor InverseFrequencies(ModelConfig c)
+    {
+        int dim = c.HeadDim;
+        using var exponents = arange(0, dim, 2, ScalarType.Int64).to(ScalarType.Float32) / dim;
+        var inv = pow(c.RopeTheta, exponents).reciprocal();   // 1 / theta^(2i/D)
+        switch (c.RopeScaling)
+        {
+            case RopeScalingKind.Linear:
+                { var scaled = inv / c.RopeFactor; inv.Dispose(); return scaled; }
+            case RopeScalingKind.Llama3:
+                {
+                    // Long wavelengths are slowed down by `factor`, short ones kept, the band between
+                    // interpolated smoothly (Llama 3.1's recipe).
+                    using var scope = NewDisposeScope();
+                    double lowFreqWavelen = c.RopeOriginalMaxPositions / c.RopeLowFreqFactor;
+                    double highFreqWavelen = c.RopeOriginalMaxPositions / c.RopeHighFreqFactor;
+                    var wavelen = 2 * Math.PI / inv;
+                    var llama = where(wavelen > lowFreqWavelen, inv / c.RopeFactor, inv);
+                    var smooth = (c.RopeOriginalMaxPositions / wavelen - c.RopeLowFreqFactor)
+                                 / (c.RopeHighFreqFactor - c.RopeLowFreqFactor);
+                    var smoothed = (1 - smooth) * llama / c.RopeFactor + smooth * llama;
+                    var medium = (wavelen >= highFreqWavelen).logical_and(wavelen <= lowFreqWavelen);
+                    var result = where(medium, smoothed, llama).MoveToOuterDisposeScope();
+                    inv.Dispose();
+                    return result;
+                }
+            default:
+                return inv;
+        }
+    }
+
+    /// <summary>cos and sin for positions start..start+length-1, each (length, D) in the given dtype.</summary>
+    public (Tensor Cos, Tensor Sin) Get(long start, long length, ScalarType dtype)
+    {
+        long needed = start + length;
+        if (needed > capacity) Grow(Math.Max(needed, Math.Max(64, capacity * 2)));
+        return (cos.narrow(0, start, length).to(dtype), sin.narrow(0, start, length).to(dtype));
+    }
+
+    void Grow(long newCapacity)
+    {
+        using var scope = NewDisposeScope();
+        var positions = arange(0, newCapacity, 1, ScalarType.Int64, invFreq.device).to(ScalarType.Float32);
+        var freqs = outer(positions, invFreq);                 // (T, D/2)
+        var emb = cat([freqs, freqs], -1);                     // (T, D)
+        cos.Dispose(); sin.Dispose();
+        // The tables outlive whichever forward pass grew them: keep them out of every dispose scope.
+        cos = emb.cos().DetachFromDisposeScope();
+        sin = emb.sin().DetachFromDisposeScope();
+        capacity = newCapacity;
+    }
+
+    /// <summary>x (B, H, T, D) rotated: x*cos + rotate_half(x)*sin.</summary>
+    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
+    {
+        using var scope = NewDisposeScope();
+        long half = x.shape[^1] / 2;
+        var x1 = x.narrow(-1, 0, half);
+        var x2 = x.narrow(-1, half, half);
+        var rotated = cat([x2.neg(), x1], -1);
+        return (x * cos + rotated * sin).MoveToOuterDisposeScope();
+    }
+
+    public void Dispose() { invFreq.Dispose(); cos.Dispose(); sin.Dispose(); }
+}

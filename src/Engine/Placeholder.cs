@@ -1,1 +1,0 @@
-namespace LayerChop.Engine; internal static class Placeholder {}
