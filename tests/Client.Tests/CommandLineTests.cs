@@ -67,8 +67,8 @@ public class CommandLineTests(TinyModel tiny) : IClassFixture<TinyModel>
         var r = LayerChopProcess.Run("chop", tiny.Folder, "--strategy", "max-gap", "--remove", "2", "--out", output, "--json");
         Assert.True(r.ExitCode == 0, r.Stderr);
         using var doc = JsonDocument.Parse(r.Stdout);
-        Assert.Equal([1, 3], doc.RootElement.GetProperty("removed").EnumerateArray().Select(e => e.GetInt32()));
-        Assert.Equal([0, 2, 4, 5], doc.RootElement.GetProperty("kept").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.Equal([2, 4], doc.RootElement.GetProperty("removed").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.Equal([0, 1, 3, 5], doc.RootElement.GetProperty("kept").EnumerateArray().Select(e => e.GetInt32()));
         Assert.Equal(6 * 7744 + 2 * 300 * 32 + 32, doc.RootElement.GetProperty("params_before").GetInt64());
         Assert.Equal(4 * 7744 + 2 * 300 * 32 + 32, doc.RootElement.GetProperty("params_after").GetInt64());
         var inspect = LayerChopProcess.Run("model", "inspect", output, "--json");
@@ -137,7 +137,7 @@ public class CommandLineTests(TinyModel tiny) : IClassFixture<TinyModel>
         { "truncated", "" },
         { "header-length", "header length" },
         { "unknown-dtype", "dtype" },
-        { "offsets-out-of-range", "beyond" },
+        { "offsets-out-of-range", "past the end" },
         { "overlap", "overlap" },
     };
 
