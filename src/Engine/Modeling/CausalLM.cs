@@ -48,16 +48,18 @@ public sealed class CausalLM : nn.Module
     /// <summary>Next-token logits (B, T, V) for ids (B, T).</summary>
     /// <param name="cache">when given, ids continue the cached positions and their keys/values are appended.</param>
     /// <param name="skipLayers">layers to run as identities (the model as if they were removed).</param>
-    public Tensor Forward(Tensor ids, KvCache? cache = null, IReadOnlySet<int>? skipLayers = null)
+    /// <param name="layerOutputs">when given, receives each layer's output (B, T, C) by layer index, and the
+    /// embeddings (the first layer's input) under index -1; the tensors belong to the caller's dispose scope.</param>
+    public Tensor Forward(Tensor ids, KvCache? cache = null, IReadOnlySet<int>? skipLayers = null,
+        IDictionary<int, Tensor>? layerOutputs = null)
     {
-        using var scope = NewDisposeScope();
-        var h = Hidden(ids, cache, skipLayers);
-        var logits = nn.functional.linear(h, lm_head?.weight ?? model.embed_tokens.weight);
-        return logits.MoveToOuterDisposeScope();
+        using var h = Hidden(ids, cache, skipLayers, layerOutputs);
+        return nn.functional.linear(h, lm_head?.weight ?? model.embed_tokens.weight);   // (B, T, V)
     }
 
     /// <summary>Final hidden states (B, T, C), after the last norm.</summary>
-    public Tensor Hidden(Tensor ids, KvCache? cache = null, IReadOnlySet<int>? skipLayers = null)
+    public Tensor Hidden(Tensor ids, KvCache? cache = null, IReadOnlySet<int>? skipLayers = null,
+        IDictionary<int, Tensor>? layerOutputs = null)
     {
         using var scope = NewDisposeScope();
         long t = ids.shape[1], past = cache?.Length ?? 0;
@@ -73,10 +75,12 @@ public sealed class CausalLM : nn.Module
             mask = keyPos <= queryPos;                                                        // (T, S)
         }
         var h = model.embed_tokens.Forward(ids);                                              // (B, T, C)
+        if (layerOutputs is not null) layerOutputs[-1] = h.MoveToOuterDisposeScope();
         for (int i = 0; i < model.layers.Count; i++)
         {
             if (skipLayers is not null && skipLayers.Contains(i)) continue;
             h = model.layers[i].Forward(h, cos, sin, mask, cache, i);
+            if (layerOutputs is not null) layerOutputs[i] = h.MoveToOuterDisposeScope();
         }
         cache?.Advance(t);
         return model.norm.Forward(h).MoveToOuterDisposeScope();

@@ -63,3 +63,23 @@ public class DecodingTests
         Assert.Contains("context of 128", e.Message);
     }
 }
+
+public class LayerOutputTests
+{
+    [Fact]
+    public void Layer_outputs_are_the_residual_stream_after_each_layer_and_skipped_layers_are_identities()
+    {
+        using var model = TestModels.Random(TestModels.Llama(layers: 4));
+        using var ids = TestModels.Ids(1, 6, 300);
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var outputs = new Dictionary<int, Tensor>();
+        model.Forward(ids, skipLayers: new HashSet<int> { 2 }, layerOutputs: outputs);
+        Assert.Equal([-1, 0, 1, 3], outputs.Keys.Order());
+        var full = new Dictionary<int, Tensor>();
+        model.Forward(ids, layerOutputs: full);
+        Assert.Equal(0.0, TestModels.MaxAbsDiff(outputs[1], full[1]));
+        Assert.True(TestModels.MaxAbsDiff(outputs[3], full[3]) > 0);
+        Assert.Equal([6L, 32L], full[-1].shape.Skip(1));
+    }
+}
