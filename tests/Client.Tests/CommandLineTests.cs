@@ -31,15 +31,7 @@ public sealed class TinyModel
 
 public class CommandLineTests(TinyModel tiny) : IClassFixture<TinyModel>
 {
-    static void AssertOneLineError(RunResult r, string expected)
-    {
-        Assert.Equal(2, r.ExitCode);
-        var lines = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.True(lines.Length == 1, "expected one line on stderr, got:\n" + r.Stderr);
-        Assert.StartsWith("error: ", lines[0]);
-        Assert.Contains(expected, lines[0]);
-        Assert.DoesNotContain("   at ", r.Stderr);
-    }
+    static void AssertOneLineError(RunResult r, string expected) => LayerChopProcess.AssertOneLineError(r, expected);
 
     [Fact]
     public void Inspect_reports_the_shape_and_sizes_as_documented_json()

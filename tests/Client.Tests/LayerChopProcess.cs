@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Xunit;
 
 namespace LayerChop.Client.Tests;
 
@@ -7,7 +8,9 @@ public sealed record RunResult(int ExitCode, string Stdout, string Stderr);
 /// <summary>Runs the built layerchop command line as a user would.</summary>
 public static class LayerChopProcess
 {
-    static readonly string Dll = FindDll();
+    public static readonly string Dll = FindDll();
+
+    public static string RepoRoot => Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Dll)!, "..", "..", "..", "..", ".."));
 
     static string FindDll()
     {
@@ -41,4 +44,16 @@ public static class LayerChopProcess
         Directory.CreateDirectory(path);
         return path;
     }
+
+    /// <summary>Exit code 2 and exactly one line on stderr, containing <paramref name="expected"/>, no stack trace.</summary>
+    public static void AssertOneLineError(RunResult r, string expected)
+    {
+        Assert.Equal(2, r.ExitCode);
+        var lines = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 1, "expected one line on stderr, got:\n" + r.Stderr);
+        Assert.StartsWith("error: ", lines[0]);
+        Assert.Contains(expected, lines[0]);
+        Assert.DoesNotContain("   at ", r.Stderr);
+    }
+
 }

@@ -18,7 +18,7 @@ public static class TrainCommand
         var textField = new Option<string>("--text-field") { Description = "JSONL field holding the text", DefaultValueFactory = _ => "text" };
         var seqLen = new Option<int>("--seq-len") { Description = "Tokens per training sequence", DefaultValueFactory = _ => 256 };
         var batchTokens = new Option<int>("--batch-tokens") { Description = "Tokens per optimizer step (multiple of --seq-len)", DefaultValueFactory = _ => 2048 };
-        var microBatch = new Option<int>("--micro-batch") { Description = "Sequences per forward pass (gradient accumulation covers the rest)", DefaultValueFactory = _ => 8 };
+        var microBatch = new Option<int>("--micro-batch") { Description = "Sequences per forward pass; gradient accumulation covers the rest of a step (default: the largest divisor up to 8)" };
         var lr = new Option<double>("--lr") { Description = "Peak learning rate", DefaultValueFactory = _ => 3e-4 };
         var warmup = new Option<int>("--warmup-steps") { Description = "Linear warm-up steps before cosine decay", DefaultValueFactory = _ => 10 };
         var minLr = new Option<double>("--min-lr-ratio") { Description = "Floor of the cosine decay, as a fraction of the peak", DefaultValueFactory = _ => 0.1 };
@@ -65,8 +65,9 @@ public static class TrainCommand
             using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, RequestStop);
 
             var observer = new ConsoleTrainingObserver(asJson);
-            var result = new Trainer(p.GetValue(dir)!, p.GetValue(output)!, options, observer).Run(p.GetValue(resume), stop.Token);
-            observer.Finish();
+            TrainResult result;
+            try { result = new Trainer(p.GetValue(dir)!, p.GetValue(output)!, options, observer).Run(p.GetValue(resume), stop.Token); }
+            finally { observer.Finish(); }
             if (!result.Completed)
             {
                 Console.Error.WriteLine($"stopped at step {result.Steps}; checkpoint saved. Run the same command with --resume to continue.");
@@ -86,10 +87,15 @@ public static class TrainCommand
     }
 }
 
-/// <summary>A live progress line for people (stderr), or one JSON object per step for machines (stdout).</summary>
+/// <summary>
+/// A live progress line for people (stderr; a plain line every few seconds when stderr is not a terminal), or
+/// one JSON object per step for machines (stdout).
+/// </summary>
 sealed class ConsoleTrainingObserver(bool json) : ITrainingObserver
 {
     bool lineOpen;
+    readonly bool live = !Console.IsErrorRedirected;
+    DateTime lastPlainLine = DateTime.MinValue;
 
     public void OnMessage(string message) { Finish(); Console.Error.WriteLine(message); }
 
@@ -103,11 +109,13 @@ sealed class ConsoleTrainingObserver(bool json) : ITrainingObserver
             }));
             return;
         }
+        if (!live && r.Step != r.TotalSteps && (DateTime.UtcNow - lastPlainLine).TotalSeconds < 10) return;
+        lastPlainLine = DateTime.UtcNow;
         double fraction = (double)r.Step / r.TotalSteps;
         int filled = (int)(fraction * 24);
         var remaining = r.Step == 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(r.Elapsed.TotalSeconds / Math.Max(1, r.Step - FirstStep + 1) * (r.TotalSteps - r.Step));
-        Console.Error.Write($"\r[{new string('#', filled)}{new string('.', 24 - filled)}] step {r.Step}/{r.TotalSteps}  loss {r.Loss:0.0000}  lr {r.Lr:0.00e+0}  {r.TokensPerSecond:N0} tok/s  ETA {remaining:hh\\:mm\\:ss}   ");
-        lineOpen = true;
+        Console.Error.Write($"{(live ? "\r" : "")}[{new string('#', filled)}{new string('.', 24 - filled)}] step {r.Step}/{r.TotalSteps}  loss {r.Loss:0.0000}  lr {r.Lr:0.00e+0}  {r.TokensPerSecond:N0} tok/s  ETA {remaining:hh\\:mm\\:ss}   ");
+        if (live) lineOpen = true; else Console.Error.WriteLine();
     }
 
     long FirstStep { get; set; } = 1;
@@ -120,7 +128,7 @@ sealed class ConsoleTrainingObserver(bool json) : ITrainingObserver
 
     public void OnCorpusProgress(LayerChop.Engine.Data.CorpusProgress p)
     {
-        if (json || (DateTime.UtcNow - lastCorpusReport).TotalMilliseconds < 200) return;
+        if (json || !live || (DateTime.UtcNow - lastCorpusReport).TotalMilliseconds < 200) return;
         lastCorpusReport = DateTime.UtcNow;
         double percent = p.TotalBytes > 0 ? 100.0 * p.BytesRead / p.TotalBytes : 0;
         Console.Error.Write($"\rtokenizing corpus: {percent:0}%  {p.Documents:N0} documents  {p.Tokens:N0} tokens   ");

@@ -11,8 +11,9 @@ public sealed record TrainOptions
     public int SeqLen { get; init; } = 256;
     /// <summary>Tokens per optimizer step (a multiple of SeqLen); reached by gradient accumulation.</summary>
     public int BatchTokens { get; init; } = 8 * 256;
-    /// <summary>Sequences per forward pass; smaller trades speed for memory without changing the result.</summary>
-    public int MicroBatch { get; init; } = 8;
+    /// <summary>Sequences per forward pass (0: the largest divisor of a step's sequences up to 8); smaller
+    /// trades speed for memory.</summary>
+    public int MicroBatch { get; init; }
     public double Lr { get; init; } = 3e-4;
     public int WarmupSteps { get; init; } = 10;
     public double MinLrRatio { get; init; } = 0.1;
@@ -35,7 +36,9 @@ public sealed record TrainOptions
     public double DistillHiddenWeight { get; init; }
 
     public int SequencesPerStep => BatchTokens / SeqLen;
-    public int AccumulationSteps => SequencesPerStep / MicroBatch;
+    public int MicroBatchSize => MicroBatch > 0 ? MicroBatch
+        : Enumerable.Range(1, Math.Min(8, Math.Max(1, SequencesPerStep))).Last(d => SequencesPerStep % d == 0);
+    public int AccumulationSteps => SequencesPerStep / MicroBatchSize;
     public int TotalSteps => (int)Math.Max(1, (Tokens + BatchTokens - 1) / BatchTokens);
 
     public void Validate(int contextLength)
@@ -47,7 +50,7 @@ public sealed record TrainOptions
             throw new LayerChopException($"--seq-len {SeqLen} is longer than the model's context of {contextLength} (max_position_embeddings)");
         if (BatchTokens < SeqLen || BatchTokens % SeqLen != 0)
             throw new LayerChopException($"--batch-tokens {BatchTokens} must be a positive multiple of --seq-len {SeqLen}");
-        if (MicroBatch <= 0 || SequencesPerStep % MicroBatch != 0)
+        if (MicroBatch < 0 || SequencesPerStep % MicroBatchSize != 0)
             throw new LayerChopException($"--micro-batch {MicroBatch} must divide the {SequencesPerStep} sequences of a step (--batch-tokens / --seq-len)");
         if (Lr <= 0) throw new LayerChopException($"--lr must be positive, got {Lr}");
         if (WarmupSteps < 0) throw new LayerChopException("--warmup-steps must not be negative");

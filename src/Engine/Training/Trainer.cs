@@ -135,7 +135,7 @@ public sealed class Trainer
         for (int micro = 0; micro < accumulation; micro++)
         {
             using var scope = NewDisposeScope();
-            var batch = loader.NextBatch(options.MicroBatch).to(model.Device);         // (B, T+1)
+            var batch = loader.NextBatch(options.MicroBatchSize).to(model.Device);         // (B, T+1)
             var inputs = batch.narrow(1, 0, options.SeqLen);                             // (B, T)
             var targets = batch.narrow(1, 1, options.SeqLen);                            // (B, T)
             var studentLayers = teacherLayers is null ? null : new Dictionary<int, Tensor>();
@@ -161,7 +161,7 @@ public sealed class Trainer
 
     double? ValidationLoss(CausalLM model, SequenceLoader loader)
     {
-        var loss = HeldoutLoss(model, loader, options.MicroBatch, options.ValSequences);
+        var loss = HeldoutLoss(model, loader, options.MicroBatchSize, options.ValSequences);
         model.train();
         return loss;
     }

@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Xunit;
+
+namespace LayerChop.Client.Tests;
+
+/// <summary>A tiny model and a real corpus (Brown, tags stripped) for training runs through the binary.</summary>
+public sealed class TrainingInputs
+{
+    public string Model { get; }
+    public string Corpus { get; }
+    public string Work { get; } = LayerChopProcess.TempFolder();
+
+    public TrainingInputs()
+    {
+        Model = Path.Combine(Work, "model");
+        var r = LayerChopProcess.Run("model", "init", "--layers", "4", "--hidden", "32", "--heads", "4", "--kv-heads", "2",
+            "--intermediate", "64", "--vocab", "300", "--seed", "9", "--max-positions", "64", "--out", Model);
+        if (r.ExitCode != 0) throw new InvalidOperationException("model init failed: " + r.Stderr);
+        Corpus = Path.Combine(Work, "brown.jsonl");
+        var brown = Path.Combine(LayerChopProcess.RepoRoot, "tests", ".data", "brown");
+        if (!File.Exists(Path.Combine(brown, "cats.txt")))
+            throw new InvalidOperationException($"{brown} is missing: run tests/fetch-test-data.sh (deploy/setup.sh does)");
+        // 15 documents of the Brown Corpus, word/tag tokens reduced to words.
+        var lines = Directory.GetFiles(brown).Where(f => System.Text.RegularExpressions.Regex.IsMatch(Path.GetFileName(f), "^c[a-r][0-9][0-9]$")).Order().Take(15).Select(f =>
+            JsonSerializer.Serialize(new { text = string.Join(' ', File.ReadAllText(f)
+                .Split((char[])[' ', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries)
+                .Select(t => t.LastIndexOf('/') is int slash and > 0 ? t[..slash] : t)) }));
+        File.WriteAllLines(Corpus, lines);
+    }
+}
+
+public class TrainCommandTests(TrainingInputs inputs) : IClassFixture<TrainingInputs>
+{
+    const int Steps = 24;
+
+    string[] TrainArgs(string output, params string[] extra) => TrainArgs(output, 5, extra);
+
+    string[] TrainArgs(string output, int checkpointEvery, params string[] extra) =>
+    [
+        "train", inputs.Model, "--data", inputs.Corpus, "--tokens", (Steps * 128).ToString(), "--seq-len", "32",
+        "--batch-tokens", "128", "--micro-batch", "2", "--lr", "0.003", "--warmup-steps", "2", "--checkpoint-every", checkpointEvery.ToString(),
+        "--out", output, "--json", .. extra,
+    ];
+
+    static double[] StepLosses(string stdout) => stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+        .Select(l => JsonDocument.Parse(l).RootElement).Where(e => e.TryGetProperty("step", out _))
+        .Select(e => e.GetProperty("loss").GetDouble()).ToArray();
+
+    static double[] RecordedLosses(string run) => JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "train_result.json")))
+        .RootElement.GetProperty("losses").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+
+    string Straight()
+    {
+        lock (inputs)
+        {
+            var run = Path.Combine(inputs.Work, "straight");
+            if (!File.Exists(Path.Combine(run, "config.json")))
+            {
+                var r = LayerChopProcess.Run(TrainArgs(run));
+                Assert.True(r.ExitCode == 0, r.Stderr);
+                var lines = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+                var done = JsonDocument.Parse(lines[^1]).RootElement;
+                Assert.True(done.GetProperty("done").GetBoolean());
+                Assert.Equal(Steps, done.GetProperty("steps").GetInt32());
+                Assert.Equal(Steps, StepLosses(r.Stdout).Length);
+                Assert.Equal(StepLosses(r.Stdout), RecordedLosses(run));
+            }
+            return run;
+        }
+    }
+
+    /// <summary>Starts a run and SIGKILLs it once <paramref name="killWhen"/> holds for its output so far.</summary>
+    static void RunAndKill(string[] args, Func<string, string, bool> killWhen)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(LayerChopProcess.Dll);
+        foreach (var a in args) info.ArgumentList.Add(a);
+        using var process = Process.Start(info)!;
+        var stdout = new System.Text.StringBuilder();
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginErrorReadLine();
+        string output = args[Array.IndexOf(args, "--out") + 1];
+        string? line;
+        while ((line = process.StandardOutput.ReadLine()) is not null)
+        {
+            stdout.AppendLine(line);
+            if (killWhen(stdout.ToString(), output)) { process.Kill(entireProcessTree: true); break; }
+        }
+        process.WaitForExit();
+    }
+
+    [Fact]
+    public void Sigkill_right_after_a_checkpoint_then_resume_gives_bit_identical_weights_and_losses()
+    {
+        var straight = Straight();
+        var run = Path.Combine(LayerChopProcess.TempFolder(), "killed");
+        RunAndKill(TrainArgs(run), (_, output) => Directory.Exists(Path.Combine(output, "checkpoints", "step-00000010")));
+        Assert.False(File.Exists(Path.Combine(run, "config.json")), "a killed run must not look like a finished model");
+
+        var resumed = LayerChopProcess.Run(TrainArgs(run, "--resume"));
+        Assert.True(resumed.ExitCode == 0, resumed.Stderr);
+        Assert.Contains("resuming from", resumed.Stderr);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(straight, "model.safetensors")), File.ReadAllBytes(Path.Combine(run, "model.safetensors")));
+        Assert.Equal(RecordedLosses(straight), RecordedLosses(run));
+    }
+
+    [Fact]
+    public void Sigkill_at_a_random_step_then_resume_gives_bit_identical_weights_and_losses()
+    {
+        var straight = Straight();
+        int seed = Environment.TickCount;
+        int killAt = new Random(seed).Next(1, Steps);
+        var run = Path.Combine(LayerChopProcess.TempFolder(), "killed-random");
+        RunAndKill(TrainArgs(run), (stdout, _) => StepLosses(stdout).Length >= killAt);
+
+        var resumed = LayerChopProcess.Run(TrainArgs(run, "--resume"));
+        Assert.True(resumed.ExitCode == 0, $"killed at step {killAt} (seed {seed}): {resumed.Stderr}");
+        Assert.Equal(File.ReadAllBytes(Path.Combine(straight, "model.safetensors")), File.ReadAllBytes(Path.Combine(run, "model.safetensors")));
+        Assert.Equal(RecordedLosses(straight), RecordedLosses(run));
+    }
+
+    [Fact]
+    public async Task Sigterm_writes_a_checkpoint_and_exits_so_that_resume_continues()
+    {
+        var run = Path.Combine(LayerChopProcess.TempFolder(), "terminated");
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(LayerChopProcess.Dll);
+        foreach (var a in TrainArgs(run, 1000)) info.ArgumentList.Add(a);
+        using var process = Process.Start(info)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        string? line;
+        int steps = 0;
+        while ((line = process.StandardOutput.ReadLine()) is not null)
+            if (line.Contains("\"step\"") && ++steps == 3) { Process.Start("kill", ["-TERM", process.Id.ToString()]).WaitForExit(); break; }
+        await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.Equal(130, process.ExitCode);
+        Assert.Contains("--resume", await stderr);
+        Assert.Single(Directory.GetDirectories(Path.Combine(run, "checkpoints"), "step-*"));
+    }
+
+    [Fact]
+    public void A_missing_corpus_is_one_clear_line_and_leaves_no_output()
+    {
+        var run = Path.Combine(LayerChopProcess.TempFolder(), "run");
+        var r = LayerChopProcess.Run("train", inputs.Model, "--data", "/nonexistent/corpus.jsonl", "--tokens", "256", "--seq-len", "32", "--batch-tokens", "128", "--out", run);
+        LayerChopProcess.AssertOneLineError(r, "/nonexistent/corpus.jsonl");
+        Assert.False(File.Exists(Path.Combine(run, "config.json")));
+    }
+
+    [Fact]
+    public void An_empty_corpus_is_one_clear_line()
+    {
+        var empty = Path.Combine(LayerChopProcess.TempFolder(), "empty.jsonl");
+        File.WriteAllText(empty, "");
+        var run = Path.Combine(LayerChopProcess.TempFolder(), "run");
+        var r = LayerChopProcess.Run("train", inputs.Model, "--data", empty, "--tokens", "256", "--seq-len", "32", "--batch-tokens", "128", "--out", run);
+        LayerChopProcess.AssertOneLineError(r, "empty.jsonl");
+        Assert.False(File.Exists(Path.Combine(run, "config.json")));
+    }
+
+    [Fact]
+    public void A_sequence_longer_than_the_context_is_one_clear_line()
+    {
+        var run = Path.Combine(LayerChopProcess.TempFolder(), "run");
+        var r = LayerChopProcess.Run("train", inputs.Model, "--data", inputs.Corpus, "--tokens", "256", "--seq-len", "128", "--batch-tokens", "256", "--out", run);
+        LayerChopProcess.AssertOneLineError(r, "context of 64");
+        Assert.False(Directory.Exists(run));
+    }
+
+    [Fact]
+    public void Resuming_a_checkpoint_of_another_model_shape_is_one_clear_line()
+    {
+        var run = Path.Combine(LayerChopProcess.TempFolder(), "run");
+        RunAndKill(TrainArgs(run), (_, output) => Directory.Exists(Path.Combine(output, "checkpoints", "step-00000005")));
+        var other = Path.Combine(LayerChopProcess.TempFolder(), "other");
+        LayerChopProcess.Run("model", "init", "--layers", "3", "--hidden", "32", "--heads", "4", "--intermediate", "64", "--vocab", "300", "--max-positions", "64", "--out", other);
+        var args = TrainArgs(run, "--resume");
+        args[1] = other;
+        var r = LayerChopProcess.Run(args);
+        LayerChopProcess.AssertOneLineError(r, "shape");
+        Assert.False(File.Exists(Path.Combine(run, "config.json")));
+    }
+}
