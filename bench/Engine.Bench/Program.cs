@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using LayerChop.Engine.Checkpoints;
+using LayerChop.Engine.Data;
 using LayerChop.Engine.Modeling;
+using LayerChop.Engine.Training;
 using static TorchSharp.torch;
 
 // Engine benchmarks whose figures go to bench/RESULTS.md. Each prints one result line.
@@ -40,8 +42,30 @@ switch (args.FirstOrDefault())
                               $"batch {n[6]} x seq {n[7]}, {get_num_threads()} threads: {perPass * 1000:0.0} ms/pass, {n[6] * n[7] / perPass:0} tokens/s");
             break;
         }
+    case "checkpoint":
+        {
+            // Write and restore a training checkpoint (fp32 weights + AdamW moments) of a model of this shape.
+            int[] n = args.Skip(1).Take(6).Select(int.Parse).ToArray();
+            var config = ModelConfig.CreateLlama(n[0], n[1], n[2], n[3], n[4], n[5]);
+            using var model = new CausalLM(config, ScalarType.Float32, CPU);
+            model.InitializeRandom(1);
+            using var optimizer = new AdamW(model.NamedWeights(), AdamW.DecayMatricesOnly);
+            var run = Path.Combine(Path.GetTempPath(), "layerchop-bench-checkpoint-" + Environment.ProcessId);
+            var state = new TrainState { Step = 1, Tokens = 1, Cursor = new DataCursor(0, 0), OptionsKey = "", DataFingerprint = "", ModelShape = "", Losses = [] };
+            var clock = Stopwatch.StartNew();
+            TrainCheckpoint.Save(run, model, optimizer, state, keep: 1);
+            double write = clock.Elapsed.TotalSeconds;
+            var folder = TrainCheckpoint.Newest(run)!;
+            long bytes = Directory.GetFiles(folder).Sum(f => new FileInfo(f).Length);
+            clock.Restart();
+            TrainCheckpoint.Restore(folder, optimizer, 1);
+            double restore = clock.Elapsed.TotalSeconds;
+            Directory.Delete(run, true);
+            Console.WriteLine($"checkpoint {config.TotalParams / 1e6:0.0}M params: {bytes / 1e6:0.0} MB, write {write:0.000} s ({bytes / 1e9 / write:0.00} GB/s), restore {restore:0.000} s");
+            break;
+        }
     default:
-        Console.Error.WriteLine("usage: layerchop-bench load DIR [f32|bf16] | forward L H A K I V BATCH SEQ [f32|bf16]");
+        Console.Error.WriteLine("usage: layerchop-bench load DIR [f32|bf16] | forward L H A K I V BATCH SEQ [f32|bf16] | checkpoint L H A K I V");
         return 2;
 }
 return 0;
