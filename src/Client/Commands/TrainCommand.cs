@@ -32,16 +32,20 @@ public static class TrainCommand
         var valSequences = new Option<int>("--val-sequences") { Description = "Held-out sequences for the final validation loss", DefaultValueFactory = _ => 64 };
         var precision = new Option<string>("--precision") { Description = "fp32, or bf16 (bf16 compute with fp32 master weights and optimizer state)", DefaultValueFactory = _ => "fp32" };
         var device = new Option<string>("--device") { Description = "cpu, cuda or auto", DefaultValueFactory = _ => "cpu" };
-        var teacher = new Option<string?>("--teacher") { Description = "Distill from this (unchopped) model instead of plain continued pretraining" };
+        var teacher = new Option<string?>("--teacher") { Description = "Distill from this (unchopped) model instead of plain continued pretraining (implies --distill)" };
         var distillWeight = new Option<double>("--distill-weight") { Description = "Weight of KL(teacher || student)", DefaultValueFactory = _ => 1.0 };
         var distillTemperature = new Option<double>("--distill-temperature") { Description = "Softmax temperature for distillation", DefaultValueFactory = _ => 1.0 };
         var distillHidden = new Option<double>("--distill-hidden-weight") { Description = "Weight of hidden-state MSE at mapped layers (0: off)", DefaultValueFactory = _ => 0.0 };
+        var distill = new Option<bool>("--distill") { Description = "Distill from the unchopped model (DIR itself when chopping with --chop, else --teacher)" };
+        var chop = new Option<string?>("--chop") { Description = "Chop inside the run: DIR is the unchopped model and these layers go (a strategy as for 'layerchop chop')" };
+        var chopRemove = new Option<int?>("--chop-remove") { Description = "K for --chop" };
+        var optimizerWarmup = new Option<int>("--optimizer-warmup-steps") { Description = "Steps on the unchopped model at learning rate 0 before --chop, so AdamW's moments start filled (the paper uses 500)", DefaultValueFactory = _ => 0 };
 
         var command = new Command("train", "Heal a model with continued pretraining (or distillation), resumable to the bit")
         {
             dir, data, tokens, output, resume, json, textField, seqLen, batchTokens, microBatch, lr, warmup, minLr, weightDecay,
             decayEmbeddings, gradClip, seed, checkpointEvery, keep, heldout, valSequences, precision, device,
-            teacher, distillWeight, distillTemperature, distillHidden,
+            teacher, distillWeight, distillTemperature, distillHidden, distill, chop, chopRemove, optimizerWarmup,
         };
         command.SetAction(p => Cli.Run(() =>
         {
@@ -54,7 +58,8 @@ public static class TrainCommand
                 Seed = p.GetValue(seed), CheckpointEvery = p.GetValue(checkpointEvery), KeepCheckpoints = p.GetValue(keep),
                 HeldoutPerMille = p.GetValue(heldout), ValSequences = p.GetValue(valSequences), Precision = p.GetValue(precision)!,
                 Device = p.GetValue(device)!, Teacher = p.GetValue(teacher),
-                Method = p.GetValue(teacher) is null ? HealMethod.Pretrain : HealMethod.Distill,
+                Method = p.GetValue(teacher) is null && !p.GetValue(distill) ? HealMethod.Pretrain : HealMethod.Distill,
+                ChopStrategy = p.GetValue(chop), ChopRemove = p.GetValue(chopRemove), OptimizerWarmupSteps = p.GetValue(optimizerWarmup),
                 DistillWeight = p.GetValue(distillWeight), DistillTemperature = p.GetValue(distillTemperature),
                 DistillHiddenWeight = p.GetValue(distillHidden),
             };

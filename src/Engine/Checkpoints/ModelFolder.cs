@@ -19,14 +19,18 @@ public static class ModelFolder
     ];
 
     /// <summary>Loads a model folder; weights are converted to <paramref name="dtype"/> (default: float32).</summary>
-    public static CausalLM Load(string folder, ScalarType dtype = ScalarType.Float32, Device? device = null)
+    /// <param name="keptLayers">when given, only these layers are loaded, renumbered 0.. in order: the model as
+    /// <c>layerchop chop</c> would have written it.</param>
+    public static CausalLM Load(string folder, ScalarType dtype = ScalarType.Float32, Device? device = null,
+        IReadOnlyList<int>? keptLayers = null)
     {
         var config = ModelConfig.Load(folder);
+        if (keptLayers is not null) config = config.WithLayersKept(keptLayers);
         using var checkpoint = SafeTensorsCheckpoint.Open(folder);
         var model = new CausalLM(config, dtype, device ?? CPU);
         try
         {
-            LoadWeights(model, checkpoint, folder);
+            LoadWeights(model, checkpoint, folder, keptLayers);
         }
         catch
         {
@@ -37,12 +41,13 @@ public static class ModelFolder
         return model;
     }
 
-    static void LoadWeights(CausalLM model, SafeTensorsCheckpoint checkpoint, string folder)
+    static void LoadWeights(CausalLM model, SafeTensorsCheckpoint checkpoint, string folder, IReadOnlyList<int>? keptLayers)
     {
-        var expected = model.NamedWeights().ToDictionary(p => p.Name, p => p.Parameter);
+        var expected = model.NamedWeights().ToDictionary(p => StoredName(p.Name, keptLayers), p => p.Parameter);
         foreach (var name in checkpoint.Names)
         {
             if (expected.ContainsKey(name)) continue;
+            if (keptLayers is not null && name.StartsWith("model.layers.", StringComparison.Ordinal)) continue;
             // Older checkpoints store rotary tables, and tied models sometimes store lm_head anyway.
             if (name.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal)) continue;
             if (name == "lm_head.weight" && model.Config.TieWordEmbeddings) continue;
@@ -59,6 +64,14 @@ public static class ModelFolder
             using var stored = checkpoint.Read(name);
             parameter.copy_(stored);
         }
+    }
+
+    /// <summary>The checkpoint name of a parameter of a model that keeps only <paramref name="keptLayers"/>.</summary>
+    public static string StoredName(string name, IReadOnlyList<int>? keptLayers)
+    {
+        if (keptLayers is null || !name.StartsWith("model.layers.", StringComparison.Ordinal)) return name;
+        int start = "model.layers.".Length, end = name.IndexOf('.', start);
+        return $"model.layers.{keptLayers[int.Parse(name[start..end])]}{name[end..]}";
     }
 
     /// <summary>Writes the model's weights (in <paramref name="dtype"/>), its config and the tokenizer files of <paramref name="tokenizerFrom"/>.</summary>

@@ -18,6 +18,18 @@ public static partial class Chopper
     [GeneratedRegex(@"^model\.layers\.(\d+)\.(.+)$")]
     private static partial Regex LayerTensor();
 
+    /// <summary>The chop record in a model folder: where it came from and which layers were removed.</summary>
+    public const string RecordFile = "layerchop.json";
+
+    public static void WriteRecord(string folder, string source, string strategy, IReadOnlyList<int> removed, IReadOnlyList<int> kept) =>
+        File.WriteAllText(Path.Combine(folder, RecordFile), JsonSerializer.Serialize(new
+        {
+            chopped_from = Path.GetFullPath(source),
+            strategy,
+            removed,
+            kept,
+        }, new JsonSerializerOptions { WriteIndented = true }) + "\n");
+
     public static ChopResult Plan(ModelConfig config, ChopStrategy strategy)
     {
         var removed = strategy.LayersToRemove(config.NumLayers);
@@ -78,13 +90,7 @@ public static partial class Chopper
         }
         config.WithLayersKept(plan.Kept).Save(partial);
         ModelFolder.CopyTokenizerFiles(source, partial);
-        File.WriteAllText(Path.Combine(partial, "layerchop.json"), JsonSerializer.Serialize(new
-        {
-            chopped_from = Path.GetFullPath(source),
-            strategy = strategy.Name,
-            removed = plan.Removed,
-            kept = plan.Kept,
-        }, new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        WriteRecord(partial, source, strategy.Name, plan.Removed, plan.Kept);
 
         if (Directory.Exists(destination)) Directory.Delete(destination);   // empty, checked above
         Directory.Move(partial, destination);

@@ -9,7 +9,9 @@ namespace LayerChop.Engine.Training;
 /// <summary>Where a run stands: enough, with the weights and optimizer moments, to continue it bit for bit.</summary>
 public sealed record TrainState
 {
-    public required long Step { get; init; }                 // optimizer updates done
+    public required long Step { get; init; }                 // healing steps done
+    public long OptimizerStep { get; init; }                 // AdamW updates, including warm-up before a chop
+    public IReadOnlyList<int>? KeptLayers { get; init; }     // set when the run chopped the model itself
     public required long Tokens { get; init; }
     public required DataCursor Cursor { get; init; }
     public required string OptionsKey { get; init; }

@@ -34,6 +34,13 @@ public sealed record TrainOptions
     public double DistillWeight { get; init; } = 1.0;
     public double DistillTemperature { get; init; } = 1.0;
     public double DistillHiddenWeight { get; init; }
+    /// <summary>Chop inside the run instead of before it: the model is the unchopped one, and these layers are
+    /// removed after <see cref="OptimizerWarmupSteps"/>.</summary>
+    public string? ChopStrategy { get; init; }
+    public int? ChopRemove { get; init; }
+    /// <summary>Steps on the unchopped model at learning rate 0 before chopping: AdamW's moment estimates fill
+    /// in while the weights stay exactly the original ones (the paper warms up its optimizer for 500 steps).</summary>
+    public int OptimizerWarmupSteps { get; init; }
 
     public int SequencesPerStep => BatchTokens / SeqLen;
     public int MicroBatchSize => MicroBatch > 0 ? MicroBatch
@@ -58,13 +65,16 @@ public sealed record TrainOptions
         if (CheckpointEvery <= 0) throw new LayerChopException("--checkpoint-every must be positive");
         if (KeepCheckpoints <= 0) throw new LayerChopException("--keep-checkpoints must be at least 1");
         if (Precision is not ("fp32" or "bf16")) throw new LayerChopException($"--precision '{Precision}' is not known; use fp32 or bf16");
-        if (Method == HealMethod.Distill && Teacher is null)
-            throw new LayerChopException("distillation needs a teacher: give --teacher DIR (the unchopped model)");
+        if (Method == HealMethod.Distill && Teacher is null && ChopStrategy is null)
+            throw new LayerChopException("distillation needs a teacher: give --teacher DIR (the unchopped model), or chop inside the run with --chop");
         if (DistillTemperature <= 0) throw new LayerChopException("--distill-temperature must be positive");
+        if (OptimizerWarmupSteps < 0) throw new LayerChopException("--optimizer-warmup-steps must not be negative");
+        if (OptimizerWarmupSteps > 0 && ChopStrategy is null)
+            throw new LayerChopException("--optimizer-warmup-steps warms up the optimizer before chopping: give --chop STRATEGY (and --chop-remove K) too");
     }
 
     /// <summary>The fields whose change would make a resumed run compute something else.</summary>
     public string ResumeKey() => string.Join("|", SeqLen, BatchTokens, Lr, WarmupSteps, MinLrRatio, WeightDecay,
         DecayEmbeddings, Beta1, Beta2, GradClip, Seed, Tokens, Precision, Method, DistillWeight, DistillTemperature,
-        DistillHiddenWeight, HeldoutPerMille, TextField);
+        DistillHiddenWeight, HeldoutPerMille, TextField, ChopStrategy, ChopRemove, OptimizerWarmupSteps);
 }

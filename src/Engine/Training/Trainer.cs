@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using LayerChop.Engine.Checkpoints;
+using LayerChop.Engine.Chopping;
 using LayerChop.Engine.Data;
 using LayerChop.Engine.Modeling;
 using LayerChop.Engine.Tokenization;
@@ -50,6 +51,9 @@ public sealed class Trainer
         options.Validate(config.MaxPositionEmbeddings);
         var device = ResolveDevice(options.Device);
         var computeDtype = options.Precision == "bf16" ? ScalarType.BFloat16 : ScalarType.Float32;
+        // A run that chops the model itself trains a model of the kept layers only; what is kept is fixed up front.
+        IReadOnlyList<int>? kept = options.ChopStrategy is null ? null
+            : Chopper.Plan(config, Chopping.ChopStrategy.Parse(options.ChopStrategy, options.ChopRemove)).Kept;
         string? newest = TrainCheckpoint.Newest(outDir);
         if (!resume && (newest is not null || File.Exists(Path.Combine(outDir, "config.json"))))
             throw new LayerChopException($"{outDir} already holds a run; pass --resume to continue it, or choose another --out");
@@ -64,38 +68,54 @@ public sealed class Trainer
         if (corpus.HeldoutTokens == 0)
             observer.OnMessage("warning: the corpus is too small to hold out documents; there will be no validation loss");
 
-        using var model = ModelFolder.Load(modelDir, computeDtype, device);
-        model.train();
-        using var teacher = options.Method == HealMethod.Distill ? ModelFolder.Load(options.Teacher!, computeDtype, device) : null;
+        var trainedConfig = kept is null ? config : config.WithLayersKept(kept);
+        string shape = ShapeKey(trainedConfig);
+        string? teacherDir = options.Teacher ?? (options.Method == HealMethod.Distill && kept is not null ? modelDir : null);
+        using var teacher = options.Method == HealMethod.Distill ? ModelFolder.Load(teacherDir!, computeDtype, device) : null;
         teacher?.eval();
-        IReadOnlyList<int>? teacherLayers = options.DistillHiddenWeight > 0 ? TeacherLayerMap(teacher!, model) : null;
-
-        using var optimizer = new AdamW(model.NamedWeights(),
-            options.DecayEmbeddings ? (n, p) => p.dim() >= 2 : AdamW.DecayMatricesOnly,
-            options.Beta1, options.Beta2, 1e-8, options.WeightDecay);
-        var schedule = new LrSchedule(options.Lr, options.WarmupSteps, options.TotalSteps, options.MinLrRatio);
-        string shape = ShapeKey(config);
 
         var state = new TrainState
         {
             Step = 0, Tokens = 0, Cursor = new DataCursor(0, 0), OptionsKey = options.ResumeKey(),
-            DataFingerprint = corpus.Fingerprint, ModelShape = shape, Losses = [],
+            DataFingerprint = corpus.Fingerprint, ModelShape = shape, Losses = [], KeptLayers = kept,
         };
+        TrainState? saved = null;
         if (resume && newest is not null)
         {
-            var saved = TrainCheckpoint.ReadState(newest);
+            saved = TrainCheckpoint.ReadState(newest);
             if (saved.ModelShape != shape)
                 throw new LayerChopException($"{newest}: checkpoint is for a model of shape {saved.ModelShape}, but {modelDir} is {shape}");
             if (saved.OptionsKey != state.OptionsKey)
                 throw new LayerChopException($"{newest}: checkpoint was written with different training options; resume with the same flags or choose another --out");
             if (saved.DataFingerprint != corpus.Fingerprint)
                 throw new LayerChopException($"{newest}: checkpoint was written for different training data; resume with the same --data or choose another --out");
-            TrainCheckpoint.Restore(newest, optimizer, saved.Step);
             state = saved;
+        }
+        var loader = new SequenceLoader(corpus, options.SeqLen, options.Seed, state.Cursor);
+
+        CausalLM model;
+        AdamW optimizer;
+        if (saved is null && kept is not null && options.OptimizerWarmupSteps > 0)
+            (model, optimizer) = WarmUpThenChop(kept, computeDtype, device, teacher, loader);
+        else
+        {
+            // A resumed run's weights all come from its checkpoint; loading them from the model folder first
+            // gives every tensor a defined value and checks the shapes.
+            model = ModelFolder.Load(modelDir, computeDtype, device, kept);
+            optimizer = NewOptimizer(model);
+        }
+        using var modelScope = model;
+        using var optimizerScope = optimizer;
+        model.train();
+        IReadOnlyList<int>? teacherLayers = options.DistillHiddenWeight > 0 ? TeacherLayerMap(teacher!, model, kept) : null;
+        var schedule = new LrSchedule(options.Lr, options.WarmupSteps, options.TotalSteps, options.MinLrRatio);
+        if (saved is not null)
+        {
+            TrainCheckpoint.Restore(newest!, optimizer, saved.OptimizerStep);
             observer.OnMessage($"resuming from {newest} (step {saved.Step})");
         }
+        state = state with { Cursor = loader.Cursor, OptimizerStep = optimizer.Step };
 
-        var loader = new SequenceLoader(corpus, options.SeqLen, options.Seed, state.Cursor);
         observer.OnStart(state.Step, options.TotalSteps, options.BatchTokens);
         var clock = Stopwatch.StartNew();
         long tokensThisRun = 0;
@@ -107,7 +127,7 @@ public sealed class Trainer
             tokensThisRun += options.BatchTokens;
             lastLoss = loss;
             state.Losses.Add(loss);
-            state = state with { Step = state.Step + 1, Tokens = state.Tokens + options.BatchTokens, Cursor = loader.Cursor };
+            state = state with { Step = state.Step + 1, Tokens = state.Tokens + options.BatchTokens, Cursor = loader.Cursor, OptimizerStep = optimizer.Step };
             observer.OnStep(new StepReport(state.Step, options.TotalSteps, state.Tokens, loss, lr,
                 tokensThisRun / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), clock.Elapsed));
 
@@ -123,8 +143,42 @@ public sealed class Trainer
 
         double? valLoss = ValidationLoss(model, loader);
         model.eval();
-        WriteFinal(model, state, lastLoss, valLoss);
+        WriteFinal(model, state, lastLoss, valLoss, kept);
         return new TrainResult(true, state.Step, state.Tokens, lastLoss, valLoss, outDir);
+    }
+
+    AdamW NewOptimizer(CausalLM model) => new(model.NamedWeights(),
+        options.DecayEmbeddings ? (n, p) => p.dim() >= 2 : AdamW.DecayMatricesOnly,
+        options.Beta1, options.Beta2, 1e-8, options.WeightDecay);
+
+    /// <summary>
+    /// Runs the optimizer warm-up on the whole model at learning rate 0 (moments only; weights untouched), then
+    /// removes the layers in memory: kept parameters and their moments move to the smaller model by name.
+    /// </summary>
+    (CausalLM, AdamW) WarmUpThenChop(IReadOnlyList<int> kept, ScalarType dtype, Device device, CausalLM? teacher, SequenceLoader loader)
+    {
+        using var full = ModelFolder.Load(modelDir, dtype, device);
+        full.train();
+        using var fullOptimizer = NewOptimizer(full);
+        for (int i = 0; i < options.OptimizerWarmupSteps; i++)
+        {
+            double loss = TrainStep(full, teacher, null, fullOptimizer, loader, lr: 0);
+            observer.OnMessage($"optimizer warm-up {i + 1}/{options.OptimizerWarmupSteps}: loss {loss:0.0000}");
+        }
+        var chopped = ModelFolder.Load(modelDir, dtype, device, kept);
+        var optimizer = NewOptimizer(chopped);
+        var fullSlots = fullOptimizer.Slots.ToDictionary(s => s.Name);
+        using (no_grad())
+            foreach (var slot in optimizer.Slots)
+            {
+                var source = fullSlots[ModelFolder.StoredName(slot.Name, kept)];
+                slot.Master.copy_(source.Master);
+                slot.ExpAvg.copy_(source.ExpAvg);
+                slot.ExpAvgSq.copy_(source.ExpAvgSq);
+                if (slot.OwnsMaster) slot.Parameter.copy_(slot.Master);
+            }
+        optimizer.Step = fullOptimizer.Step;
+        return (chopped, optimizer);
     }
 
     double TrainStep(CausalLM model, CausalLM? teacher, IReadOnlyList<int>? teacherLayers, AdamW optimizer, SequenceLoader loader, double lr)
@@ -186,14 +240,16 @@ public sealed class Trainer
     }
 
     /// <summary>The healed model goes into the run folder only when complete: files are written aside, then moved in.</summary>
-    void WriteFinal(CausalLM model, TrainState state, double finalLoss, double? valLoss)
+    void WriteFinal(CausalLM model, TrainState state, double finalLoss, double? valLoss, IReadOnlyList<int>? kept)
     {
         var staging = Path.Combine(outDir, ".final.tmp");
         if (Directory.Exists(staging)) Directory.Delete(staging, true);
         var storeDtype = DTypes.Parse(ModelConfig.Load(modelDir).TorchDtype);
         ModelFolder.Save(model, staging, storeDtype, tokenizerFrom: modelDir);
-        foreach (var extra in new[] { "layerchop.json" })
-            if (File.Exists(Path.Combine(modelDir, extra))) File.Copy(Path.Combine(modelDir, extra), Path.Combine(staging, extra), true);
+        if (kept is not null)
+            Chopper.WriteRecord(staging, modelDir, options.ChopStrategy!, Enumerable.Range(0, ModelConfig.Load(modelDir).NumLayers).Except(kept).ToList(), kept);
+        else if (File.Exists(Path.Combine(modelDir, Chopper.RecordFile)))
+            File.Copy(Path.Combine(modelDir, Chopper.RecordFile), Path.Combine(staging, Chopper.RecordFile), true);
         File.WriteAllText(Path.Combine(staging, "train_result.json"), System.Text.Json.JsonSerializer.Serialize(new
         {
             steps = state.Step, tokens = state.Tokens, final_loss = finalLoss, val_loss = valLoss, losses = state.Losses,
@@ -205,14 +261,15 @@ public sealed class Trainer
     }
 
     /// <summary>Student layer i corresponds to teacher layer kept[i] (from the chop record), else to i.</summary>
-    IReadOnlyList<int> TeacherLayerMap(CausalLM teacher, CausalLM student)
+    IReadOnlyList<int> TeacherLayerMap(CausalLM teacher, CausalLM student, IReadOnlyList<int>? kept)
     {
-        var record = Path.Combine(modelDir, "layerchop.json");
+        if (kept is not null) return kept;
+        var record = Path.Combine(modelDir, Chopper.RecordFile);
         if (File.Exists(record))
         {
             using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(record));
-            if (doc.RootElement.TryGetProperty("kept", out var kept))
-                return kept.EnumerateArray().Select(e => e.GetInt32()).ToList();
+            if (doc.RootElement.TryGetProperty("kept", out var recorded))
+                return recorded.EnumerateArray().Select(e => e.GetInt32()).ToList();
         }
         if (teacher.NumLayers != student.NumLayers)
             throw new LayerChopException($"{modelDir}: no layerchop.json to map the student's {student.NumLayers} layers onto the teacher's {teacher.NumLayers}; hidden-state distillation needs a model made by 'layerchop chop'");

@@ -92,3 +92,34 @@ public class TrainerTests
         Assert.Contains("shape", e.Message);
     }
 }
+
+public class WarmupThenChopTests
+{
+    [Fact]
+    public void Optimizer_warm_up_then_chop_trains_the_chopped_shape_and_resumes_bit_identically()
+    {
+        var corpus = TrainingSetup.BrownJsonl(20);
+        var model = TrainingSetup.NewModel(layers: 5, seed: 8);
+        var options = TrainingSetup.Options(corpus, steps: 6, checkpointEvery: 2) with
+        {
+            ChopStrategy = "max-gap", ChopRemove = 2, OptimizerWarmupSteps = 3,
+        };
+        var straight = Path.Combine(TestModels.TempFolder(), "straight");
+        new Trainer(model, straight, options).Run(false);
+        Assert.Equal(3, LayerChop.Engine.Modeling.ModelConfig.Load(straight).NumLayers);
+        var record = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(straight, "layerchop.json"))).RootElement;
+        Assert.Equal([0, 2, 4], record.GetProperty("kept").EnumerateArray().Select(e => e.GetInt32()));
+
+        var interrupted = Path.Combine(TestModels.TempFolder(), "interrupted");
+        using (var stop = new CancellationTokenSource())
+            Assert.False(new Trainer(model, interrupted, options, new StopAt(3, stop)).Run(false, stop.Token).Completed);
+        new Trainer(model, interrupted, options).Run(true);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(straight, "model.safetensors")), File.ReadAllBytes(Path.Combine(interrupted, "model.safetensors")));
+        Assert.Equal(TrainingSetup.Losses(straight), TrainingSetup.Losses(interrupted));
+
+        // The warm-up changes where healing starts from (filled moments), nothing else about the run.
+        var cold = Path.Combine(TestModels.TempFolder(), "cold");
+        new Trainer(model, cold, options with { OptimizerWarmupSteps = 0 }).Run(false);
+        Assert.NotEqual(TrainingSetup.Losses(straight)[1], TrainingSetup.Losses(cold)[1]);
+    }
+}
