@@ -6,6 +6,7 @@ var root = new RootCommand("LayerChop: make an LLM smaller and faster by removin
 root.Subcommands.Add(ModelCommands.Create());
 root.Subcommands.Add(ChopCommand.Create());
 root.Subcommands.Add(GenerateCommand.Create());
+root.Subcommands.Add(EvalCommand.Create());
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
