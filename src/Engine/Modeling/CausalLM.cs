@@ -54,8 +54,11 @@ public sealed class CausalLM : nn.Module
         IDictionary<int, Tensor>? layerOutputs = null)
     {
         using var h = Hidden(ids, cache, skipLayers, layerOutputs);
-        return nn.functional.linear(h, lm_head?.weight ?? model.embed_tokens.weight);   // (B, T, V)
+        return Project(h);                                                                    // (B, T, V)
     }
+
+    /// <summary>Logits (..., V) of final hidden states (..., C): the language-model head (or the tied embedding).</summary>
+    public Tensor Project(Tensor hidden) => nn.functional.linear(hidden, lm_head?.weight ?? model.embed_tokens.weight);
 
     /// <summary>Final hidden states (B, T, C), after the last norm.</summary>
     public Tensor Hidden(Tensor ids, KvCache? cache = null, IReadOnlySet<int>? skipLayers = null,
@@ -74,6 +77,37 @@ public sealed class CausalLM : nn.Module
             var keyPos = arange(0, past + t, 1, ScalarType.Int64, Device).unsqueeze(0);       // (1, S)
             mask = keyPos <= queryPos;                                                        // (T, S)
         }
+        var h = Layers(ids, cos, sin, mask, cache, skipLayers, layerOutputs);
+        cache?.Advance(t);
+        return h.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Final hidden states (B, T, C) for sequences whose tokens carry explicit positions and an explicit attention
+    /// mask: several sequences can share one row (for example a context followed by several continuations that
+    /// each see the context but not one another), so shared tokens are computed once.
+    /// </summary>
+    /// <param name="ids">(B, T) token ids.</param>
+    /// <param name="positions">(B, T) int64 rotary position of each token, each below max_position_embeddings.</param>
+    /// <param name="mask">(B, T, T) boolean, true where query t may attend to key s. Every row needs at least one
+    /// true entry (give padding tokens their own diagonal), or attention yields NaN.</param>
+    public Tensor Hidden(Tensor ids, Tensor positions, Tensor mask, IReadOnlySet<int>? skipLayers = null)
+    {
+        using var scope = NewDisposeScope();
+        if (positions.numel() > 0)
+        {
+            long last = positions.max().item<long>();
+            if (last >= Config.MaxPositionEmbeddings)
+                throw new LayerChopException($"position {last} exceeds the model's context of {Config.MaxPositionEmbeddings} (max_position_embeddings)");
+        }
+        var (cos, sin) = rotary.At(positions, DType);                                        // (B, 1, T, D)
+        var h = Layers(ids, cos, sin, mask.unsqueeze(1), null, skipLayers, null);            // mask (B, 1, T, T)
+        return h.MoveToOuterDisposeScope();
+    }
+
+    Tensor Layers(Tensor ids, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache, IReadOnlySet<int>? skipLayers,
+        IDictionary<int, Tensor>? layerOutputs)
+    {
         var h = model.embed_tokens.Forward(ids);                                              // (B, T, C)
         if (layerOutputs is not null) layerOutputs[-1] = h.MoveToOuterDisposeScope();
         for (int i = 0; i < model.layers.Count; i++)
@@ -82,8 +116,7 @@ public sealed class CausalLM : nn.Module
             h = model.layers[i].Forward(h, cos, sin, mask, cache, i);
             if (layerOutputs is not null) layerOutputs[i] = h.MoveToOuterDisposeScope();
         }
-        cache?.Advance(t);
-        return model.norm.Forward(h).MoveToOuterDisposeScope();
+        return model.norm.Forward(h);
     }
 
     public KvCache NewCache() => new(NumLayers);

@@ -60,6 +60,19 @@ public sealed class Rotary : IDisposable
         return (cos.narrow(0, start, length).to(dtype), sin.narrow(0, start, length).to(dtype));
     }
 
+    /// <summary>cos and sin at arbitrary positions (B, T) int64, each (B, 1, T, D) in the given dtype (broadcast over heads).</summary>
+    public (Tensor Cos, Tensor Sin) At(Tensor positions, ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        long needed = positions.numel() == 0 ? 0 : positions.max().item<long>() + 1;
+        if (needed > capacity || capacity == 0) Grow(Math.Max(needed, Math.Max(64, capacity * 2)));
+        long b = positions.shape[0], t = positions.shape[1], d = cos.shape[1];
+        var flat = positions.reshape(-1).to(cos.device);
+        var c = cos.index_select(0, flat).view(b, 1, t, d).to(dtype);
+        var s = sin.index_select(0, flat).view(b, 1, t, d).to(dtype);
+        return (c.MoveToOuterDisposeScope(), s.MoveToOuterDisposeScope());
+    }
+
     void Grow(long newCapacity)
     {
         using var scope = NewDisposeScope();

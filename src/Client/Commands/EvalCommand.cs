@@ -1,0 +1,90 @@
+using System.CommandLine;
+using System.Diagnostics;
+using LayerChop.Engine;
+using LayerChop.Engine.Checkpoints;
+using LayerChop.Engine.Evaluation;
+using LayerChop.Engine.Tokenization;
+
+namespace LayerChop.Client.Commands;
+
+public static class EvalCommand
+{
+    public static Command Create()
+    {
+        var dir = new Argument<string>("DIR") { Description = "Model folder" };
+        var tasks = new Option<string?>("--tasks")
+        {
+            Description = $"Comma-separated tasks: {string.Join(", ", EvalTasks.Names)}; or 'paper' for the Just CHOP suite ({string.Join(", ", EvalTasks.Paper)})",
+        };
+        var taskDir = new Option<string?>("--task-dir")
+        {
+            Description = "Folder of task data (Hugging Face rows): <task>.jsonl or <task>.parquet, or a folder <task>/ with the split the harness evaluates " +
+                          "(<split>.jsonl, <split>.parquet or shards <split>-*.parquet; validation for piqa, hellaswag, winogrande, boolq; test for the others); " +
+                          "continuation reads continuation.txt, continuation.jsonl (\"text\") or a folder continuation/",
+        };
+        var limit = new Option<int?>("--limit") { Description = "Only the first N documents of each task" };
+        var batchSize = new Option<int>("--batch-size") { Description = "Rows per forward pass (a question with all its choices is one row)", DefaultValueFactory = _ => 16 };
+        var noShared = new Option<bool>("--no-shared-context") { Description = "Score every choice with its own copy of the context (the harness's way; slower, same scores)" };
+        var maxLength = new Option<int?>("--max-length") { Description = "Input token limit (default: the model's max_position_embeddings); longer inputs lose tokens on the left" };
+        var perplexity = new Option<string?>("--perplexity") { Description = "Also measure token-level perplexity of held-out text: a .txt file (one document), a .jsonl file (\"text\" per line) or a folder of them" };
+        var stride = new Option<int?>("--stride") { Description = "Sliding-window stride for --perplexity (default: the context length, disjoint windows)" };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of the continuation task's questions", DefaultValueFactory = _ => 0 };
+        var dtype = new Option<string>("--dtype") { Description = "Compute dtype: f32, bf16 or f16", DefaultValueFactory = _ => "f32" };
+        var json = Cli.JsonOption();
+        var command = new Command("eval", "Zero-shot accuracy with lm-evaluation-harness prompts and scoring (acc, acc_norm), and held-out perplexity; progress on stderr")
+        {
+            dir, tasks, taskDir, limit, batchSize, noShared, maxLength, perplexity, stride, seed, dtype, json,
+        };
+        command.SetAction(p => Cli.Run(() =>
+        {
+            string folder = p.GetValue(dir)!;
+            string spec = p.GetValue(tasks) ?? "";
+            string? heldOut = p.GetValue(perplexity);
+            if (string.IsNullOrWhiteSpace(spec) && heldOut is null)
+                throw new LayerChopException("nothing to evaluate: give --tasks (for example --tasks paper) and/or --perplexity");
+            if (!string.IsNullOrWhiteSpace(spec) && p.GetValue(taskDir) is null)
+                throw new LayerChopException("--tasks needs --task-dir, the folder holding the task data files");
+            if (p.GetValue(limit) is < 1) throw new LayerChopException($"--limit must be at least 1, not {p.GetValue(limit)}");
+            if (p.GetValue(batchSize) < 1) throw new LayerChopException($"--batch-size must be at least 1, not {p.GetValue(batchSize)}");
+            // Check the task names before the (slow) model load.
+            if (!string.IsNullOrWhiteSpace(spec)) EvalTasks.Resolve(spec);
+
+            var tokenizer = TextTokenizer.Load(folder);
+            using var model = ModelFolder.Load(folder, DTypes.Parse(p.GetValue(dtype)!));
+            bool interactive = !Console.IsErrorRedirected;
+            var clock = Stopwatch.StartNew();
+            var lastShown = TimeSpan.Zero;
+            var options = new EvaluationOptions
+            {
+                Limit = p.GetValue(limit),
+                Scorer = new ScorerOptions
+                {
+                    BatchSize = p.GetValue(batchSize),
+                    SharedContext = !p.GetValue(noShared),
+                    MaxLength = p.GetValue(maxLength),
+                },
+                Continuation = new ContinuationOptions { Seed = p.GetValue(seed) },
+                PerplexityPath = heldOut,
+                PerplexityStride = p.GetValue(stride),
+                Progress = e =>
+                {
+                    // A live line on a terminal; a line every 10 s when stderr goes to a file.
+                    var now = clock.Elapsed;
+                    bool finished = e.Done == e.Total;
+                    if (!finished && now - lastShown < TimeSpan.FromSeconds(interactive ? 0.2 : 10)) return;
+                    lastShown = now;
+                    var line = $"{e.Task}: {e.Done}/{e.Total} requests ({now.TotalSeconds:0} s)";
+                    if (interactive) Console.Error.Write("\r" + line.PadRight(60));
+                    else Console.Error.WriteLine(line);
+                },
+            };
+            var results = Evaluator.Run(model, tokenizer, spec, p.GetValue(taskDir), options);
+            if (interactive) Console.Error.WriteLine();
+            Console.Error.WriteLine($"evaluated in {clock.Elapsed.TotalSeconds:0.0} s");
+            if (p.GetValue(json)) Console.WriteLine(results.ToJson());
+            else Console.Write(results.FormatTable());
+            return 0;
+        }));
+        return command;
+    }
+}

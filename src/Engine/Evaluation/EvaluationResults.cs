@@ -1,0 +1,96 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace LayerChop.Engine.Evaluation;
+
+/// <summary>
+/// One task's scores. Standard errors are those of the mean (sample standard deviation / sqrt(n)), null when
+/// n &lt; 2. <see cref="AccNorm"/> is null for tasks without it (winogrande, boolq, lambada_openai);
+/// <see cref="Perplexity"/> is set for log-likelihood tasks (lambada_openai: exp(-mean per-document
+/// log-likelihood of the target word), the harness's aggregation).
+/// </summary>
+public sealed record TaskResult(string Task, int N, string PaperMetric, double Acc, double? AccStderr,
+    double? AccNorm = null, double? AccNormStderr = null, double? Perplexity = null)
+{
+    /// <summary>The value of the paper metric.</summary>
+    public double PaperValue => PaperMetric == MetricNames.AccNorm
+        ? AccNorm ?? throw new InvalidOperationException($"{Task} has no acc_norm")
+        : Acc;
+}
+
+/// <summary>
+/// Results of an evaluation. JSON (stable, for scripts):
+/// <code>
+/// {"tasks": {"piqa": {"acc": 0.62, "acc_stderr": 0.011, "acc_norm": 0.63, "acc_norm_stderr": 0.011, "n": 1838,
+///                     "paper_metric": "acc_norm"}, ...,
+///            "lambada_openai": {..., "acc_norm": null, "acc_norm_stderr": null, "perplexity": 25.1}},
+///  "average": 0.55,
+///  "perplexity": {"perplexity": 21.3, "nll": 12345.6, "tokens": 5000, "documents": 10}}
+/// </code>
+/// "average" is the mean over tasks of each task's paper metric (null without tasks); "perplexity" is present
+/// only when held-out perplexity was measured; a task's "perplexity" only for log-likelihood tasks. Numbers that
+/// are undefined (a standard error of one document) are null.
+/// </summary>
+public sealed record EvaluationResults(IReadOnlyList<TaskResult> Tasks, PerplexityResult? HeldOut = null)
+{
+    public double? Average => Tasks.Count == 0 ? null : Tasks.Average(t => t.PaperValue);
+
+    public JsonObject ToJsonObject()
+    {
+        var tasks = new JsonObject();
+        foreach (var t in Tasks)
+        {
+            var entry = new JsonObject
+            {
+                ["acc"] = Number(t.Acc),
+                ["acc_stderr"] = Number(t.AccStderr),
+                ["acc_norm"] = Number(t.AccNorm),
+                ["acc_norm_stderr"] = Number(t.AccNormStderr),
+                ["n"] = t.N,
+                ["paper_metric"] = t.PaperMetric,
+            };
+            if (t.Perplexity is not null) entry["perplexity"] = Number(t.Perplexity);
+            tasks[t.Task] = entry;
+        }
+        var root = new JsonObject { ["tasks"] = tasks, ["average"] = Number(Average) };
+        if (HeldOut is not null)
+            root["perplexity"] = new JsonObject
+            {
+                ["perplexity"] = Number(HeldOut.Perplexity),
+                ["nll"] = Number(HeldOut.NegativeLogLikelihood),
+                ["tokens"] = HeldOut.Tokens,
+                ["documents"] = HeldOut.Documents,
+            };
+        return root;
+    }
+
+    public string ToJson(bool indented = true) => ToJsonObject().ToJsonString(new JsonSerializerOptions { WriteIndented = indented });
+
+    static JsonNode? Number(double? value) => value is double v && double.IsFinite(v) ? JsonValue.Create(v) : null;
+
+    /// <summary>A table for people: one line per task with acc and acc_norm (± standard error), the paper metric marked *.</summary>
+    public string FormatTable()
+    {
+        var sb = new StringBuilder();
+        int width = Math.Max(8, Tasks.Select(t => t.Task.Length).DefaultIfEmpty(0).Max());
+        sb.AppendLine($"{"task".PadRight(width)}  {"n",6}  {"acc",17}  {"acc_norm",17}  {"perplexity",10}");
+        foreach (var t in Tasks)
+        {
+            string acc = Cell(t.Acc, t.AccStderr, t.PaperMetric == MetricNames.Acc);
+            string norm = t.AccNorm is null ? "-" : Cell(t.AccNorm.Value, t.AccNormStderr, t.PaperMetric == MetricNames.AccNorm);
+            string ppl = t.Perplexity is double p ? p.ToString("0.00", CultureInfo.InvariantCulture) : "-";
+            sb.AppendLine($"{t.Task.PadRight(width)}  {t.N,6}  {acc,17}  {norm,17}  {ppl,10}");
+        }
+        if (Average is double avg)
+            sb.AppendLine($"{"average".PadRight(width)}  {"",6}  {avg.ToString("0.0000", CultureInfo.InvariantCulture),17}  (mean of the paper metrics, marked *)");
+        if (HeldOut is not null)
+            sb.AppendLine($"held-out perplexity {HeldOut.Perplexity.ToString("0.000", CultureInfo.InvariantCulture)} over {HeldOut.Tokens} tokens of {HeldOut.Documents} documents");
+        return sb.ToString();
+    }
+
+    static string Cell(double value, double? stderr, bool paper) =>
+        value.ToString("0.0000", CultureInfo.InvariantCulture) + " ± " +
+        (stderr is double s ? s.ToString("0.0000", CultureInfo.InvariantCulture) : "  -   ") + (paper ? "*" : " ");
+}

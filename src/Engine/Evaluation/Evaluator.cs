@@ -1,0 +1,122 @@
+using LayerChop.Engine.Modeling;
+using LayerChop.Engine.Tokenization;
+
+namespace LayerChop.Engine.Evaluation;
+
+/// <summary>Requests scored so far over all tasks of a run, and the task being scored.</summary>
+public readonly record struct EvaluationProgress(string Task, long Done, long Total);
+
+public sealed class EvaluationOptions
+{
+    /// <summary>Only the first N documents of each task (as the harness's --limit).</summary>
+    public int? Limit { get; init; }
+
+    public ScorerOptions Scorer { get; init; } = new();
+
+    public ContinuationOptions Continuation { get; init; } = new();
+
+    /// <summary>Held-out text (a .txt or .jsonl file, or a folder of them) whose perplexity is measured too.</summary>
+    public string? PerplexityPath { get; init; }
+
+    /// <summary>Sliding-window stride for held-out perplexity; the model's context (disjoint windows) when null.</summary>
+    public int? PerplexityStride { get; init; }
+
+    public Action<EvaluationProgress>? Progress { get; init; }
+}
+
+/// <summary>Zero-shot evaluation: tasks' documents to requests, requests to scores, scores to metrics.</summary>
+public static class Evaluator
+{
+    /// <summary>Evaluates a model on the named tasks ("piqa,boolq", "paper") read from <paramref name="taskDir"/>.</summary>
+    public static EvaluationResults Run(CausalLM model, ITextEncoder tokenizer, string tasks, string? taskDir, EvaluationOptions? options = null)
+    {
+        options ??= new EvaluationOptions();
+        IReadOnlyList<EvalTask> resolved = string.IsNullOrWhiteSpace(tasks) ? [] : EvalTasks.Resolve(tasks, options.Continuation);
+        return Run(new ModelScorer(model, options.Scorer), tokenizer, resolved, taskDir, options);
+    }
+
+    /// <summary>
+    /// Evaluates with any scorer. Every task's documents are read and encoded before anything is scored, so a bad
+    /// row in the last task fails at once rather than after hours of scoring the others.
+    /// </summary>
+    public static EvaluationResults Run(ILoglikelihoodScorer scorer, ITextEncoder tokenizer, IReadOnlyList<EvalTask> tasks, string? taskDir,
+        EvaluationOptions? options = null)
+    {
+        options ??= new EvaluationOptions();
+        if (tasks.Count > 0 && taskDir is null) throw new LayerChopException("tasks need a task directory (--task-dir) holding their data files");
+        var prepared = new List<(EvalTask Task, IReadOnlyList<TaskDoc> Docs, List<TokenRequest> Requests)>();
+        foreach (var task in tasks)
+        {
+            var docs = task.Load(taskDir!, options.Limit);
+            prepared.Add((task, docs, Encode(tokenizer, docs)));
+        }
+        var heldOut = options.PerplexityPath is null ? null : TextDocuments.Read(options.PerplexityPath);
+
+        long total = prepared.Sum(p => (long)p.Requests.Count), done = 0;
+        var results = new List<TaskResult>();
+        foreach (var (task, docs, requests) in prepared)
+        {
+            options.Progress?.Invoke(new EvaluationProgress(task.Name, done, total));
+            var scores = scorer.Score(requests, n =>
+            {
+                done += n;
+                options.Progress?.Invoke(new EvaluationProgress(task.Name, done, total));
+            });
+            results.Add(Aggregate(task, docs, scores));
+        }
+        PerplexityResult? perplexity = null;
+        if (heldOut is not null)
+            perplexity = Evaluation.Perplexity.Measure(scorer, tokenizer, heldOut, options.PerplexityStride,
+                (d, t) => options.Progress?.Invoke(new EvaluationProgress("perplexity", d, t)));
+        return new EvaluationResults(results, perplexity);
+    }
+
+    /// <summary>Every request of the documents, in document order, encoded as the harness does.</summary>
+    public static List<TokenRequest> Encode(ITextEncoder tokenizer, IReadOnlyList<TaskDoc> docs)
+    {
+        var requests = new List<TokenRequest>();
+        foreach (var doc in docs)
+        {
+            foreach (var request in doc.Requests)
+            {
+                try { requests.Add(RequestEncoder.Encode(tokenizer, request)); }
+                catch (LayerChopException e) { throw new LayerChopException($"{doc.Origin}: {e.Message}"); }
+            }
+        }
+        return requests;
+    }
+
+    /// <summary>
+    /// Metrics of a task from its scores (one per request, in document and request order): for multiple choice,
+    /// acc and acc_norm with their standard errors; for log-likelihood tasks, acc (greedy) and perplexity.
+    /// </summary>
+    public static TaskResult Aggregate(EvalTask task, IReadOnlyList<TaskDoc> docs, IReadOnlyList<Loglikelihood> scores)
+    {
+        int expected = docs.Sum(d => d.Requests.Count);
+        if (scores.Count != expected) throw new ArgumentException($"{scores.Count} scores for {expected} requests");
+        var acc = new List<double>(docs.Count);
+        var accNorm = new List<double>(docs.Count);
+        var logLikelihoods = new List<double>(docs.Count);
+        int next = 0;
+        foreach (var doc in docs)
+        {
+            var slice = Enumerable.Range(next, doc.Requests.Count).Select(i => scores[i]).ToArray();
+            next += doc.Requests.Count;
+            if (task.Kind == TaskKind.Loglikelihood)
+            {
+                acc.Add(slice[0].IsGreedy ? 1 : 0);
+                logLikelihoods.Add(slice[0].LogProb);
+            }
+            else
+            {
+                var (pred, predNorm) = Metrics.Predict(slice.Select(s => s.LogProb).ToArray(), doc.Choices);
+                acc.Add(pred == doc.Gold ? 1 : 0);
+                accNorm.Add(predNorm == doc.Gold ? 1 : 0);
+            }
+        }
+        bool norm = task.ReportsAccNorm;
+        return new TaskResult(task.Name, docs.Count, task.PaperMetric, Metrics.Mean(acc), Metrics.MeanStderr(acc),
+            norm ? Metrics.Mean(accNorm) : null, norm ? Metrics.MeanStderr(accNorm) : null,
+            task.Kind == TaskKind.Loglikelihood ? Metrics.Perplexity(logLikelihoods) : null);
+    }
+}
