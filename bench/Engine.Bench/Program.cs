@@ -46,6 +46,41 @@ switch (args.FirstOrDefault())
                               $"batch {n[6]} x seq {n[7]}, {get_num_threads()} threads: {perPass * 1000:0.0} ms/pass, {n[6] * n[7] / perPass:0} tokens/s");
             break;
         }
+    case "train-step":
+        {
+            // Time the phases of one training step: forward + loss, backward, clipping, AdamW update.
+            int[] n = args.Skip(1).Take(8).Select(int.Parse).ToArray();
+            var config = ModelConfig.CreateLlama(n[0], n[1], n[2], n[3], n[4], n[5], maxPositions: Math.Max(2048, n[7] + 1));
+            using var model = new CausalLM(config, ScalarType.Float32, CPU);
+            model.InitializeRandom(1);
+            model.train();
+            using var optimizer = new AdamW(model.NamedWeights(), AdamW.DecayMatricesOnly);
+            using var batch = randint(0, n[5], [n[6], n[7] + 1]);
+            var times = new double[4];
+            int reps = 0;
+            var total = Stopwatch.StartNew();
+            while (total.Elapsed.TotalSeconds < 10 || reps < 3)
+            {
+                using var scope = NewDisposeScope();
+                var clock = Stopwatch.StartNew();
+                optimizer.ZeroGrad();
+                var loss = Losses.NextTokenLoss(model.Forward(batch.narrow(1, 0, n[7])), batch.narrow(1, 1, n[7]));
+                loss.item<float>();
+                times[0] += clock.Elapsed.TotalSeconds; clock.Restart();
+                loss.backward();
+                times[1] += clock.Elapsed.TotalSeconds; clock.Restart();
+                optimizer.ClipGradNorm(1.0);
+                times[2] += clock.Elapsed.TotalSeconds; clock.Restart();
+                optimizer.Update(1e-4);
+                times[3] += clock.Elapsed.TotalSeconds;
+                reps++;
+            }
+            double step = times.Sum() / reps;
+            Console.WriteLine($"train-step {config.TotalParams / 1e6:0.0}M params, batch {n[6]} x seq {n[7]}, {get_num_threads()} threads: " +
+                $"{step * 1000:0} ms/step ({n[6] * n[7] / step:0} tokens/s): forward {times[0] / reps * 1000:0} ms, backward {times[1] / reps * 1000:0} ms, " +
+                $"clip {times[2] / reps * 1000:0} ms, update {times[3] / reps * 1000:0} ms");
+            break;
+        }
     case "checkpoint":
         {
             // Write and restore a training checkpoint (fp32 weights + AdamW moments) of a model of this shape.
