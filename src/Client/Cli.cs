@@ -14,23 +14,24 @@ public static class Cli
     static readonly System.Text.Json.JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
 
     /// <summary>Runs a command body; a problem with the user's input becomes one line on stderr and exit code 2.</summary>
-    public static int Run(Func<int> body)
+    /// <param name="onError">also receives the one-line message (the worker puts it in its JSON events).</param>
+    public static int Run(Func<int> body, Action<string>? onError = null)
     {
         try
         {
             return body();
         }
-        catch (Exception e) when (e is LayerChopException or CheckpointFormatException or TokenizerLoadException)
+        catch (Exception e) when (e is LayerChopException or CheckpointFormatException or TokenizerLoadException
+                                       or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or IOException)
         {
-            return Fail(e.Message);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or IOException)
-        {
+            onError?.Invoke(OneLine(e.Message));
             return Fail(e.Message);
         }
         catch (Exception e) when (Environment.GetEnvironmentVariable("LAYERCHOP_DEBUG") != "1")
         {
-            Console.Error.WriteLine($"error: internal error ({e.GetType().Name}): {OneLine(e.Message)} (set LAYERCHOP_DEBUG=1 for the stack trace, and please report it)");
+            string message = $"internal error ({e.GetType().Name}): {OneLine(e.Message)}";
+            onError?.Invoke(message);
+            Console.Error.WriteLine($"error: {message} (set LAYERCHOP_DEBUG=1 for the stack trace, and please report it)");
             return InternalError;
         }
     }

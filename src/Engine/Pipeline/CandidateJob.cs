@@ -1,0 +1,52 @@
+namespace LayerChop.Engine.Pipeline;
+
+/// <summary>
+/// One candidate of a sweep, self-contained: what to chop, how to heal, how to evaluate, and the folder its
+/// work lives in. A worker process receives it as JSON and can be restarted on it at any time.
+/// </summary>
+public sealed record CandidateJob
+{
+    public required string Id { get; init; }
+    public required string BaseModel { get; init; }
+    /// <summary>The candidate's own folder on storage every host sees: chopped model, healing run, results.</summary>
+    public required string WorkDir { get; init; }
+    public int Remove { get; init; }
+    public string Strategy { get; init; } = "none";
+    public long HealTokens { get; init; }
+    public string HealMethod { get; init; } = "pretrain";          // pretrain | distill
+    public long Seed { get; init; } = 1;
+    public IReadOnlyList<string> Data { get; init; } = [];
+    public string TextField { get; init; } = "text";
+    public int SeqLen { get; init; } = 256;
+    public int BatchTokens { get; init; } = 2048;
+    public int MicroBatch { get; init; }
+    public double Lr { get; init; } = 3e-4;
+    public int WarmupSteps { get; init; } = 10;
+    public double MinLrRatio { get; init; } = 0.1;
+    public int CheckpointEvery { get; init; } = 100;
+    public int OptimizerWarmupSteps { get; init; }
+    public IReadOnlyList<string> EvalTasks { get; init; } = [];
+    public string? TaskDir { get; init; }
+    public int? EvalLimit { get; init; }
+    public string? PerplexityPath { get; init; }
+    public string Device { get; init; } = "cpu";
+    public int LatencyPromptTokens { get; init; } = 32;
+    public int LatencyNewTokens { get; init; } = 32;
+}
+
+/// <summary>What a finished candidate measured. Sizes are counted from the stored tensors.</summary>
+public sealed record CandidateOutcome
+{
+    public required string Id { get; init; }
+    public required IReadOnlyList<int> Removed { get; init; }
+    public required long Params { get; init; }
+    public required long NonEmbeddingParams { get; init; }
+    public required long BytesOnDisk { get; init; }
+    public required double LatencyMsPerToken { get; init; }
+    public required IReadOnlyDictionary<string, double> TaskScores { get; init; }   // each task's paper metric
+    public double? Average { get; init; }
+    public double? Perplexity { get; init; }
+    public double? HealFinalLoss { get; init; }
+    public double? HealValLoss { get; init; }
+    public long HealSteps { get; init; }
+}

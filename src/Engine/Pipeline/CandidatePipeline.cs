@@ -1,0 +1,133 @@
+using System.Text.Json;
+using LayerChop.Engine.Checkpoints;
+using LayerChop.Engine.Chopping;
+using LayerChop.Engine.Evaluation;
+using LayerChop.Engine.Modeling;
+using LayerChop.Engine.Tokenization;
+using LayerChop.Engine.Training;
+
+namespace LayerChop.Engine.Pipeline;
+
+public interface ICandidateObserver : ITrainingObserver
+{
+    void OnStage(string stage) { }
+    void OnEvaluationProgress(EvaluationProgress progress) { }
+}
+
+/// <summary>
+/// A candidate's whole lifecycle: chop the base model, heal it, evaluate it, measure its size and speed.
+/// Every stage leaves its output in the candidate's folder and is skipped when that output is complete, and
+/// healing resumes from its newest checkpoint, so running the pipeline again after any crash continues where
+/// the last run stopped and ends with the same result.
+/// </summary>
+public static class CandidatePipeline
+{
+    public const string ResultFile = "result.json";
+    static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    public static CandidateOutcome? ReadResult(string workDir)
+    {
+        var path = Path.Combine(workDir, ResultFile);
+        return File.Exists(path) ? JsonSerializer.Deserialize<CandidateOutcome>(File.ReadAllText(path), Json) : null;
+    }
+
+    /// <returns>null when <paramref name="stop"/> interrupted healing (a checkpoint was written).</returns>
+    public static CandidateOutcome? Run(CandidateJob job, ICandidateObserver observer, CancellationToken stop = default)
+    {
+        if (ReadResult(job.WorkDir) is { } done) return done;
+        Directory.CreateDirectory(job.WorkDir);
+        var baseConfig = ModelConfig.Load(job.BaseModel);
+        var strategy = job.Remove > 0 ? ChopStrategy.Parse(job.Strategy, job.Remove) : null;
+        var removed = strategy is null ? [] : Chopper.Plan(baseConfig, strategy).Removed;
+        // With optimizer warm-up, the trainer chops after warming AdamW up on the whole model.
+        bool chopWhileHealing = strategy is not null && job.HealTokens > 0 && job.OptimizerWarmupSteps > 0;
+
+        string model = job.BaseModel;
+        if (strategy is not null && !chopWhileHealing)
+        {
+            observer.OnStage("chopping");
+            var chopped = Path.Combine(job.WorkDir, "chopped");
+            if (!File.Exists(Path.Combine(chopped, "config.json"))) Chopper.Chop(job.BaseModel, strategy, chopped);
+            model = chopped;
+        }
+
+        TrainResultSummary? healing = null;
+        if (job.HealTokens > 0)
+        {
+            observer.OnStage("healing");
+            var healed = Path.Combine(job.WorkDir, "healed");
+            if (!File.Exists(Path.Combine(healed, "train_result.json")))
+            {
+                var options = new TrainOptions
+                {
+                    Data = job.Data, Tokens = job.HealTokens, TextField = job.TextField, SeqLen = job.SeqLen,
+                    BatchTokens = job.BatchTokens, MicroBatch = job.MicroBatch, Lr = job.Lr, WarmupSteps = job.WarmupSteps,
+                    MinLrRatio = job.MinLrRatio, CheckpointEvery = job.CheckpointEvery, Seed = job.Seed, Device = job.Device,
+                    Method = job.HealMethod == "distill" ? HealMethod.Distill : HealMethod.Pretrain,
+                    Teacher = job.HealMethod == "distill" ? job.BaseModel : null,
+                    ChopStrategy = chopWhileHealing ? job.Strategy : null,
+                    ChopRemove = chopWhileHealing ? job.Remove : null,
+                    OptimizerWarmupSteps = chopWhileHealing ? job.OptimizerWarmupSteps : 0,
+                };
+                bool resume = TrainCheckpoint.Newest(healed) is not null;
+                var result = new Trainer(chopWhileHealing ? job.BaseModel : model, healed, options, observer).Run(resume, stop);
+                if (!result.Completed) return null;
+            }
+            healing = TrainResultSummary.Read(healed);
+            model = healed;
+        }
+
+        observer.OnStage("evaluating");
+        var evalPath = Path.Combine(job.WorkDir, "eval.json");
+        var device = Trainer.ResolveDevice(job.Device);
+        using var loaded = ModelFolder.Load(model, TorchSharp.torch.ScalarType.Float32, device);
+        EvaluationResults? evaluation = null;
+        if (!File.Exists(evalPath))
+        {
+            var tokenizer = TextTokenizer.Load(model);
+            evaluation = Evaluator.Run(loaded, tokenizer, string.Join(",", job.EvalTasks), job.TaskDir, new EvaluationOptions
+            {
+                Limit = job.EvalLimit, PerplexityPath = job.PerplexityPath, Progress = observer.OnEvaluationProgress,
+            });
+            WriteAtomically(evalPath, evaluation.ToJson());
+        }
+        var evalJson = JsonDocument.Parse(File.ReadAllText(evalPath)).RootElement;
+
+        observer.OnStage("measuring");
+        var summary = ModelSummary.Read(model);
+        double latency = LatencyMeter.MsPerToken(loaded, job.LatencyPromptTokens, job.LatencyNewTokens);
+        var scores = new Dictionary<string, double>();
+        foreach (var task in evalJson.GetProperty("tasks").EnumerateObject())
+        {
+            string metric = task.Value.GetProperty("paper_metric").GetString()!;
+            if (task.Value.GetProperty(metric).ValueKind == JsonValueKind.Number) scores[task.Name] = task.Value.GetProperty(metric).GetDouble();
+        }
+        var outcome = new CandidateOutcome
+        {
+            Id = job.Id, Removed = removed, Params = summary.Params, NonEmbeddingParams = summary.NonEmbeddingParams,
+            BytesOnDisk = summary.BytesOnDisk, LatencyMsPerToken = latency, TaskScores = scores,
+            Average = evalJson.GetProperty("average").ValueKind == JsonValueKind.Number ? evalJson.GetProperty("average").GetDouble() : null,
+            Perplexity = evalJson.TryGetProperty("perplexity", out var ppl) ? ppl.GetProperty("perplexity").GetDouble() : null,
+            HealFinalLoss = healing?.FinalLoss, HealValLoss = healing?.ValLoss, HealSteps = healing?.Steps ?? 0,
+        };
+        WriteAtomically(Path.Combine(job.WorkDir, ResultFile), JsonSerializer.Serialize(outcome, Json));
+        return outcome;
+    }
+
+    static void WriteAtomically(string path, string text)
+    {
+        File.WriteAllText(path + ".tmp", text);
+        File.Move(path + ".tmp", path, overwrite: true);
+    }
+
+    sealed record TrainResultSummary(long Steps, double FinalLoss, double? ValLoss)
+    {
+        public static TrainResultSummary Read(string run)
+        {
+            var root = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "train_result.json"))).RootElement;
+            var val = root.GetProperty("val_loss");
+            return new TrainResultSummary(root.GetProperty("steps").GetInt64(), root.GetProperty("final_loss").GetDouble(),
+                val.ValueKind == JsonValueKind.Number ? val.GetDouble() : null);
+        }
+    }
+}

@@ -1,0 +1,71 @@
+using LayerChop.Engine.Pipeline;
+using LayerChop.Engine.Tests.Training;
+using LayerChop.Engine.Training;
+
+namespace LayerChop.Engine.Tests.Pipeline;
+
+public class CandidatePipelineTests
+{
+    static CandidateJob Job(string baseModel, string corpus, string taskDir, int remove, long healTokens) => new()
+    {
+        Id = $"r{remove}-h{healTokens}", BaseModel = baseModel, WorkDir = Path.Combine(TestModels.TempFolder(), "candidate"),
+        Remove = remove, Strategy = "max-gap", HealTokens = healTokens, Data = [corpus], SeqLen = 32, BatchTokens = 128,
+        Lr = 3e-3, WarmupSteps = 1, CheckpointEvery = 2, EvalTasks = ["continuation"], TaskDir = taskDir, EvalLimit = 12,
+        PerplexityPath = TrainingSetup.BrownJsonl(2), LatencyPromptTokens = 8, LatencyNewTokens = 8,
+    };
+
+    static string TaskDir(string corpus)
+    {
+        var dir = TestModels.TempFolder();
+        File.Copy(corpus, Path.Combine(dir, "continuation.jsonl"));
+        return dir;
+    }
+
+    static string Json(CandidateOutcome outcome) => System.Text.Json.JsonSerializer.Serialize(outcome);
+
+    sealed class StopAtStep(long step, CancellationTokenSource stop) : ICandidateObserver
+    {
+        public List<string> Stages { get; } = [];
+        public void OnStage(string stage) => Stages.Add(stage);
+        public void OnStep(StepReport report) { if (report.Step == step) stop.Cancel(); }
+    }
+
+    [Fact]
+    public void A_candidate_interrupted_while_healing_and_run_again_ends_with_the_uninterrupted_result()
+    {
+        var corpus = TrainingSetup.BrownJsonl(20);
+        var baseModel = TrainingSetup.NewModel(layers: 5, seed: 12);
+        var taskDir = TaskDir(corpus);
+
+        var straight = CandidatePipeline.Run(Job(baseModel, corpus, taskDir, 2, 6 * 128), new StopAtStep(-1, new()))!;
+
+        var job = Job(baseModel, corpus, taskDir, 2, 6 * 128);
+        using var stop = new CancellationTokenSource();
+        var observer = new StopAtStep(3, stop);
+        Assert.Null(CandidatePipeline.Run(job, observer, stop.Token));
+        Assert.Equal(["chopping", "healing"], observer.Stages);
+        var resumed = CandidatePipeline.Run(job, new StopAtStep(-1, new()))!;
+
+        // Everything but the measured latency (a timing) is computed, and equal.
+        Assert.Equal(Json(straight with { LatencyMsPerToken = 0 }), Json(resumed with { LatencyMsPerToken = 0 }));
+        Assert.Equal([1, 3], straight.Removed);
+        Assert.Equal(6, straight.HealSteps);
+        Assert.True(straight.LatencyMsPerToken > 0);
+        // A finished candidate is not redone: its result is read back.
+        Assert.Equal(Json(resumed), Json(CandidatePipeline.Run(job, new StopAtStep(-1, new()))!));
+    }
+
+    [Fact]
+    public void The_baseline_candidate_neither_chops_nor_heals()
+    {
+        var corpus = TrainingSetup.BrownJsonl(20);
+        var baseModel = TrainingSetup.NewModel(layers: 4, seed: 13);
+        var observer = new StopAtStep(-1, new());
+        var outcome = CandidatePipeline.Run(Job(baseModel, corpus, TaskDir(corpus), 0, 0), observer)!;
+        Assert.Equal(["evaluating", "measuring"], observer.Stages);
+        Assert.Empty(outcome.Removed);
+        Assert.Equal(0, outcome.HealSteps);
+        Assert.NotNull(outcome.Perplexity);
+        Assert.True(outcome.TaskScores.ContainsKey("continuation"));
+    }
+}
