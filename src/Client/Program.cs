@@ -7,6 +7,7 @@ root.Subcommands.Add(ModelCommands.Create());
 root.Subcommands.Add(ChopCommand.Create());
 root.Subcommands.Add(GenerateCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
+root.Subcommands.Add(DbCommands.Create());
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
