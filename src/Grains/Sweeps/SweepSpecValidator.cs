@@ -1,0 +1,230 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using LayerChop.Engine;
+using LayerChop.Engine.Chopping;
+using LayerChop.Engine.Evaluation;
+using LayerChop.Engine.Modeling;
+using LayerChop.Interfaces;
+
+namespace LayerChop.Grains.Sweeps;
+
+/// <summary>
+/// Everything that can be known wrong about a spec before work starts: values out of range, unknown strategies,
+/// tasks and healing methods, and, with the filesystem, the base model, its layer count and context against the
+/// grid and the training settings, and every input file. A sweep of many GPU-hours must not fail in its last
+/// candidate's evaluation because a task file was missing.
+/// </summary>
+public static partial class SweepSpecValidator
+{
+    public static readonly IReadOnlyList<string> HealMethods = ["pretrain", "distill"];
+
+    /// <summary>Checks a spec built in code or received by a grain (the reader runs the same checks).</summary>
+    /// <exception cref="SweepSpecException">every problem found.</exception>
+    public static void Validate(SweepSpec spec, bool checkFiles = true)
+    {
+        var problems = new SpecProblems();
+        Check(spec, checkFiles, problems);
+        problems.ThrowIfAny(spec.Name.Length > 0 ? $"sweep {spec.Name}" : "sweep spec");
+    }
+
+    internal static void Check(SweepSpec spec, bool checkFiles, SpecProblems problems)
+    {
+        CheckFields(spec, problems);
+        if (checkFiles) CheckFiles(spec, problems);
+    }
+
+    static void CheckFields(SweepSpec spec, SpecProblems problems)
+    {
+        if (spec.Name.Length == 0) problems.Add("name", "name is required");
+        else if (!NamePattern().IsMatch(spec.Name))
+            problems.Add("name", $"name '{spec.Name}' may hold only letters, digits, '.', '_' and '-' (at most 64, starting with a letter or digit): it names grains and folders");
+        if (spec.BaseModel.Length == 0) problems.Add("base_model", "base_model is required");
+        CheckList(problems, "data", spec.Data, (field, path) => path.Length == 0 ? $"{field} is empty" : null);
+        if (spec.TextField.Length == 0) problems.Add("text_field", "text_field must not be empty");
+
+        CheckList(problems, "eval.tasks", spec.Eval.Tasks, (field, task) =>
+        {
+            try
+            {
+                EvalTasks.Resolve(task);
+                return null;
+            }
+            catch (LayerChopException)
+            {
+                var known = EvalTasks.Names.Append(EvalTasks.PaperSuite).ToList();
+                var hint = Suggestions.Closest(task, known) is { } close ? $"did you mean {close}? " : "";
+                return $"{field}: unknown task '{task}'; {hint}known tasks: {string.Join(", ", known)} (paper = {string.Join(", ", EvalTasks.Paper)})";
+            }
+        });
+        if (spec.Eval.TaskDir.Length == 0) problems.Add("eval.task_dir", "eval.task_dir is required");
+        if (spec.Eval.Limit is < 1) problems.Add("eval.limit", $"eval.limit must be at least 1, got {spec.Eval.Limit}");
+        if (spec.Eval.Perplexity is { Length: 0 }) problems.Add("eval.perplexity", "eval.perplexity is an empty path; leave it out for no perplexity");
+
+        var grid = spec.Grid;
+        CheckList(problems, "grid.remove", grid.Remove, (field, k) => k < 0 ? $"{field}: cannot remove {k} layers; use 0 for the unchopped baseline" : null);
+        CheckList(problems, "grid.strategy", grid.Strategy, CheckStrategy);
+        CheckList(problems, "grid.heal_tokens", grid.HealTokens, (field, n) => n < 0 ? $"{field}: {n} healing tokens; use 0 for no healing" : null);
+        CheckList(problems, "grid.heal_method", grid.HealMethod, (field, method) => HealMethods.Contains(method) ? null
+            : $"{field}: heal_method '{method}' is not one of {string.Join(", ", HealMethods)}"
+              + (Suggestions.Closest(method, HealMethods) is { } close ? $"; did you mean {close}?" : ""));
+        CheckList(problems, "grid.seed", grid.Seed, (_, _) => null);
+
+        var train = spec.Train;
+        if (train.SeqLen < 2) problems.Add("train.seq_len", $"train.seq_len must be at least 2, got {train.SeqLen}");
+        else if (train.BatchTokens < train.SeqLen || train.BatchTokens % train.SeqLen != 0)
+            problems.Add("train.batch_tokens", $"train.batch_tokens {train.BatchTokens} must be a positive multiple of train.seq_len {train.SeqLen}");
+        else if (train.MicroBatch < 0 || (train.MicroBatch > 0 && train.BatchTokens / train.SeqLen % train.MicroBatch != 0))
+            problems.Add("train.micro_batch", $"train.micro_batch {train.MicroBatch} must divide the {train.BatchTokens / train.SeqLen} sequences of a step (batch_tokens / seq_len), or be 0 to let the trainer choose");
+        if (!(train.Lr > 0)) problems.Add("train.lr", $"train.lr must be positive, got {Number(train.Lr)}");
+        if (train.WarmupSteps < 0) problems.Add("train.warmup_steps", $"train.warmup_steps must not be negative, got {train.WarmupSteps}");
+        if (!(train.MinLrRatio is >= 0 and <= 1)) problems.Add("train.min_lr_ratio", $"train.min_lr_ratio must be between 0 and 1, got {Number(train.MinLrRatio)}");
+        if (train.CheckpointEvery < 1) problems.Add("train.checkpoint_every", $"train.checkpoint_every must be at least 1, got {train.CheckpointEvery}");
+        if (train.OptimizerWarmupSteps < 0) problems.Add("train.optimizer_warmup_steps", $"train.optimizer_warmup_steps must not be negative, got {train.OptimizerWarmupSteps}");
+
+        if (!Enum.IsDefined(spec.Device)) problems.Add("device", $"device {(int)spec.Device} is not one of cpu, cuda, auto");
+        if (spec.MaxAttempts < 1) problems.Add("max_attempts", $"max_attempts must be at least 1, got {spec.MaxAttempts}");
+        if (spec.Output.Length == 0) problems.Add("output", "output must not be empty");
+        if (spec.Latency.PromptTokens < 1) problems.Add("latency.prompt_tokens", $"latency.prompt_tokens must be at least 1, got {spec.Latency.PromptTokens}");
+        if (spec.Latency.NewTokens < 1) problems.Add("latency.new_tokens", $"latency.new_tokens must be at least 1, got {spec.Latency.NewTokens}");
+    }
+
+    static string? CheckStrategy(string field, string strategy)
+    {
+        if (SweepStrategies.Named.Contains(strategy)) return null;
+        if (SweepStrategies.IsExplicit(strategy))
+        {
+            try
+            {
+                ChopStrategy.Parse(strategy, null);
+                return null;
+            }
+            catch (LayerChopException e)
+            {
+                return $"{field}: {e.Message}";
+            }
+        }
+        var hint = Suggestions.Closest(strategy, SweepStrategies.Named) is { } close ? $"did you mean {close}? " : "";
+        return $"{field}: unknown strategy '{strategy}'; {hint}valid: {SweepStrategies.Describe()}";
+    }
+
+    static void CheckFiles(SweepSpec spec, SpecProblems problems)
+    {
+        if (spec.BaseModel.Length > 0 && !problems.Has("base_model"))
+        {
+            if (!Directory.Exists(spec.BaseModel))
+                problems.Add("base_model", $"base_model: no such folder {spec.BaseModel}");
+            else
+            {
+                try
+                {
+                    CheckAgainstModel(spec, ModelConfig.Load(spec.BaseModel), problems);
+                }
+                catch (LayerChopException e)
+                {
+                    problems.Add("base_model", $"base_model: {e.Message}");
+                }
+            }
+        }
+
+        for (int i = 0; i < spec.Data.Count; i++)
+            if (spec.Data[i].Length > 0 && !File.Exists(spec.Data[i]) && !Directory.Exists(spec.Data[i]))
+                problems.Add($"data[{i}]", $"data[{i}]: no such file or folder {spec.Data[i]}");
+
+        if (spec.Eval.Perplexity is { Length: > 0 } heldout && !File.Exists(heldout) && !Directory.Exists(heldout))
+            problems.Add("eval.perplexity", $"eval.perplexity: no such file or folder {heldout}");
+
+        if (spec.Eval.TaskDir.Length > 0 && !problems.Has("eval.task_dir"))
+        {
+            if (!Directory.Exists(spec.Eval.TaskDir))
+                problems.Add("eval.task_dir", $"eval.task_dir: no such folder {spec.Eval.TaskDir}");
+            else
+                CheckTaskData(spec.Eval, problems);
+        }
+    }
+
+    static void CheckAgainstModel(SweepSpec spec, ModelConfig model, SpecProblems problems)
+    {
+        int layers = model.NumLayers, context = model.MaxPositionEmbeddings;
+        // K only matters for named strategies; an explicit list says how many layers go itself.
+        if (spec.Grid.Strategy.Any(s => !SweepStrategies.IsExplicit(s)))
+        {
+            for (int i = 0; i < spec.Grid.Remove.Count; i++)
+            {
+                int k = spec.Grid.Remove[i];
+                if (k > 0 && k > layers - 2)
+                    problems.Add($"grid.remove[{i}]", layers < 3
+                        ? $"grid.remove[{i}]: the base model has {layers} layers and cannot be chopped: the first and last layer are always kept"
+                        : $"grid.remove[{i}]: cannot remove {k} of the base model's {layers} layers: the first and last layer are always kept, so remove must be at most {layers - 2}");
+            }
+        }
+        for (int i = 0; i < spec.Grid.Strategy.Count; i++)
+        {
+            var strategy = spec.Grid.Strategy[i];
+            if (!SweepStrategies.IsExplicit(strategy) || problems.Has($"grid.strategy[{i}]")) continue;
+            try
+            {
+                ChopStrategy.Parse(strategy, null).LayersToRemove(layers);
+            }
+            catch (LayerChopException e)
+            {
+                problems.Add($"grid.strategy[{i}]", $"grid.strategy[{i}]: {e.Message}");
+            }
+        }
+        if (spec.Train.SeqLen > context)
+            problems.Add("train.seq_len", $"train.seq_len {spec.Train.SeqLen} is longer than the base model's context of {context} (max_position_embeddings)");
+        long latencyTokens = (long)spec.Latency.PromptTokens + spec.Latency.NewTokens;
+        if (latencyTokens > context)
+            problems.Add("latency", $"latency: prompt_tokens + new_tokens ({latencyTokens}) exceed the base model's context of {context}");
+    }
+
+    // Each task's files are located now, exactly as the evaluator will locate them.
+    static void CheckTaskData(EvalSpec eval, SpecProblems problems)
+    {
+        for (int i = 0; i < eval.Tasks.Count; i++)
+        {
+            var field = $"eval.tasks[{i}]";
+            if (problems.Has(field)) continue;
+            try
+            {
+                foreach (var task in EvalTasks.Resolve(eval.Tasks[i]))
+                {
+                    if (task is HarnessTask harness)
+                        TaskFiles.Locate(eval.TaskDir, harness.Name, harness.Split, harness.Config);
+                    else if (task is ContinuationTask)
+                    {
+                        var name = ContinuationTask.TaskName;
+                        if (!new[] { name + ".txt", name + ".jsonl", name }.Any(n => File.Exists(Path.Combine(eval.TaskDir, n)) || Directory.Exists(Path.Combine(eval.TaskDir, n))))
+                            throw new LayerChopException($"no data for task {name} in {eval.TaskDir}: expected {name}.txt, {name}.jsonl or a folder {name}/");
+                    }
+                }
+            }
+            catch (LayerChopException e)
+            {
+                problems.Add(field, $"{field}: {e.Message}");
+            }
+        }
+    }
+
+    // Empty lists and repeated values are reported for the list; each item's own problem for the item.
+    static void CheckList<T>(SpecProblems problems, string field, IReadOnlyList<T> values, Func<string, T, string?> check)
+    {
+        if (problems.Has(field)) return;
+        if (values.Count == 0)
+        {
+            problems.Add(field, $"{field} is empty; give at least one value");
+            return;
+        }
+        var seen = new HashSet<T>();
+        for (int i = 0; i < values.Count; i++)
+        {
+            var itemField = $"{field}[{i}]";
+            if (check(itemField, values[i]) is { } message) problems.Add(itemField, message);
+            else if (!seen.Add(values[i])) problems.Add(itemField, $"{itemField}: {values[i]} is listed twice in {field}");
+        }
+    }
+
+    static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", RegexOptions.CultureInvariant)]
+    private static partial Regex NamePattern();
+}

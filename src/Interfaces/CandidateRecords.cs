@@ -1,0 +1,85 @@
+namespace LayerChop.Interfaces;
+
+/// <summary>How one attempt at a candidate ended. Numeric values are persisted: append, never renumber.</summary>
+[GenerateSerializer, Alias("layerchop.attempt-outcome")]
+public enum AttemptOutcome
+{
+    /// <summary>Still going (no end time yet).</summary>
+    Running = 0,
+    Succeeded = 1,
+    /// <summary>The worker reported an error or died (native crash, out of memory).</summary>
+    Failed = 2,
+    /// <summary>The silo or the host went away; the work resumes from its last checkpoint.</summary>
+    Interrupted = 3,
+    Cancelled = 4,
+}
+
+/// <summary>One start of a candidate's worker, kept so a user can see why a candidate needed several.</summary>
+[GenerateSerializer, Alias("layerchop.attempt-record")]
+public sealed record AttemptRecord
+{
+    /// <summary>1 for the first attempt.</summary>
+    [Id(0)] public int Number { get; init; }
+    [Id(1)] public DateTime StartedUtc { get; init; }
+    [Id(2)] public DateTime? EndedUtc { get; init; }
+    /// <summary>The silo that ran it (its address or host name).</summary>
+    [Id(3)] public string Silo { get; init; } = "";
+    [Id(4)] public AttemptOutcome Outcome { get; init; }
+    /// <summary>Why it ended other than by success: the worker's one-line error, exit code or signal.</summary>
+    [Id(5)] public string? Reason { get; init; }
+}
+
+/// <summary>Live progress of a running candidate, reported by its worker and persisted at each checkpoint.</summary>
+[GenerateSerializer, Alias("layerchop.candidate-progress")]
+public sealed record CandidateProgress
+{
+    [Id(0)] public CandidateStatus Stage { get; init; }
+    /// <summary>Steps done in this stage (optimizer steps while healing, documents while evaluating).</summary>
+    [Id(1)] public long Step { get; init; }
+    [Id(2)] public long TotalSteps { get; init; }
+    /// <summary>Training loss of the last step; null outside healing.</summary>
+    [Id(3)] public double? Loss { get; init; }
+    [Id(4)] public double? TokensPerS { get; init; }
+    [Id(5)] public DateTime UpdatedUtc { get; init; }
+}
+
+/// <summary>What a completed candidate measured.</summary>
+[GenerateSerializer, Alias("layerchop.candidate-result")]
+public sealed record CandidateResult
+{
+    /// <summary>Every parameter, counted from the stored tensors.</summary>
+    [Id(0)] public long Params { get; init; }
+    /// <summary>Without the token embedding and the untied output projection.</summary>
+    [Id(1)] public long NonEmbeddingParams { get; init; }
+    [Id(2)] public long BytesOnDisk { get; init; }
+    /// <summary>Time per generated token on the candidate's device (see <see cref="LatencySpec"/>).</summary>
+    [Id(3)] public double LatencyMsPerToken { get; init; }
+    /// <summary>Each task's paper metric (acc_norm or acc, as a fraction), by task name.</summary>
+    [Id(4)] public IReadOnlyDictionary<string, double> Scores { get; init; } = new Dictionary<string, double>();
+    /// <summary>The mean of <see cref="Scores"/>: the accuracy axis of the Pareto front.</summary>
+    [Id(5)] public double Average { get; init; }
+    /// <summary>Perplexity of the spec's held-out text; null when the spec names none.</summary>
+    [Id(6)] public double? Perplexity { get; init; }
+    /// <summary>Validation loss on the healing corpus's held-out documents; null when nothing was healed.</summary>
+    [Id(7)] public double? HeldoutLoss { get; init; }
+    /// <summary>Per-layer importance of the base model, when a data-driven strategy computed it.</summary>
+    [Id(8)] public IReadOnlyList<double>? Importance { get; init; }
+}
+
+/// <summary>Everything known about one candidate: what the candidate grain holds and the sweep grain mirrors.</summary>
+[GenerateSerializer, Alias("layerchop.candidate-state")]
+public sealed record CandidateState
+{
+    [Id(0)] public string Sweep { get; init; } = "";
+    [Id(1)] public CandidateConfig Config { get; init; } = new();
+    [Id(2)] public CandidateStatus Status { get; init; }
+    [Id(3)] public CandidateProgress? Progress { get; init; }
+    [Id(4)] public IReadOnlyList<AttemptRecord> Attempts { get; init; } = [];
+    /// <summary>Set once Completed.</summary>
+    [Id(5)] public CandidateResult? Result { get; init; }
+    /// <summary>The last attempt's failure, one line.</summary>
+    [Id(6)] public string? Error { get; init; }
+    [Id(7)] public DateTime UpdatedUtc { get; init; }
+
+    public string Id => Config.Id;
+}

@@ -1,0 +1,200 @@
+using System.Reflection;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using LayerChop.Grains.Tests.Renamed;
+using LayerChop.Interfaces;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Serialization;
+using Orleans.Serialization.Configuration;
+
+namespace LayerChop.Grains.Tests;
+
+public sealed class ContractSerializationTests
+{
+    static readonly Assembly Contracts = typeof(SweepSpec).Assembly;
+    static readonly Assembly ThisAssembly = typeof(ContractSerializationTests).Assembly;
+
+    static readonly SweepSpec FullSpec = new()
+    {
+        Name = "demo",
+        BaseModel = "/models/base",
+        Data = ["/data/a.jsonl", "/data/b"],
+        TextField = "content",
+        Eval = new EvalSpec { Tasks = ["paper", "continuation"], TaskDir = "/tasks", Limit = 500, Perplexity = "/data/heldout.jsonl" },
+        Grid = new GridSpec { Remove = [0, 4], Strategy = ["input", "layers:1,2"], HealTokens = [0, 50_000_000], HealMethod = ["pretrain", "distill"], Seed = [1, 2] },
+        Train = new TrainSpec { SeqLen = 2048, BatchTokens = 1048576, MicroBatch = 4, Lr = 3e-4, WarmupSteps = 100, MinLrRatio = 0.1, CheckpointEvery = 200, OptimizerWarmupSteps = 500 },
+        Device = SweepDevice.Cuda,
+        MaxAttempts = 5,
+        Output = "/sweeps/demo",
+        Latency = new LatencySpec { PromptTokens = 256, NewTokens = 64 },
+    };
+
+    static readonly CandidateConfig Config = CandidateConfig.Create(8, "max-gap", 50_000_000, "pretrain", 1);
+
+    static readonly CandidateResult Result = new()
+    {
+        Params = 1_100_000_000,
+        NonEmbeddingParams = 970_000_000,
+        BytesOnDisk = 2_200_000_000,
+        LatencyMsPerToken = 12.5,
+        Scores = new Dictionary<string, double> { ["piqa"] = 0.71, ["hellaswag"] = 0.45 },
+        Average = 0.58,
+        Perplexity = 14.2,
+        HeldoutLoss = 2.65,
+        Importance = [0.9, 0.1, 0.05, 0.8],
+    };
+
+    static readonly CandidateState State = new()
+    {
+        Sweep = "demo",
+        Config = Config,
+        Status = CandidateStatus.Completed,
+        Progress = new CandidateProgress { Stage = CandidateStatus.Healing, Step = 40, TotalSteps = 48, Loss = 2.7, TokensPerS = 51000, UpdatedUtc = new DateTime(2025, 1, 2, 3, 4, 5, DateTimeKind.Utc) },
+        Attempts =
+        [
+            new AttemptRecord { Number = 1, StartedUtc = new DateTime(2025, 1, 2, 0, 0, 0, DateTimeKind.Utc), EndedUtc = new DateTime(2025, 1, 2, 1, 0, 0, DateTimeKind.Utc), Silo = "gpu-1:11111", Outcome = AttemptOutcome.Interrupted, Reason = "silo stopped" },
+            new AttemptRecord { Number = 2, StartedUtc = new DateTime(2025, 1, 2, 1, 5, 0, DateTimeKind.Utc), Silo = "gpu-2:11111", Outcome = AttemptOutcome.Running },
+        ],
+        Result = Result,
+        Error = null,
+        UpdatedUtc = new DateTime(2025, 1, 2, 4, 0, 0, DateTimeKind.Utc),
+    };
+
+    static readonly FrontPoint Point = FrontPoint.Of(Config, Result);
+
+    // One sample of every contract type: a test below fails when a contract is added without one.
+    static readonly Dictionary<Type, object> Samples = new()
+    {
+        [typeof(SweepSpec)] = FullSpec,
+        [typeof(EvalSpec)] = FullSpec.Eval,
+        [typeof(GridSpec)] = FullSpec.Grid,
+        [typeof(TrainSpec)] = FullSpec.Train,
+        [typeof(LatencySpec)] = FullSpec.Latency,
+        [typeof(SweepDevice)] = SweepDevice.Cpu,
+        [typeof(CandidateConfig)] = Config,
+        [typeof(CandidateStatus)] = CandidateStatus.Evaluating,
+        [typeof(AttemptOutcome)] = AttemptOutcome.Failed,
+        [typeof(AttemptRecord)] = State.Attempts[0],
+        [typeof(CandidateProgress)] = State.Progress!,
+        [typeof(CandidateResult)] = Result,
+        [typeof(CandidateState)] = State,
+        [typeof(FrontPoint)] = Point,
+        [typeof(SubmitResult)] = new SubmitResult { Accepted = true, Candidates = ["r0-none-h0-s1", Config.Id], Added = [Config.Id] },
+        [typeof(SweepStatus)] = new SweepStatus { Name = "demo", SubmittedUtc = new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc), Candidates = [State, State with { Status = CandidateStatus.Pending, Result = null }] },
+        [typeof(SweepFront)] = new SweepFront { ByParams = [Point], ByLatency = [Point, Point with { CandidateId = "other" }] },
+    };
+
+    static IEnumerable<Type> ContractTypes() =>
+        Contracts.GetExportedTypes().Where(t => t.GetCustomAttribute<GenerateSerializerAttribute>() is not null);
+
+    public static TheoryData<string> ContractNames() => new(ContractTypes().Select(t => t.Name));
+
+    static readonly JsonSerializerOptions Json = new() { Converters = { new JsonStringEnumConverter() } };
+
+    /// <summary>A serializer with every generated manifest loaded except those of <paramref name="without"/>: the
+    /// version-tolerance test needs two processes' worth of types, one before a rename and one after.</summary>
+    static Serializer CreateSerializer(Assembly without)
+    {
+        var services = new ServiceCollection();
+        services.AddSerializer();
+        var excluded = without.GetCustomAttributes<TypeManifestProviderAttribute>().Select(a => a.ProviderType).ToHashSet();
+        foreach (var descriptor in services.Where(d => d.ImplementationType is { } type && excluded.Contains(type)).ToList())
+            services.Remove(descriptor);
+        if (without != Contracts)
+        {
+            var contracts = Contracts.GetCustomAttributes<TypeManifestProviderAttribute>().Select(a => a.ProviderType).ToList();
+            if (!services.Any(d => d.ImplementationType is { } type && contracts.Contains(type)))
+                services.AddSerializer(builder => builder.AddAssembly(Contracts));
+        }
+        return services.BuildServiceProvider().GetRequiredService<Serializer>();
+    }
+
+    [Fact]
+    public void Every_contract_type_has_a_sample()
+    {
+        Assert.Empty(ContractTypes().Where(t => !Samples.ContainsKey(t)).Select(t => t.Name));
+    }
+
+    [Theory]
+    [MemberData(nameof(ContractNames))]
+    public void Every_contract_round_trips_through_the_orleans_serializer(string name)
+    {
+        var type = ContractTypes().Single(t => t.Name == name);
+        var sample = Samples[type];
+        var serializer = CreateSerializer(without: ThisAssembly);
+
+        // As object, the way a polymorphic field or stored state carries it: the type travels as its alias.
+        var back = serializer.Deserialize<object>(serializer.SerializeToArray<object>(sample));
+
+        Assert.IsType(type, back);
+        Assert.Equal(JsonSerializer.Serialize(sample, type, Json), JsonSerializer.Serialize(back, type, Json));
+        if (type.IsEnum || type == typeof(SweepSpec) || type == typeof(CandidateConfig) || type == typeof(FrontPoint))
+            Assert.Equal(sample, back);
+    }
+
+    [Fact]
+    public void Contracts_name_their_type_by_alias_not_by_clr_name()
+    {
+        var serializer = CreateSerializer(without: ThisAssembly);
+        var text = Encoding.UTF8.GetString(serializer.SerializeToArray<object>(Result));
+
+        Assert.Contains("layerchop.candidate-result", text);
+        Assert.DoesNotContain("LayerChop.Interfaces", text);
+    }
+
+    [Fact]
+    public void A_result_written_before_a_rename_reads_into_the_renamed_type()
+    {
+        var before = CreateSerializer(without: ThisAssembly);      // the process that wrote the state: CandidateResult
+        var after = CreateSerializer(without: Contracts);          // a later build: RenamedCandidateResult, same alias
+        var bytes = before.SerializeToArray<object>(Result);
+
+        var renamed = Assert.IsType<RenamedCandidateResult>(after.Deserialize<object>(bytes));
+
+        Assert.Equal(Result.Params, renamed.Params);
+        Assert.Equal(Result.NonEmbeddingParams, renamed.NonEmbeddingParams);
+        Assert.Equal(Result.BytesOnDisk, renamed.BytesOnDisk);
+        Assert.Equal(Result.LatencyMsPerToken, renamed.LatencyMsPerToken);
+        Assert.Equal(Result.Scores, renamed.Scores);
+        Assert.Equal(Result.Average, renamed.Average);
+        Assert.Equal(Result.Perplexity, renamed.Perplexity);
+        Assert.Equal(Result.HeldoutLoss, renamed.HeldoutLoss);
+        Assert.Null(renamed.Comment);                               // a member the writer did not know: its default
+
+        // And back: the old build skips the member it does not know (id 9) and keeps the rest.
+        var old = Assert.IsType<CandidateResult>(before.Deserialize<object>(after.SerializeToArray<object>(renamed with { Comment = "new" })));
+        Assert.Equal(Result.Average, old.Average);
+        Assert.Null(old.Importance);
+    }
+
+    [Fact]
+    public void Every_contract_member_has_a_unique_id_and_every_contract_a_unique_alias()
+    {
+        var aliases = new List<string>();
+        foreach (var type in ContractTypes())
+        {
+            var alias = type.GetCustomAttribute<AliasAttribute>();
+            Assert.True(alias is not null, $"{type.Name} has no [Alias]");
+            aliases.Add(alias.Alias);
+            if (type.IsEnum) continue;
+            var settable = type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+                .Where(p => p.SetMethod is not null && p.Name != "EqualityContract").ToList();
+            var missing = settable.Where(p => p.GetCustomAttribute<IdAttribute>() is null).Select(p => $"{type.Name}.{p.Name}");
+            Assert.Empty(missing);
+            var ids = settable.Select(p => p.GetCustomAttribute<IdAttribute>()!.Id).ToList();
+            Assert.Equal(ids.Count, ids.Distinct().Count());
+        }
+        Assert.Equal(aliases.Count, aliases.Distinct().Count());
+    }
+
+    [Fact]
+    public void Grain_interfaces_and_their_methods_carry_aliases()
+    {
+        foreach (var type in new[] { typeof(ISweepGrain), typeof(ICandidateGrain) })
+        {
+            Assert.NotNull(type.GetCustomAttribute<AliasAttribute>());
+            Assert.All(type.GetMethods(), m => Assert.NotNull(m.GetCustomAttribute<AliasAttribute>()));
+        }
+    }
+}

@@ -1,0 +1,21 @@
+namespace LayerChop.Grains.Tests.Renamed;
+
+/// <summary>
+/// CandidateResult as a later build might have it: renamed and moved, one member dropped (Importance, id 8) and
+/// one added (Comment, id 9). Its alias is the original's, which is all that stored bytes name. Only the
+/// version-tolerance test loads it, in a serializer without the original contracts, since two types may not
+/// share an alias in one process.
+/// </summary>
+[GenerateSerializer, Alias("layerchop.candidate-result")]
+public sealed record RenamedCandidateResult
+{
+    [Id(0)] public long Params { get; init; }
+    [Id(1)] public long NonEmbeddingParams { get; init; }
+    [Id(2)] public long BytesOnDisk { get; init; }
+    [Id(3)] public double LatencyMsPerToken { get; init; }
+    [Id(4)] public IReadOnlyDictionary<string, double> Scores { get; init; } = new Dictionary<string, double>();
+    [Id(5)] public double Average { get; init; }
+    [Id(6)] public double? Perplexity { get; init; }
+    [Id(7)] public double? HeldoutLoss { get; init; }
+    [Id(9)] public string? Comment { get; init; }
+}
