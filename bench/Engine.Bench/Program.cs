@@ -2,6 +2,7 @@ using System.Diagnostics;
 using LayerChop.Engine.Checkpoints;
 using LayerChop.Engine.Data;
 using LayerChop.Engine.Evaluation;
+using LayerChop.Engine.Chopping.Importance;
 using LayerChop.Engine.Modeling;
 using LayerChop.Engine.Training;
 using static TorchSharp.torch;
@@ -12,6 +13,8 @@ using static TorchSharp.torch;
 //   layerchop-bench eval tiny|20m|L,H,A,K,I,V [QUESTIONS] [BATCH] [f32|bf16]
 //                                                       multiple-choice scoring requests/s with and without the shared context,
 //                                                       on synthetic questions (contexts 40-120 tokens, 4 choices of 8-32 tokens)
+//   layerchop-bench importance [L H A K I V N T REMOVE [f32|bf16]]  cost of each layer-importance criterion on a random
+//                                                     model (default L8 H384 A6/2 I1024 V8192, 32 x 128 tokens, remove 2)
 switch (args.FirstOrDefault())
 {
     case "load":
@@ -151,8 +154,36 @@ switch (args.FirstOrDefault())
             }
             break;
         }
+    case "importance":
+        {
+            int[] n = args.Length > 1 ? args.Skip(1).Take(9).Select(int.Parse).ToArray() : [8, 384, 6, 2, 1024, 8192, 32, 128, 2];
+            var dtype = DTypes.Parse(args.ElementAtOrDefault(10) ?? "f32");
+            var config = ModelConfig.CreateLlama(n[0], n[1], n[2], n[3], n[4], n[5], maxPositions: Math.Max(2048, n[7]));
+            using var model = new CausalLM(config, dtype, CPU);
+            model.InitializeRandom(1);
+            model.eval();
+            // Cost does not depend on what the tokens say, so uniformly random ids stand in for a corpus.
+            var generator = new Generator(7);
+            using var ids = randint(0, n[5], [n[6], n[7]], generator: generator);
+            var calib = CalibrationSet.FromSequences(Enumerable.Range(0, n[6])
+                .Select(s => ids[s].data<long>().Select(v => (int)v).ToArray()).ToList(), "random tokens");
+            CalibrationMeasures.Perplexity(model, calib);                    // warm-up
+            Console.WriteLine($"importance L={n[0]} H={n[1]} heads={n[2]}/{n[3]} I={n[4]} V={n[5]} ({config.TotalParams / 1e6:0.0}M params, " +
+                              $"{DTypes.TorchName(dtype)}), calibration {n[6]} x {n[7]} tokens, remove {n[8]}, {get_num_threads()} threads");
+            foreach (var name in DataDrivenStrategy.CriterionNames)
+            {
+                var result = DataDrivenStrategy.Create(name, n[8]).Select(model, calib);
+                double seconds = result.WallTime.TotalSeconds;
+                Console.WriteLine($"  {name,-16} removed [{string.Join(",", result.Removed)}]  {result.ForwardPasses,3} passes  {seconds,8:0.00} s  " +
+                                  $"{seconds / result.ForwardPasses,6:0.00} s/pass");
+            }
+            var report = LayerImportance.Measure(model, calib);
+            Console.WriteLine($"  {"model importance",-16} all layers      {report.ForwardPasses,3} passes  {report.WallTime.TotalSeconds,8:0.00} s  " +
+                              $"{report.WallTime.TotalSeconds / report.ForwardPasses,6:0.00} s/pass");
+            break;
+        }
     default:
-        Console.Error.WriteLine("usage: layerchop-bench load DIR [f32|bf16] | forward L H A K I V BATCH SEQ [f32|bf16] | checkpoint L H A K I V | eval tiny|20m|L,H,A,K,I,V [QUESTIONS] [BATCH] [f32|bf16]");
+        Console.Error.WriteLine("usage: layerchop-bench load DIR [f32|bf16] | forward L H A K I V BATCH SEQ [f32|bf16] | train-step L H A K I V BATCH SEQ | checkpoint L H A K I V | eval tiny|20m|L,H,A,K,I,V [QUESTIONS] [BATCH] [f32|bf16] | importance [L H A K I V N T REMOVE [f32|bf16]]");
         return 2;
 }
 return 0;

@@ -11,7 +11,12 @@ public static class Cli
     public const int UserError = 2;
     public const int InternalError = 70;
 
-    static readonly System.Text.Json.JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
+    static readonly System.Text.Json.JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        // A perplexity can overflow to Infinity on a badly broken model; write it as "Infinity" instead of failing.
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 
     /// <summary>Runs a command body; a problem with the user's input becomes one line on stderr and exit code 2.</summary>
     /// <param name="onError">also receives the one-line message (the worker puts it in its JSON events).</param>

@@ -81,7 +81,7 @@ public class CommandLineTests(TinyModel tiny) : IClassFixture<TinyModel>
     [Fact]
     public void Help_is_available_for_every_command()
     {
-        foreach (var command in new[] { new[] { "--help" }, ["model", "init", "--help"], ["model", "inspect", "--help"], ["chop", "--help"], ["generate", "--help"] })
+        foreach (var command in new[] { new[] { "--help" }, ["model", "init", "--help"], ["model", "inspect", "--help"], ["model", "importance", "--help"], ["chop", "--help"], ["generate", "--help"] })
         {
             var r = LayerChopProcess.Run(command);
             Assert.Equal(0, r.ExitCode);

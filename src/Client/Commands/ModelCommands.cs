@@ -1,6 +1,7 @@
 using System.CommandLine;
 using LayerChop.Engine;
 using LayerChop.Engine.Checkpoints;
+using LayerChop.Engine.Chopping.Importance;
 using LayerChop.Engine.Modeling;
 using LayerChop.Engine.Tokenization;
 using static TorchSharp.torch;
@@ -14,6 +15,7 @@ public static class ModelCommands
         var model = new Command("model", "Create and describe model folders (Hugging Face layout: config.json, safetensors, tokenizer)");
         model.Subcommands.Add(Init());
         model.Subcommands.Add(Inspect());
+        model.Subcommands.Add(Importance());
         return model;
     }
 
@@ -84,6 +86,56 @@ public static class ModelCommands
             Console.WriteLine($"non-embedding params  {s.NonEmbeddingParams:N0} ({Cli.Count(s.NonEmbeddingParams)})");
             Console.WriteLine($"dtype                 {s.DType}");
             Console.WriteLine($"bytes on disk         {s.BytesOnDisk:N0}");
+            return 0;
+        }));
+        return command;
+    }
+
+    static Command Importance()
+    {
+        var dir = new Argument<string>("DIR") { Description = "Model folder" };
+        var calibration = new CalibrationOptions();
+        calibration.Path.Required = true;
+        var json = Cli.JsonOption();
+        json.Description = "Print JSON: {\"perplexity\": full model, \"layers\": [{\"layer\", \"block_influence\", \"angular_k1\", " +
+                           "\"perplexity_without\"}, ...], \"forward_passes\", \"seconds\", \"calibration\": {\"path\", \"sequences\", \"seq_len\"}}";
+        var command = new Command("importance",
+            "Score every layer (first and last included) by each per-layer criterion on a calibration set, side by side; " +
+            "lower means more removable. block_influence: 1 - cosine(input, output) over all tokens (chop --strategy block-influence). " +
+            "angular_k1: arccos(cosine(input, output)) / pi on each sequence's last token (--strategy angular with K = 1). " +
+            "perplexity_without: calibration perplexity with the layer removed (--strategy perplexity). " +
+            "The iterative criterion has no per-layer score: run chop --strategy iterative.")
+        {
+            dir, json,
+        };
+        foreach (var option in calibration.All) command.Options.Add(option);
+        command.SetAction(p => Cli.Run(() =>
+        {
+            string folder = p.GetValue(dir)!;
+            var calib = calibration.Load(p, folder, "model importance");
+            using var m = ModelFolder.Load(folder, DTypes.Parse(p.GetValue(calibration.DType)!));
+            var report = LayerImportance.Measure(m, calib);
+            if (p.GetValue(json))
+            {
+                Cli.WriteJson(new Dictionary<string, object>
+                {
+                    ["perplexity"] = report.Perplexity,
+                    ["layers"] = report.Layers.Select(l => new Dictionary<string, object>
+                    {
+                        ["layer"] = l.Layer, ["block_influence"] = l.BlockInfluence, ["angular_k1"] = l.AngularK1,
+                        ["perplexity_without"] = l.PerplexityWithout,
+                    }).ToList(),
+                    ["forward_passes"] = report.ForwardPasses,
+                    ["seconds"] = Math.Round(report.WallTime.TotalSeconds, 3),
+                    ["calibration"] = CalibrationOptions.Json(calib),
+                });
+                return 0;
+            }
+            Console.WriteLine($"{"layer",5}  {"block_influence",15}  {"angular_k1",10}  {"perplexity_without",18}");
+            foreach (var l in report.Layers)
+                Console.WriteLine($"{l.Layer,5}  {l.BlockInfluence,15:0.000000}  {l.AngularK1,10:0.000000}  {l.PerplexityWithout,18:0.000}");
+            Console.WriteLine($"full model perplexity {report.Perplexity:0.000} on {calib.Count} x {calib.Length} calibration tokens; " +
+                              $"{report.ForwardPasses} forward passes, {report.WallTime.TotalSeconds:0.00} s");
             return 0;
         }));
         return command;

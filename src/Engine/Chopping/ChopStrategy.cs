@@ -1,10 +1,13 @@
 using System.Globalization;
+using LayerChop.Engine.Chopping.Importance;
 
 namespace LayerChop.Engine.Chopping;
 
 /// <summary>
 /// Which layers to remove. The paper's fixed placements are defined exactly, so results are comparable
-/// across runs and with published numbers; every placement keeps the first and last layer.
+/// across runs and with published numbers; every placement keeps the first and last layer. Data-driven
+/// criteria (<see cref="DataDrivenStrategy"/>) parse from the same names and choose their layers from a
+/// calibration set instead.
 /// </summary>
 public abstract record ChopStrategy
 {
@@ -15,10 +18,20 @@ public abstract record ChopStrategy
 
     public abstract string Name { get; }
 
-    /// <summary>Parses "input", "output", "middle", "both", "max-gap" (with --remove K) or "layers:i,j,...".</summary>
-    public static ChopStrategy Parse(string text, int? remove)
+    /// <summary>Every name <see cref="Parse"/> accepts besides "layers:i,j,...": placements, then data-driven criteria.</summary>
+    public static IReadOnlyList<string> Names => [.. PlacementNames, .. DataDrivenStrategy.CriterionNames];
+
+    /// <summary>
+    /// Parses "input", "output", "middle", "both", "max-gap", "block-influence", "angular", "perplexity",
+    /// "iterative" (each with --remove K) or "layers:i,j,...". <paramref name="allowEnds"/> lets a data-driven
+    /// criterion remove the first or last layer; placements are defined without them and layers: names them itself.
+    /// </summary>
+    public static ChopStrategy Parse(string text, int? remove, bool allowEnds = false)
     {
         text = text.Trim();
+        bool dataDriven = DataDrivenStrategy.CriterionNames.Contains(text);
+        if (allowEnds && !dataDriven)
+            throw new LayerChopException($"--allow-ends only applies to {string.Join(", ", DataDrivenStrategy.CriterionNames)}; placements always keep the first and last layer, and layers:i,j,... may list them itself");
         if (text.StartsWith("layers:", StringComparison.Ordinal))
         {
             if (remove is not null)
@@ -35,11 +48,11 @@ public abstract record ChopStrategy
             }
             return new ExplicitLayers(indices);
         }
-        if (!PlacementNames.Contains(text))
-            throw new LayerChopException($"unknown strategy '{text}'; use one of {string.Join(", ", PlacementNames)} or layers:i,j,...");
+        if (!Names.Contains(text))
+            throw new LayerChopException($"unknown strategy '{text}'; use one of {string.Join(", ", Names)} or layers:i,j,...");
         if (remove is null)
             throw new LayerChopException($"strategy '{text}' needs --remove K, the number of layers to remove");
-        return new Placement(text, remove.Value);
+        return dataDriven ? DataDrivenStrategy.Create(text, remove.Value, allowEnds) : new Placement(text, remove.Value);
     }
 }
 
@@ -86,6 +99,8 @@ public sealed record ExplicitLayers(IReadOnlyList<int> Layers) : ChopStrategy
         foreach (int i in Layers)
             if (i < 0 || i >= layers)
                 throw new LayerChopException($"layer {i} does not exist: the model has layers 0..{layers - 1}");
+        if (Layers.Distinct().Count() != Layers.Count)
+            throw new LayerChopException($"layers {Name["layers:".Length..]}: a layer is listed twice");
         if (Layers.Count >= layers)
             throw new LayerChopException($"cannot remove all {layers} layers: at least one must stay");
         return Layers.Order().ToList();

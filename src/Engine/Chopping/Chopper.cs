@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using LayerChop.Engine.Checkpoints;
+using LayerChop.Engine.Chopping.Importance;
 using LayerChop.Engine.Modeling;
 using static TorchSharp.torch;
 
@@ -21,14 +22,24 @@ public static partial class Chopper
     /// <summary>The chop record in a model folder: where it came from and which layers were removed.</summary>
     public const string RecordFile = "layerchop.json";
 
-    public static void WriteRecord(string folder, string source, string strategy, IReadOnlyList<int> removed, IReadOnlyList<int> kept) =>
-        File.WriteAllText(Path.Combine(folder, RecordFile), JsonSerializer.Serialize(new
+    /// <param name="importance">the data-driven criterion's scores, when one chose the layers.</param>
+    public static void WriteRecord(string folder, string source, string strategy, IReadOnlyList<int> removed, IReadOnlyList<int> kept,
+        object? importance = null)
+    {
+        var record = new Dictionary<string, object?>
         {
-            chopped_from = Path.GetFullPath(source),
-            strategy,
-            removed,
-            kept,
-        }, new JsonSerializerOptions { WriteIndented = true }) + "\n");
+            ["chopped_from"] = Path.GetFullPath(source),
+            ["strategy"] = strategy,
+            ["removed"] = removed,
+            ["kept"] = kept,
+        };
+        if (importance is not null) record["importance"] = importance;
+        File.WriteAllText(Path.Combine(folder, RecordFile), JsonSerializer.Serialize(record, new JsonSerializerOptions
+        {
+            WriteIndented = true,
+            NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,   // an infinite perplexity
+        }) + "\n");
+    }
 
     public static ChopResult Plan(ModelConfig config, ChopStrategy strategy)
     {
@@ -38,14 +49,45 @@ public static partial class Chopper
         return new ChopResult(removed, kept, config.TotalParams, after.TotalParams);
     }
 
-    public static ChopResult Chop(string source, ChopStrategy strategy, string destination)
+    /// <summary>Removes exactly <paramref name="removed"/> (any order; the first and last layer may be among them).</summary>
+    public static ChopResult Chop(string source, IReadOnlyList<int> removed, string destination) =>
+        Chop(source, new ExplicitLayers(removed), destination);
+
+    /// <summary>
+    /// Removes the layers a data-driven criterion chose; layerchop.json records the criterion and its scores
+    /// beside the removed layers, so the choice can be checked later without re-measuring.
+    /// </summary>
+    public static ChopResult Chop(string source, ImportanceResult selection, string destination) =>
+        Chop(source, new ExplicitLayers(selection.Removed), destination, selection.Criterion, new Dictionary<string, object?>
+        {
+            ["scores_by"] = selection.ScoresBy == ScoreIndex.Layer ? "layer" : "block_start",
+            ["scores"] = selection.Scores,
+            ["removal_order"] = selection.RemovalOrder,
+            ["forward_passes"] = selection.ForwardPasses,
+            ["seconds"] = Math.Round(selection.WallTime.TotalSeconds, 3),
+        });
+
+    /// <summary>
+    /// Throws a one-line LayerChopException when <paramref name="destination"/> cannot receive a chop of
+    /// <paramref name="source"/>; callers that measure before chopping check first so a long measurement is not wasted.
+    /// </summary>
+    public static void CheckDestination(string source, string destination)
     {
-        var config = ModelConfig.Load(source);
-        var plan = Plan(config, strategy);
         if (Path.GetFullPath(source).TrimEnd('/') == Path.GetFullPath(destination).TrimEnd('/'))
             throw new LayerChopException($"--out {destination} is the source folder; write the chopped model to a new folder");
         if (Directory.Exists(destination) && Directory.EnumerateFileSystemEntries(destination).Any())
             throw new LayerChopException($"{destination} already exists and is not empty; choose another --out or delete it");
+    }
+
+    public static ChopResult Chop(string source, ChopStrategy strategy, string destination) =>
+        Chop(source, strategy, destination, strategy.Name, importance: null);
+
+    static ChopResult Chop(string source, ChopStrategy strategy, string destination, string strategyName,
+        IReadOnlyDictionary<string, object?>? importance)
+    {
+        var config = ModelConfig.Load(source);
+        var plan = Plan(config, strategy);
+        CheckDestination(source, destination);
 
         var newIndex = new Dictionary<int, int>();
         for (int i = 0; i < plan.Kept.Count; i++) newIndex[plan.Kept[i]] = i;
@@ -90,7 +132,7 @@ public static partial class Chopper
         }
         config.WithLayersKept(plan.Kept).Save(partial);
         ModelFolder.CopyTokenizerFiles(source, partial);
-        WriteRecord(partial, source, strategy.Name, plan.Removed, plan.Kept);
+        WriteRecord(partial, source, strategyName, plan.Removed, plan.Kept, importance);
 
         if (Directory.Exists(destination)) Directory.Delete(destination);   // empty, checked above
         Directory.Move(partial, destination);
