@@ -31,4 +31,7 @@ public interface ISweepGrain : IGrainWithStringKey
 
     /// <summary>A candidate grain reports a change of status, progress or result.</summary>
     [Alias("candidate-changed")] Task CandidateChanged(CandidateState state);
+
+    /// <summary>The accepted spec, or null before any submit.</summary>
+    [Alias("spec")] Task<SweepSpec?> GetSpec();
 }

@@ -31,6 +31,9 @@ public static class WorkerCommand
             void RequestStop(PosixSignalContext context) { context.Cancel = true; stop.Cancel(); }
             using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, RequestStop);
             using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, RequestStop);
+            WatchParent();
+            if (int.TryParse(Environment.GetEnvironmentVariable("LAYERCHOP_THREADS"), out int threads) && threads > 0)
+                TorchSharp.torch.set_num_threads(threads);
             var events = new JsonLinesObserver();
             string? error = null;
             int code = Cli.Run(() =>
@@ -53,6 +56,27 @@ public static class WorkerCommand
     }
 
     public static string Serialize(CandidateJob job) => JsonSerializer.Serialize(job, JobJson);
+
+    /// <summary>
+    /// A worker started by a silo exits when that silo's process is gone, so a dead silo leaves no orphan
+    /// holding a GPU; the candidate resumes from its last checkpoint wherever it runs next.
+    /// </summary>
+    static void WatchParent()
+    {
+        if (!int.TryParse(Environment.GetEnvironmentVariable("LAYERCHOP_PARENT_PID"), out int parent)) return;
+        var thread = new Thread(() =>
+        {
+            while (true)
+            {
+                Thread.Sleep(1000);
+                bool alive;
+                try { using var p = System.Diagnostics.Process.GetProcessById(parent); alive = !p.HasExited; }
+                catch (ArgumentException) { alive = false; }
+                if (!alive) Environment.Exit(137);
+            }
+        }) { IsBackground = true, Name = "parent watch" };
+        thread.Start();
+    }
 }
 
 /// <summary>The worker's progress protocol: one JSON object per line, flushed at once.</summary>

@@ -1,0 +1,162 @@
+using System.CommandLine;
+using System.Text.Json;
+using LayerChop.Engine;
+using LayerChop.Grains.Sweeps;
+using LayerChop.Grains.Workers;
+using LayerChop.Interfaces;
+using LayerChop.Silo;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace LayerChop.Client.Commands;
+
+public static class SweepCommands
+{
+    public static Command Create()
+    {
+        var sweep = new Command("sweep", "Run a grid of chop -> heal -> evaluate candidates and keep the Pareto front of size and latency against accuracy");
+        sweep.Subcommands.Add(Run());
+        return sweep;
+    }
+
+    static Command Run()
+    {
+        var specPath = new Argument<string>("SPEC") { Description = "Sweep spec (YAML or JSON; see examples/)" };
+        var slots = new Option<int>("--slots") { Description = "Candidates run at once on this machine (CPU mode)", DefaultValueFactory = _ => 1 };
+        var threads = new Option<int>("--threads") { Description = "Torch threads per candidate (0: libtorch's default)", DefaultValueFactory = _ => 0 };
+        var json = new Option<bool>("--json") { Description = "Print the final results as JSON (one object per candidate) instead of tables" };
+        var command = new Command("run", "Run a sweep to completion on this machine (an embedded silo with its state in OUTPUT/state.db); running it again resumes it")
+        {
+            specPath, slots, threads, json,
+        };
+        command.SetAction((p, token) => Task.FromResult(Cli.Run(() => RunEmbedded(p.GetValue(specPath)!, p.GetValue(slots), p.GetValue(threads), p.GetValue(json)).GetAwaiter().GetResult())));
+        return command;
+    }
+
+    static async Task<int> RunEmbedded(string path, int slots, int threads, bool json)
+    {
+        if (slots < 1) throw new LayerChopException("--slots must be at least 1");
+        var spec = SweepSpecReader.Load(path);
+        Directory.CreateDirectory(spec.Output);
+        var workers = new WorkerOptions { Slots = slots, Gpu = false, Command = WorkerCommandLine(), CpuThreads = threads };
+        using var host = SiloSetup.Embedded(Path.Combine(spec.Output, "state.db"), workers);
+        using var interrupt = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; interrupt.Cancel(); };
+        await host.StartAsync();
+        try
+        {
+            var sweep = host.Services.GetRequiredService<IGrainFactory>().GetGrain<ISweepGrain>(spec.Name);
+            var submitted = await sweep.Submit(spec);
+            if (!submitted.Accepted) throw new LayerChopException(submitted.Error ?? "the sweep was rejected");
+            Console.Error.WriteLine($"sweep {spec.Name}: {submitted.Candidates.Count} candidates ({submitted.Added.Count} new), output in {spec.Output}");
+            var table = new ProgressTable();
+            SweepStatus status;
+            while (true)
+            {
+                status = (await sweep.GetStatus())!;
+                table.Draw(status);
+                if (status.IsFinished) break;
+                try { await Task.Delay(1000, interrupt.Token); }
+                catch (OperationCanceledException)
+                {
+                    Console.Error.WriteLine("interrupted: stopping workers at their next step (they checkpoint); run the same command again to resume");
+                    return 130;
+                }
+            }
+            var front = await sweep.GetFront();
+            var results = await sweep.GetResults();
+            File.WriteAllText(Path.Combine(spec.Output, "results.json"), ResultsJson(results, front));
+            if (json) Console.WriteLine(ResultsJson(results, front));
+            else PrintFront(front);
+            int failed = status.Count(CandidateStatus.Failed);
+            if (failed > 0) Console.Error.WriteLine($"{failed} candidate(s) failed; 'layerchop sweep run' again after fixing the cause retries nothing by itself: see results.json for reasons");
+            return failed > 0 ? 1 : 0;
+        }
+        finally
+        {
+            await host.StopAsync(CancellationToken.None);
+        }
+    }
+
+    static IReadOnlyList<string> WorkerCommandLine()
+    {
+        var dll = Environment.GetEnvironmentVariable("LAYERCHOP_WORKER_DLL");
+        return dll is not null ? ["dotnet", dll] : WorkerOptions.CurrentBinary();
+    }
+
+    static void PrintFront(SweepFront front)
+    {
+        Console.WriteLine("Pareto front (parameters vs average accuracy):");
+        Console.WriteLine($"  {"candidate",-36} {"params",10} {"ms/token",9} {"average",8}");
+        foreach (var p in front.ByParams)
+            Console.WriteLine($"  {p.CandidateId,-36} {Cli.Count(p.Params),10} {p.LatencyMsPerToken,9:0.00} {p.Average,8:0.0000}");
+    }
+
+    static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    public static string ResultsJson(IReadOnlyList<CandidateState> results, SweepFront front)
+    {
+        var onFront = front.ByParams.Select(p => p.CandidateId).Concat(front.ByLatency.Select(p => p.CandidateId)).ToHashSet();
+        var list = results.Select(c => new Dictionary<string, object?>
+        {
+            ["id"] = c.Id,
+            ["config"] = new Dictionary<string, object?>
+            {
+                ["remove"] = c.Config.Remove, ["strategy"] = c.Config.Strategy, ["heal_tokens"] = c.Config.HealTokens,
+                ["heal_method"] = c.Config.HealMethod, ["seed"] = c.Config.Seed,
+            },
+            ["status"] = c.Status.ToString().ToLowerInvariant(),
+            ["attempts"] = c.Attempts.Count,
+            ["error"] = c.Error,
+            ["params"] = c.Result?.Params,
+            ["non_embedding_params"] = c.Result?.NonEmbeddingParams,
+            ["latency_ms_per_token"] = c.Result?.LatencyMsPerToken,
+            ["scores"] = c.Result?.Scores,
+            ["average"] = c.Result is { } r && double.IsFinite(r.Average) ? r.Average : null,
+            ["perplexity"] = c.Result?.Perplexity,
+            ["on_front"] = onFront.Contains(c.Id),
+        });
+        return JsonSerializer.Serialize(list, Indented);
+    }
+}
+
+/// <summary>One line per candidate, redrawn in place on a terminal; a summary line now and then otherwise.</summary>
+sealed class ProgressTable
+{
+    readonly bool live = !Console.IsErrorRedirected;
+    int drawnLines;
+    DateTime lastPlain = DateTime.MinValue;
+    string lastSummary = "";
+
+    public void Draw(SweepStatus status)
+    {
+        var lines = status.Candidates.Select(Line).ToList();
+        string summary = $"{status.Count(CandidateStatus.Completed)}/{status.Candidates.Count} completed, {status.Candidates.Count(c => CandidateTransitions.IsRunning(c.Status))} running, {status.Count(CandidateStatus.Failed)} failed";
+        lines.Add(summary);
+        if (live)
+        {
+            if (drawnLines > 0) Console.Error.Write($"\u001b[{drawnLines}A");
+            foreach (var line in lines) Console.Error.WriteLine("\u001b[2K" + line);
+            drawnLines = lines.Count;
+            return;
+        }
+        if (summary == lastSummary && (DateTime.UtcNow - lastPlain).TotalSeconds < 30 && !status.IsFinished) return;
+        lastPlain = DateTime.UtcNow; lastSummary = summary;
+        foreach (var line in lines) Console.Error.WriteLine(line);
+    }
+
+    static string Line(CandidateState c)
+    {
+        string bar = "";
+        if (c.Status == CandidateStatus.Healing && c.Progress is { TotalSteps: > 0 } p)
+        {
+            int filled = (int)(20.0 * p.Step / p.TotalSteps);
+            bar = $"[{new string('#', filled)}{new string('.', 20 - filled)}] {p.Step}/{p.TotalSteps} loss {p.Loss:0.000} {p.TokensPerS:N0} tok/s";
+        }
+        else if (c.Status == CandidateStatus.Completed && c.Result is { } r)
+            bar = $"avg {r.Average:0.0000}  ppl {r.Perplexity:0.0}  {Cli.Count(r.Params)} params  {r.LatencyMsPerToken:0.00} ms/token";
+        else if (c.Status == CandidateStatus.Failed) bar = c.Error ?? "";
+        string attempts = c.Attempts.Count > 1 ? $" (attempt {c.Attempts.Count})" : "";
+        return $"{c.Id,-36} {c.Status.ToString().ToLowerInvariant(),-10} {bar}{attempts}";
+    }
+}

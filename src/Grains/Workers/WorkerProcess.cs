@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using System.Text.Json;
+using LayerChop.Engine.Pipeline;
+
+namespace LayerChop.Grains.Workers;
+
+/// <summary>
+/// One `layerchop worker` process: its job file, its pinned device, its JSON-lines events. The process is
+/// told the silo's process id and exits by itself when the silo is gone, so no orphan keeps a GPU.
+/// </summary>
+public sealed class WorkerProcess : IDisposable
+{
+    readonly Process process;
+    readonly List<string> stderrTail = [];
+
+    WorkerProcess(Process process)
+    {
+        this.process = process;
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (stderrTail) { stderrTail.Add(e.Data); if (stderrTail.Count > 20) stderrTail.RemoveAt(0); }
+        };
+        process.BeginErrorReadLine();
+    }
+
+    public static WorkerProcess Start(WorkerOptions options, CandidateJob job, WorkerSlots.Slot slot)
+    {
+        Directory.CreateDirectory(job.WorkDir);
+        var jobFile = Path.Combine(job.WorkDir, "job.json");
+        File.WriteAllText(jobFile + ".tmp", JsonSerializer.Serialize(job, JobJson));
+        File.Move(jobFile + ".tmp", jobFile, overwrite: true);
+        var info = new ProcessStartInfo(options.Command[0])
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            WorkingDirectory = job.WorkDir,
+        };
+        foreach (var arg in options.Command.Skip(1)) info.ArgumentList.Add(arg);
+        info.ArgumentList.Add("worker");
+        info.ArgumentList.Add(jobFile);
+        info.Environment["LAYERCHOP_PARENT_PID"] = Environment.ProcessId.ToString();
+        if (options.Gpu) info.Environment["CUDA_VISIBLE_DEVICES"] = slot.Index.ToString();
+        else info.Environment["CUDA_VISIBLE_DEVICES"] = "";
+        if (options.CpuThreads > 0) info.Environment["LAYERCHOP_THREADS"] = options.CpuThreads.ToString();
+        return new WorkerProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start the worker process"));
+    }
+
+    public static readonly JsonSerializerOptions JobJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    public int Id => process.Id;
+
+    /// <summary>The next event line, or null when the worker closed its output.</summary>
+    public Task<string?> ReadLineAsync(CancellationToken cancel) => process.StandardOutput.ReadLineAsync(cancel).AsTask();
+
+    public async Task<int> WaitAsync()
+    {
+        await process.WaitForExitAsync();
+        return process.ExitCode;
+    }
+
+    public string StderrTail() { lock (stderrTail) return string.Join(" | ", stderrTail.TakeLast(3)); }
+
+    /// <summary>Asks the worker to checkpoint and stop (SIGTERM); it writes a checkpoint first.</summary>
+    public void Stop()
+    {
+        try { if (!process.HasExited) Process.Start("kill", ["-TERM", process.Id.ToString()])?.WaitForExit(); }
+        catch (InvalidOperationException) { }
+    }
+
+    public void Kill()
+    {
+        try { if (!process.HasExited) process.Kill(entireProcessTree: true); }
+        catch (InvalidOperationException) { }
+    }
+
+    public void Dispose() { Kill(); process.Dispose(); }
+}

@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Xunit;
+
+namespace LayerChop.Client.Tests;
+
+public class SweepRunTests(TrainingInputs inputs) : IClassFixture<TrainingInputs>
+{
+    static readonly object Gate = new();
+
+    /// <summary>A tiny model with room for the continuation task's passages (256 positions).</summary>
+    string BaseModel()
+    {
+        lock (Gate)
+        {
+            var folder = Path.Combine(inputs.Work, "sweep-base");
+            if (!File.Exists(Path.Combine(folder, "config.json")))
+            {
+                var r = LayerChopProcess.Run("model", "init", "--layers", "4", "--hidden", "32", "--heads", "4", "--kv-heads", "2",
+                    "--intermediate", "64", "--vocab", "300", "--seed", "4", "--max-positions", "256", "--out", folder);
+                Assert.True(r.ExitCode == 0, r.Stderr);
+            }
+            return folder;
+        }
+    }
+
+    string Spec(string name, string output)
+    {
+        var tasks = Path.Combine(inputs.Work, "tasks");
+        Directory.CreateDirectory(tasks);
+        File.Copy(inputs.Corpus, Path.Combine(tasks, "continuation.jsonl"), overwrite: true);
+        var path = Path.Combine(LayerChopProcess.TempFolder(), name + ".yaml");
+        File.WriteAllText(path, $"""
+            name: {name}
+            base_model: {BaseModel()}
+            data: [{inputs.Corpus}]
+            eval: {"{"} tasks: [continuation], task_dir: {tasks}, limit: 8 {"}"}
+            grid:
+              remove: [0, 2]
+              strategy: [input]
+              heal_tokens: [0, 1536]
+              seed: [1]
+            train: {"{"} seq_len: 32, batch_tokens: 128, lr: 0.003, warmup_steps: 1, checkpoint_every: 2 {"}"}
+            latency: {"{"} prompt_tokens: 8, new_tokens: 8 {"}"}
+            device: cpu
+            max_attempts: 2
+            output: {output}
+            """);
+        return path;
+    }
+
+    static JsonElement[] Results(string output) =>
+        JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "results.json"))).RootElement.EnumerateArray().ToArray();
+
+    /// <summary>Results without the measured latency (a timing), for comparing runs.</summary>
+    static string Comparable(string output) => string.Join("\n", Results(output).Select(r =>
+    {
+        var copy = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(r.GetRawText())!;
+        copy.Remove("latency_ms_per_token");
+        copy.Remove("attempts");
+        copy.Remove("on_front");
+        return JsonSerializer.Serialize(copy);
+    }));
+
+    [Fact]
+    public void A_sweep_runs_every_candidate_to_completion_and_keeps_a_non_dominated_front()
+    {
+        var output = Path.Combine(LayerChopProcess.TempFolder(), "out");
+        var r = LayerChopProcess.Run("sweep", "run", Spec("complete", output));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var results = Results(output);
+        Assert.Equal(["r0-none-h0-s1", "r0-none-h1536-pretrain-s1", "r2-input-h0-s1", "r2-input-h1536-pretrain-s1"],
+            results.Select(c => c.GetProperty("id").GetString()).Order());
+        Assert.All(results, c => Assert.Equal("completed", c.GetProperty("status").GetString()));
+        var front = results.Where(c => c.GetProperty("on_front").GetBoolean()).ToList();
+        Assert.NotEmpty(front);
+        Assert.Contains("Pareto front", r.Stdout);
+        // Chopping made the chopped candidates smaller.
+        long Params(string id) => results.First(c => c.GetProperty("id").GetString() == id).GetProperty("params").GetInt64();
+        Assert.True(Params("r2-input-h0-s1") < Params("r0-none-h0-s1"));
+    }
+
+    [Fact]
+    public void A_sweep_killed_while_healing_resumes_when_run_again_and_ends_as_an_uninterrupted_one()
+    {
+        var straight = Path.Combine(LayerChopProcess.TempFolder(), "straight");
+        Assert.Equal(0, LayerChopProcess.Run("sweep", "run", Spec("resume", straight)).ExitCode);
+
+        var killed = Path.Combine(LayerChopProcess.TempFolder(), "killed");
+        var spec = Spec("resume", killed);
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(LayerChopProcess.Dll);
+        foreach (var a in new[] { "sweep", "run", spec }) info.ArgumentList.Add(a);
+        using (var process = Process.Start(info)!)
+        {
+            process.BeginOutputReadLine(); process.BeginErrorReadLine();
+            var deadline = DateTime.UtcNow.AddMinutes(2);
+            while (DateTime.UtcNow < deadline && !(Directory.Exists(killed) && Directory.EnumerateDirectories(killed, "step-*", SearchOption.AllDirectories).Any()))
+                Thread.Sleep(50);
+            process.Kill(entireProcessTree: false);            // the silo dies; its worker notices and exits
+            process.WaitForExit();
+        }
+        Assert.False(File.Exists(Path.Combine(killed, "results.json")));
+        var rerun = LayerChopProcess.Run("sweep", "run", spec);
+        Assert.True(rerun.ExitCode == 0, rerun.Stderr);
+        Assert.Equal(Comparable(straight), Comparable(killed));
+    }
+}
