@@ -9,6 +9,7 @@ root.Subcommands.Add(GenerateCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(WorkerCommand.Create());
 root.Subcommands.Add(SweepCommands.Create());
+root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(DbCommands.Create());
 

@@ -10,6 +10,17 @@ public static class LayerChopProcess
 {
     public static readonly string Dll = FindDll();
 
+    /// <summary>The dotnet host running the tests (full path, so a test may clear PATH).</summary>
+    public static readonly string DotnetHost = ResolveDotnet();
+
+    static string ResolveDotnet()
+    {
+        if (Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet") return p;
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+            if (File.Exists(Path.Combine(dir, "dotnet"))) return Path.Combine(dir, "dotnet");
+        return "dotnet";
+    }
+
     public static string RepoRoot => Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Dll)!, "..", "..", "..", "..", ".."));
 
     static string FindDll()
@@ -25,9 +36,13 @@ public static class LayerChopProcess
         return dll;
     }
 
-    public static RunResult Run(params string[] args)
+    public static RunResult Run(params string[] args) => Run(new Dictionary<string, string>(), args);
+
+    /// <param name="environment">variables to set for the process (replacing inherited ones).</param>
+    public static RunResult Run(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        var info = new ProcessStartInfo(DotnetHost) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (key, value) in environment) info.Environment[key] = value;
         info.ArgumentList.Add(Dll);
         foreach (var a in args) info.ArgumentList.Add(a);
         info.Environment.Remove("LAYERCHOP_DEBUG");

@@ -50,7 +50,7 @@ public class SweepRunTests(TrainingInputs inputs) : IClassFixture<TrainingInputs
     }
 
     static JsonElement[] Results(string output) =>
-        JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "results.json"))).RootElement.EnumerateArray().ToArray();
+        JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "report", "results.json"))).RootElement.EnumerateArray().ToArray();
 
     /// <summary>Results without the measured latency (a timing), for comparing runs.</summary>
     static string Comparable(string output) => string.Join("\n", Results(output).Select(r =>
@@ -78,6 +78,8 @@ public class SweepRunTests(TrainingInputs inputs) : IClassFixture<TrainingInputs
         // Chopping made the chopped candidates smaller.
         long Params(string id) => results.First(c => c.GetProperty("id").GetString() == id).GetProperty("params").GetInt64();
         Assert.True(Params("r2-input-h0-s1") < Params("r0-none-h0-s1"));
+        foreach (var file in new[] { "report.md", "results.csv", "pareto-params.png", "pareto-params.svg", "pareto-latency.png" })
+            Assert.True(new FileInfo(Path.Combine(output, "report", file)).Length > 100, file);
     }
 
     [Fact]
@@ -100,7 +102,7 @@ public class SweepRunTests(TrainingInputs inputs) : IClassFixture<TrainingInputs
             process.Kill(entireProcessTree: false);            // the silo dies; its worker notices and exits
             process.WaitForExit();
         }
-        Assert.False(File.Exists(Path.Combine(killed, "results.json")));
+        Assert.False(File.Exists(Path.Combine(killed, "report", "results.json")));
         var rerun = LayerChopProcess.Run("sweep", "run", spec);
         Assert.True(rerun.ExitCode == 0, rerun.Stderr);
         Assert.Equal(Comparable(straight), Comparable(killed));

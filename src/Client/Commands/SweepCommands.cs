@@ -25,7 +25,7 @@ public static class SweepCommands
         var slots = new Option<int>("--slots") { Description = "Candidates run at once on this machine (CPU mode)", DefaultValueFactory = _ => 1 };
         var threads = new Option<int>("--threads") { Description = "Torch threads per candidate (0: libtorch's default)", DefaultValueFactory = _ => 0 };
         var json = new Option<bool>("--json") { Description = "Print the final results as JSON (one object per candidate) instead of tables" };
-        var command = new Command("run", "Run a sweep to completion on this machine (an embedded silo with its state in OUTPUT/state.db); running it again resumes it")
+        var command = new Command("run", "Run a sweep to completion on this machine (an embedded silo with its state in OUTPUT/state.db; the report in OUTPUT/report); running it again resumes it")
         {
             specPath, slots, threads, json,
         };
@@ -33,8 +33,9 @@ public static class SweepCommands
         return command;
     }
 
-    static async Task<int> RunEmbedded(string path, int slots, int threads, bool json)
+    public static async Task<int> RunEmbedded(string path, int slots, int threads, bool json, string? reportPreamble = null)
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         if (slots < 1) throw new LayerChopException("--slots must be at least 1");
         var spec = SweepSpecReader.Load(path);
         Directory.CreateDirectory(spec.Output);
@@ -65,11 +66,12 @@ public static class SweepCommands
             }
             var front = await sweep.GetFront();
             var results = await sweep.GetResults();
-            File.WriteAllText(Path.Combine(spec.Output, "results.json"), ResultsJson(results, front));
+            var report = Reports.SweepReport.Write(spec, results, front, clock.Elapsed, reportPreamble);
             if (json) Console.WriteLine(ResultsJson(results, front));
             else PrintFront(front);
+            Console.Error.WriteLine($"report: {Path.Combine(report, "report.md")} (results.csv, results.json, pareto-params.png/svg, pareto-latency.png/svg)");
             int failed = status.Count(CandidateStatus.Failed);
-            if (failed > 0) Console.Error.WriteLine($"{failed} candidate(s) failed; 'layerchop sweep run' again after fixing the cause retries nothing by itself: see results.json for reasons");
+            if (failed > 0) Console.Error.WriteLine($"{failed} candidate(s) failed; 'layerchop sweep run' again after fixing the cause retries nothing by itself: see report/results.json for reasons");
             return failed > 0 ? 1 : 0;
         }
         finally

@@ -88,7 +88,11 @@ public sealed class ModelScorer : ILoglikelihoodScorer
         {
             var (context, continuation) = Truncate(requests[i], i);
             continuations[i] = continuation;
-            if (!options.SharedContext || !byContext.TryGetValue(context, out var unit))
+            // A shared row grows with every continuation: past twice the context length, start a new row,
+            // so the attention mask of a row (length squared) stays bounded whatever the number of requests
+            // sharing a context (perplexity windows of many documents all start from BOS).
+            if (!options.SharedContext || !byContext.TryGetValue(context, out var unit)
+                || unit.Length + continuation.Length - 1 > 2 * MaxLength)
             {
                 unit = new Unit(context) { Length = context.Length };
                 units.Add(unit);
@@ -130,7 +134,7 @@ public sealed class ModelScorer : ILoglikelihoodScorer
         bool packed = batch.Any(u => u.Members.Count > 1);
         var ids = new long[rows * width];
         var positions = packed ? new long[rows * width] : null;
-        var mask = packed ? new bool[rows * width * width] : null;
+        var mask = packed ? new bool[checked(rows * width * width)] : null;
         var gather = new List<long>();                         // flat (row * width + position) whose logits predict...
         var targets = new List<long>();                        // ...this token
         var spans = new List<(int Request, int First, int Count)>();

@@ -30,6 +30,10 @@ public sealed record CandidateJob
     public int? EvalLimit { get; init; }
     public string? PerplexityPath { get; init; }
     public string Device { get; init; } = "cpu";
+    /// <summary>Text for data-driven strategies' calibration (default: the first healing corpus path).</summary>
+    public string? Calibration { get; init; }
+    public int CalibrationSequences { get; init; } = 32;
+    public int CalibrationLength { get; init; } = 128;
     public int LatencyPromptTokens { get; init; } = 32;
     public int LatencyNewTokens { get; init; } = 32;
 }
@@ -49,4 +53,6 @@ public sealed record CandidateOutcome
     public double? HealFinalLoss { get; init; }
     public double? HealValLoss { get; init; }
     public long HealSteps { get; init; }
+    /// <summary>A data-driven strategy's per-layer (or per-block) scores; lower = more removable.</summary>
+    public IReadOnlyList<double?>? ImportanceScores { get; init; }
 }

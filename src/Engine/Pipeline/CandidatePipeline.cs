@@ -1,6 +1,7 @@
 using System.Text.Json;
 using LayerChop.Engine.Checkpoints;
 using LayerChop.Engine.Chopping;
+using LayerChop.Engine.Chopping.Importance;
 using LayerChop.Engine.Evaluation;
 using LayerChop.Engine.Modeling;
 using LayerChop.Engine.Tokenization;
@@ -38,6 +39,12 @@ public static class CandidatePipeline
         Directory.CreateDirectory(job.WorkDir);
         var baseConfig = ModelConfig.Load(job.BaseModel);
         var strategy = job.Remove > 0 ? ChopStrategy.Parse(job.Strategy, job.Remove) : null;
+        IReadOnlyList<double?>? importance = null;
+        if (strategy is DataDrivenStrategy dataDriven)
+        {
+            // Measured once and recorded: a rerun reuses the selection, so every attempt chops the same layers.
+            (strategy, importance) = SelectLayers(job, dataDriven, observer);
+        }
         var removed = strategy is null ? [] : Chopper.Plan(baseConfig, strategy).Removed;
         // With optimizer warm-up, the trainer chops after warming AdamW up on the whole model.
         bool chopWhileHealing = strategy is not null && job.HealTokens > 0 && job.OptimizerWarmupSteps > 0;
@@ -65,8 +72,8 @@ public static class CandidatePipeline
                     MinLrRatio = job.MinLrRatio, CheckpointEvery = job.CheckpointEvery, Seed = job.Seed, Device = job.Device,
                     Method = job.HealMethod == "distill" ? HealMethod.Distill : HealMethod.Pretrain,
                     Teacher = job.HealMethod == "distill" ? job.BaseModel : null,
-                    ChopStrategy = chopWhileHealing ? job.Strategy : null,
-                    ChopRemove = chopWhileHealing ? job.Remove : null,
+                    ChopStrategy = chopWhileHealing ? strategy!.Name : null,
+                    ChopRemove = chopWhileHealing && strategy is not ExplicitLayers ? job.Remove : null,
                     OptimizerWarmupSteps = chopWhileHealing ? job.OptimizerWarmupSteps : 0,
                 };
                 bool resume = TrainCheckpoint.Newest(healed) is not null;
@@ -109,10 +116,32 @@ public static class CandidatePipeline
             Average = evalJson.GetProperty("average").ValueKind == JsonValueKind.Number ? evalJson.GetProperty("average").GetDouble() : null,
             Perplexity = evalJson.TryGetProperty("perplexity", out var ppl) ? ppl.GetProperty("perplexity").GetDouble() : null,
             HealFinalLoss = healing?.FinalLoss, HealValLoss = healing?.ValLoss, HealSteps = healing?.Steps ?? 0,
+            ImportanceScores = importance,
         };
         WriteAtomically(Path.Combine(job.WorkDir, ResultFile), JsonSerializer.Serialize(outcome, Json));
         return outcome;
     }
+
+    /// <summary>Runs a data-driven criterion on the base model (or reads its earlier selection) and returns the explicit layers it chose.</summary>
+    static (ChopStrategy, IReadOnlyList<double?>) SelectLayers(CandidateJob job, DataDrivenStrategy criterion, ICandidateObserver observer)
+    {
+        var path = Path.Combine(job.WorkDir, "selection.json");
+        if (!File.Exists(path))
+        {
+            observer.OnStage("chopping");
+            var tokenizer = TextTokenizer.Load(job.BaseModel);
+            var source = job.Calibration ?? job.Data.FirstOrDefault()
+                ?? throw new LayerChopException($"strategy {job.Strategy} needs calibration text: the sweep has no healing data to use");
+            var calib = CalibrationSet.Load(source, tokenizer, job.CalibrationSequences, job.CalibrationLength);
+            using var model = ModelFolder.Load(job.BaseModel, TorchSharp.torch.ScalarType.Float32, Trainer.ResolveDevice(job.Device));
+            var result = criterion.Select(model, calib);
+            WriteAtomically(path, JsonSerializer.Serialize(new Selection(result.Removed.ToList(), result.Scores.ToList()), Json));
+        }
+        var selection = JsonSerializer.Deserialize<Selection>(File.ReadAllText(path), Json)!;
+        return (new ExplicitLayers(selection.Removed), selection.Scores);
+    }
+
+    sealed record Selection(List<int> Removed, List<double?> Scores);
 
     static void WriteAtomically(string path, string text)
     {

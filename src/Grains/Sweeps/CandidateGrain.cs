@@ -162,6 +162,7 @@ public sealed class CandidateGrain(
         Params = o.Params, NonEmbeddingParams = o.NonEmbeddingParams, BytesOnDisk = o.BytesOnDisk,
         LatencyMsPerToken = o.LatencyMsPerToken, Scores = new Dictionary<string, double>(o.TaskScores),
         Average = o.Average ?? double.NaN, Perplexity = o.Perplexity, HeldoutLoss = o.HealValLoss,
+        Importance = o.ImportanceScores?.Select(v => v ?? double.NaN).ToArray(),
     };
 
     async Task Move(CandidateStatus to)

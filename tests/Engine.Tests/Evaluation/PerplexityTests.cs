@@ -90,3 +90,20 @@ public class PerplexityTests
         Assert.Throws<LayerChopException>(() => TextDocuments.Read(Path.Combine(dir, "missing.txt")));
     }
 }
+
+public class SharedContextBoundTests
+{
+    [Fact]
+    public void Many_documents_whose_windows_share_the_bos_context_are_scored_as_separate_bounded_rows()
+    {
+        using var model = TestModels.Random(TestModels.Llama(layers: 2));
+        var tokenizer = new LayerChop.Engine.Tests.Data.ByteTextEncoder();
+        var docs = Enumerable.Range(0, 40).Select(i => string.Concat(Enumerable.Repeat($"doc {i} text ", 12))).ToList();
+        var shared = new ModelScorer(model, new ScorerOptions { BatchSize = 16, SharedContext = true });
+        var separate = new ModelScorer(model, new ScorerOptions { BatchSize = 16, SharedContext = false });
+        var a = Perplexity.Measure(shared, tokenizer, docs);
+        var b = Perplexity.Measure(separate, tokenizer, docs);
+        Assert.Equal(b.Tokens, a.Tokens);
+        Assert.Equal(b.NegativeLogLikelihood, a.NegativeLogLikelihood, 2);
+    }
+}

@@ -68,4 +68,24 @@ public class CandidatePipelineTests
         Assert.NotNull(outcome.Perplexity);
         Assert.True(outcome.TaskScores.ContainsKey("continuation"));
     }
+
+    [Fact]
+    public void A_data_driven_strategy_chops_the_layers_it_measured_and_keeps_its_scores_with_the_candidate()
+    {
+        var corpus = TrainingSetup.BrownJsonl(20);
+        var baseModel = TrainingSetup.NewModel(layers: 5, seed: 14);
+        var job = Job(baseModel, corpus, TaskDir(corpus), 2, 0) with
+        {
+            Strategy = "block-influence", CalibrationSequences = 4, CalibrationLength = 32,
+        };
+        var outcome = CandidatePipeline.Run(job, new StopAtStep(-1, new()))!;
+        Assert.Equal(2, outcome.Removed.Count);
+        Assert.DoesNotContain(0, outcome.Removed);
+        Assert.DoesNotContain(4, outcome.Removed);
+        Assert.NotNull(outcome.ImportanceScores);
+        Assert.Equal(5, outcome.ImportanceScores!.Count);
+        // The two lowest-scored middle layers are the ones removed.
+        var lowest = Enumerable.Range(1, 3).OrderBy(i => outcome.ImportanceScores[i]).Take(2).Order();
+        Assert.Equal(lowest, outcome.Removed.Order());
+    }
 }

