@@ -24,7 +24,9 @@ public class SweepRunTests(TrainingInputs inputs) : IClassFixture<TrainingInputs
         }
     }
 
-    string Spec(string name, string output)
+    string Spec(string name, string output) => Spec(name, output, inputs.Corpus);
+
+    string Spec(string name, string output, string data)
     {
         var tasks = Path.Combine(inputs.Work, "tasks");
         Directory.CreateDirectory(tasks);
@@ -33,7 +35,7 @@ public class SweepRunTests(TrainingInputs inputs) : IClassFixture<TrainingInputs
         File.WriteAllText(path, $"""
             name: {name}
             base_model: {BaseModel()}
-            data: [{inputs.Corpus}]
+            data: [{data}]
             eval: {"{"} tasks: [continuation], task_dir: {tasks}, limit: 8 {"}"}
             grid:
               remove: [0, 2]
@@ -106,5 +108,26 @@ public class SweepRunTests(TrainingInputs inputs) : IClassFixture<TrainingInputs
         var rerun = LayerChopProcess.Run("sweep", "run", spec);
         Assert.True(rerun.ExitCode == 0, rerun.Stderr);
         Assert.Equal(Comparable(straight), Comparable(killed));
+    }
+
+    [Fact]
+    public void Candidates_that_fail_at_run_time_are_retried_then_failed_with_their_reason_and_the_sweep_goes_on()
+    {
+        // The corpus exists (so the spec is accepted) but line 2 is not JSON: only healing reads it.
+        var broken = Path.Combine(LayerChopProcess.TempFolder(), "broken.jsonl");
+        File.WriteAllText(broken, "{\"text\": \"fine\"}\n{not json\n");
+        var output = Path.Combine(LayerChopProcess.TempFolder(), "out");
+        var r = LayerChopProcess.Run("sweep", "run", Spec("failing", output, broken));
+        Assert.Equal(1, r.ExitCode);
+        var results = Results(output);
+        foreach (var c in results)
+        {
+            bool heals = c.GetProperty("config").GetProperty("heal_tokens").GetInt64() > 0;
+            Assert.Equal(heals ? "failed" : "completed", c.GetProperty("status").GetString());
+            if (!heals) continue;
+            Assert.Equal(2, c.GetProperty("attempts").GetInt32());             // max_attempts
+            Assert.Contains("broken.jsonl", c.GetProperty("error").GetString());
+        }
+        Assert.Contains("failed", File.ReadAllText(Path.Combine(output, "report", "report.md")));
     }
 }
