@@ -10,6 +10,7 @@ root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(WorkerCommand.Create());
 root.Subcommands.Add(SweepCommands.Create());
 root.Subcommands.Add(DemoCommand.Create());
+root.Subcommands.Add(SiloCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(DbCommands.Create());
 

@@ -16,7 +16,96 @@ public static class SweepCommands
     {
         var sweep = new Command("sweep", "Run a grid of chop -> heal -> evaluate candidates and keep the Pareto front of size and latency against accuracy");
         sweep.Subcommands.Add(Run());
+        sweep.Subcommands.Add(Start());
+        sweep.Subcommands.Add(Query("status", "Counts and one line per candidate (JSON: the candidates' states)", async (s, json) =>
+        {
+            var status = await s.GetStatus() ?? throw new LayerChopException("no such sweep in this cluster");
+            if (json) { Console.WriteLine(ResultsJson(status.Candidates, await s.GetFront())); return 0; }
+            new ProgressTable(live: false, Console.Out).Draw(status, force: true);
+            return 0;
+        }));
+        sweep.Subcommands.Add(Query("watch", "Follow a sweep until it finishes", async (s, json) =>
+        {
+            var table = new ProgressTable();
+            while (true)
+            {
+                var status = await s.GetStatus() ?? throw new LayerChopException("no such sweep in this cluster");
+                table.Draw(status);
+                if (status.IsFinished) return status.Count(CandidateStatus.Failed) > 0 ? 1 : 0;
+                await Task.Delay(1000);
+            }
+        }));
+        sweep.Subcommands.Add(Query("front", "The non-dominated candidates (by parameters and by latency against accuracy)", async (s, json) =>
+        {
+            var front = await s.GetFront();
+            if (json) Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                by_params = front.ByParams.Select(p => new { id = p.CandidateId, p.Params, latency_ms_per_token = p.LatencyMsPerToken, p.Average }),
+                by_latency = front.ByLatency.Select(p => new { id = p.CandidateId, p.Params, latency_ms_per_token = p.LatencyMsPerToken, p.Average }),
+            }, Indented));
+            else PrintFront(front);
+            return 0;
+        }));
+        sweep.Subcommands.Add(Query("results", "Every candidate's configuration, status, attempts, sizes, latency and scores (JSON with --json)", async (s, json) =>
+        {
+            var results = await s.GetResults();
+            var front = await s.GetFront();
+            if (json) Console.WriteLine(ResultsJson(results, front));
+            else new ProgressTable(live: false, Console.Out).Draw(new SweepStatus { Name = "", Candidates = results }, force: true);
+            return 0;
+        }));
+        sweep.Subcommands.Add(Query("cancel", "Cancel the unfinished candidates (workers checkpoint first)", async (s, json) => { await s.Cancel(); return 0; }));
+        sweep.Subcommands.Add(Query("retry", "Start failed and cancelled candidates again", async (s, json) =>
+        {
+            var retried = await s.Retry();
+            Console.WriteLine(retried.Count == 0 ? "nothing to retry" : "retrying " + string.Join(", ", retried));
+            return 0;
+        }));
         return sweep;
+    }
+
+    static Command Start()
+    {
+        var specPath = new Argument<string>("SPEC") { Description = "Sweep spec (YAML or JSON); its paths must be on storage every silo sees" };
+        var cluster = ClusterOptions.Connection();
+        var clusterId = ClusterOptions.Id();
+        var command = new Command("start", "Submit a sweep to a cluster and return (follow it with 'sweep watch NAME'); submitting it again resumes or extends it")
+        {
+            specPath, cluster, clusterId,
+        };
+        command.SetAction(p => Cli.Run(() => WithCluster(p.GetValue(cluster), p.GetValue(clusterId)!, async grains =>
+        {
+            var spec = SweepSpecReader.Load(p.GetValue(specPath)!);
+            var submitted = await grains.GetGrain<ISweepGrain>(spec.Name).Submit(spec);
+            if (!submitted.Accepted) throw new LayerChopException(submitted.Error ?? "the sweep was rejected");
+            Console.WriteLine($"sweep {spec.Name}: {submitted.Candidates.Count} candidates ({submitted.Added.Count} new)");
+            return 0;
+        })));
+        return command;
+    }
+
+    static Command Query(string verb, string description, Func<ISweepGrain, bool, Task<int>> body)
+    {
+        var name = new Argument<string>("NAME") { Description = "Sweep name (the spec's name)" };
+        var cluster = ClusterOptions.Connection();
+        var clusterId = ClusterOptions.Id();
+        var json = Cli.JsonOption();
+        var command = new Command(verb, description) { name, cluster, clusterId, json };
+        command.SetAction(p => Cli.Run(() => WithCluster(p.GetValue(cluster), p.GetValue(clusterId)!,
+            grains => body(grains.GetGrain<ISweepGrain>(p.GetValue(name)!), p.GetValue(json)))));
+        return command;
+    }
+
+    static int WithCluster(string? connection, string clusterId, Func<IGrainFactory, Task<int>> body)
+    {
+        using var host = SiloSetup.ClusterClient(ClusterOptions.Require(connection), clusterId);
+        try { host.StartAsync().GetAwaiter().GetResult(); }
+        catch (Exception e) when (e is not LayerChopException)
+        {
+            throw new LayerChopException($"cannot reach cluster '{clusterId}': {Cli.OneLine(e.Message)}; is a 'layerchop silo' running with the same --cluster and --cluster-id?");
+        }
+        try { return body(host.Services.GetRequiredService<IGrainFactory>()).GetAwaiter().GetResult(); }
+        finally { host.StopAsync().GetAwaiter().GetResult(); }
     }
 
     static Command Run()
@@ -123,28 +212,29 @@ public static class SweepCommands
 }
 
 /// <summary>One line per candidate, redrawn in place on a terminal; a summary line now and then otherwise.</summary>
-sealed class ProgressTable
+sealed class ProgressTable(bool? live = null, TextWriter? output = null)
 {
-    readonly bool live = !Console.IsErrorRedirected;
+    readonly bool live = live ?? !Console.IsErrorRedirected;
+    readonly TextWriter output = output ?? Console.Error;
     int drawnLines;
     DateTime lastPlain = DateTime.MinValue;
     string lastSummary = "";
 
-    public void Draw(SweepStatus status)
+    public void Draw(SweepStatus status, bool force = false)
     {
         var lines = status.Candidates.Select(Line).ToList();
         string summary = $"{status.Count(CandidateStatus.Completed)}/{status.Candidates.Count} completed, {status.Candidates.Count(c => CandidateTransitions.IsRunning(c.Status))} running, {status.Count(CandidateStatus.Failed)} failed";
         lines.Add(summary);
         if (live)
         {
-            if (drawnLines > 0) Console.Error.Write($"\u001b[{drawnLines}A");
-            foreach (var line in lines) Console.Error.WriteLine("\u001b[2K" + line);
+            if (drawnLines > 0) output.Write($"\u001b[{drawnLines}A");
+            foreach (var line in lines) output.WriteLine("\u001b[2K" + line);
             drawnLines = lines.Count;
             return;
         }
-        if (summary == lastSummary && (DateTime.UtcNow - lastPlain).TotalSeconds < 30 && !status.IsFinished) return;
+        if (!force && summary == lastSummary && (DateTime.UtcNow - lastPlain).TotalSeconds < 30 && !status.IsFinished) return;
         lastPlain = DateTime.UtcNow; lastSummary = summary;
-        foreach (var line in lines) Console.Error.WriteLine(line);
+        foreach (var line in lines) output.WriteLine(line);
     }
 
     static string Line(CandidateState c)

@@ -1,0 +1,81 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Net;
+using LayerChop.Engine;
+using LayerChop.Grains.Workers;
+using LayerChop.Silo;
+using Microsoft.Extensions.Hosting;
+
+namespace LayerChop.Client.Commands;
+
+public static class SiloCommand
+{
+    public static Command Create()
+    {
+        var cluster = ClusterOptions.Connection();
+        var clusterId = ClusterOptions.Id();
+        var gpus = new Option<string>("--gpus") { Description = "GPUs this silo runs workers on: a number, or auto (nvidia-smi); 0 means CPU slots", DefaultValueFactory = _ => "auto" };
+        var slots = new Option<int>("--slots") { Description = "CPU worker slots when there is no GPU", DefaultValueFactory = _ => 1 };
+        var threads = new Option<int>("--threads") { Description = "Torch threads per CPU worker (0: libtorch's default)", DefaultValueFactory = _ => 0 };
+        var advertise = new Option<string>("--advertise") { Description = "Address other silos and clients reach this silo at", DefaultValueFactory = _ => "127.0.0.1" };
+        var port = new Option<int>("--port") { Description = "Silo-to-silo port", DefaultValueFactory = _ => 11111 };
+        var gatewayPort = new Option<int>("--gateway-port") { Description = "Client gateway port", DefaultValueFactory = _ => 30000 };
+        var command = new Command("silo", "Run a cluster silo: joins through PostgreSQL, runs sweep candidates on this host's GPUs (or CPU slots) until stopped")
+        {
+            cluster, clusterId, gpus, slots, threads, advertise, port, gatewayPort,
+        };
+        command.SetAction(p => Cli.Run(() =>
+        {
+            int gpuCount = CountGpus(p.GetValue(gpus)!);
+            if (!IPAddress.TryParse(p.GetValue(advertise), out var address))
+                throw new LayerChopException($"--advertise {p.GetValue(advertise)} is not an IP address");
+            var dll = Environment.GetEnvironmentVariable("LAYERCHOP_WORKER_DLL");
+            var workers = new WorkerOptions
+            {
+                Slots = gpuCount > 0 ? gpuCount : Math.Max(1, p.GetValue(slots)), Gpu = gpuCount > 0, CpuThreads = p.GetValue(threads),
+                Command = dll is not null ? ["dotnet", dll] : WorkerOptions.CurrentBinary(),
+            };
+            using var host = SiloSetup.ClusterSilo(ClusterOptions.Require(p.GetValue(cluster)), p.GetValue(clusterId)!, workers, address,
+                p.GetValue(port), p.GetValue(gatewayPort));
+            host.Start();
+            Console.Error.WriteLine($"silo {address}:{p.GetValue(port)} (gateway {p.GetValue(gatewayPort)}) in cluster '{p.GetValue(clusterId)}': " +
+                                    (workers.Gpu ? $"{workers.Slots} GPU slot(s)" : $"{workers.Slots} CPU slot(s)") + "; Ctrl-C or SIGTERM stops it");
+            host.WaitForShutdown();
+            return 0;
+        }));
+        return command;
+    }
+
+    static int CountGpus(string value)
+    {
+        if (value != "auto")
+            return int.TryParse(value, out int n) && n >= 0 ? n : throw new LayerChopException($"--gpus {value}: give a number or auto");
+        try
+        {
+            var info = new ProcessStartInfo("nvidia-smi", "-L") { RedirectStandardOutput = true, RedirectStandardError = true };
+            using var process = Process.Start(info)!;
+            var lines = process.StandardOutput.ReadToEnd().Split('\n').Count(l => l.StartsWith("GPU ", StringComparison.Ordinal));
+            process.WaitForExit();
+            return process.ExitCode == 0 ? lines : 0;
+        }
+        catch (System.ComponentModel.Win32Exception) { return 0; }      // no nvidia-smi: a CPU host
+    }
+}
+
+/// <summary>The options every cluster command shares.</summary>
+static class ClusterOptions
+{
+    public static Option<string?> Connection() => new("--cluster")
+    {
+        Description = "PostgreSQL connection string of the cluster (default: $LAYERCHOP_CLUSTER)",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("LAYERCHOP_CLUSTER"),
+    };
+
+    public static Option<string> Id() => new("--cluster-id")
+    {
+        Description = "Name of the cluster; silos and clients of one cluster share it", DefaultValueFactory = _ => "layerchop",
+    };
+
+    public static string Require(string? connection) =>
+        connection ?? throw new LayerChopException("no cluster: give --cluster \"Host=...;Username=...;Database=...\" or set LAYERCHOP_CLUSTER");
+}
