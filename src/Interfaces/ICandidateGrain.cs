@@ -20,6 +20,12 @@ public interface ICandidateGrain : IGrainWithStringKey
     /// <summary>Moves a Failed or Cancelled candidate back to Pending with a fresh attempt count and starts it;
     /// returns false when the candidate was in no such state.</summary>
     [Alias("retry")] Task<bool> Retry();
+
+    /// <summary>
+    /// Makes sure an unfinished candidate is running here: after its silo died (or the whole cluster stopped),
+    /// the next call activates it on a live silo, and this restarts its work from the last checkpoint.
+    /// </summary>
+    [Alias("ensure")] Task Ensure();
 }
 
 /// <summary>Grain keys, in one place so the client, the coordinator and tools agree.</summary>

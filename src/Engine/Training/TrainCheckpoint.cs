@@ -18,6 +18,7 @@ public sealed record TrainState
     public required string DataFingerprint { get; init; }
     public required string ModelShape { get; init; }
     public required List<double> Losses { get; init; }       // one per step, for the loss curve and the resume check
+    public List<long> ResumedFrom { get; init; } = [];        // steps this run continued from after a stop
     // There is no other randomness to restore: the model has no dropout and the data order is a pure
     // function of (seed, epoch), so the data cursor is the whole random state.
 }

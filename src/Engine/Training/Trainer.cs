@@ -89,7 +89,7 @@ public sealed class Trainer
                 throw new LayerChopException($"{newest}: checkpoint was written with different training options; resume with the same flags or choose another --out");
             if (saved.DataFingerprint != corpus.Fingerprint)
                 throw new LayerChopException($"{newest}: checkpoint was written for different training data; resume with the same --data or choose another --out");
-            state = saved;
+            state = saved with { ResumedFrom = [.. saved.ResumedFrom, saved.Step] };
         }
         var loader = new SequenceLoader(corpus, options.SeqLen, options.Seed, state.Cursor);
 
@@ -253,6 +253,7 @@ public sealed class Trainer
         File.WriteAllText(Path.Combine(staging, "train_result.json"), System.Text.Json.JsonSerializer.Serialize(new
         {
             steps = state.Step, tokens = state.Tokens, final_loss = finalLoss, val_loss = valLoss, losses = state.Losses,
+            resumed_from = state.ResumedFrom,
         }));
         // config.json last: a folder with config.json is a complete model.
         foreach (var file in Directory.GetFiles(staging).OrderBy(f => Path.GetFileName(f) == "config.json" ? 1 : 0))

@@ -41,6 +41,13 @@ public sealed class CandidateGrain(
         run = Run(cancel.Token);                                           // continues on this grain's scheduler
     }
 
+    public async Task Ensure()
+    {
+        if (!state.RecordExists || CandidateTransitions.IsFinished(state.State.Status) || run is { IsCompleted: false }) return;
+        if (spec is null && !await LoadSpec()) return;
+        await Start(spec!, state.State.Config);
+    }
+
     public async Task Cancel()
     {
         if (!state.RecordExists || CandidateTransitions.IsFinished(state.State.Status)) return;
@@ -73,9 +80,18 @@ public sealed class CandidateGrain(
         {
             while (!token.IsCancellationRequested)
             {
+                if (state.State.Attempts.LastOrDefault() is { Outcome: AttemptOutcome.Running } stale)
+                {
+                    // The silo that ran this attempt died: close it as interrupted (it does not count as a failure).
+                    state.State = state.State with
+                    {
+                        Attempts = [.. state.State.Attempts.SkipLast(1), stale with { EndedUtc = DateTime.UtcNow, Outcome = AttemptOutcome.Interrupted, Reason = "its silo stopped" }],
+                    };
+                }
                 if (CandidateTransitions.IsRunning(state.State.Status)) await Move(CandidateStatus.Pending);
                 using var slot = await slots.AcquireAsync(token);
                 int number = state.State.Attempts.Count + 1;
+                int failures = state.State.Attempts.Count(a => a.Outcome == AttemptOutcome.Failed);
                 var attempt = new AttemptRecord { Number = number, StartedUtc = DateTime.UtcNow, Silo = silo.SiloAddress.ToString(), Outcome = AttemptOutcome.Running };
                 state.State = state.State with { Attempts = [.. state.State.Attempts, attempt] };
                 await state.WriteStateAsync();
@@ -88,7 +104,7 @@ public sealed class CandidateGrain(
                 if (cancelRequested || outcome == AttemptOutcome.Cancelled) { await Finish(CandidateStatus.Cancelled, "cancelled"); return; }
                 if (outcome == AttemptOutcome.Interrupted) { await state.WriteStateAsync(); return; }   // the silo is stopping
                 log.LogWarning("candidate {Id} attempt {Number} failed: {Reason}", state.State.Id, number, reason);
-                if (number >= sweep.MaxAttempts) { await Finish(CandidateStatus.Failed, $"failed {number} attempt(s); last: {reason}"); return; }
+                if (failures + 1 >= sweep.MaxAttempts) { await Finish(CandidateStatus.Failed, $"failed {failures + 1} attempt(s); last: {reason}"); return; }
                 await state.WriteStateAsync();
             }
         }

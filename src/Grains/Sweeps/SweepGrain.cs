@@ -20,15 +20,48 @@ public sealed record SweepState
 /// restarts whatever is unfinished: that is how an interrupted sweep resumes.
 /// </summary>
 public sealed class SweepGrain([PersistentState("sweep", StorageNames.Sweeps)] IPersistentState<SweepState> state)
-    : Grain, ISweepGrain
+    : Grain, ISweepGrain, IRemindable
 {
     readonly ParetoFront front = new();
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         foreach (var c in state.State.Candidates.Values) AddToFront(c);
-        return Task.CompletedTask;
+        // While the sweep is unfinished, look after its candidates every few seconds: one whose silo died is
+        // activated again on a live silo and resumes from its checkpoint.
+        this.RegisterGrainTimer(EnsureCandidates, new GrainTimerCreationOptions(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5)) { KeepAlive = false });
+        await KeepWatching();
     }
+
+    async Task EnsureCandidates(CancellationToken cancel)
+    {
+        if (state.State.Spec is null) return;
+        var unfinished = state.State.Candidates.Values.Where(c => !CandidateTransitions.IsFinished(c.Status)).ToList();
+        if (unfinished.Count == 0) { await StopWatching(); return; }
+        DelayDeactivation(TimeSpan.FromMinutes(2));
+        foreach (var c in unfinished)
+        {
+            try { await GrainFactory.GetGrain<ICandidateGrain>(SweepKeys.Candidate(state.State.Spec.Name, c.Id)).Ensure(); }
+            catch (Exception e) when (e is TimeoutException or SiloUnavailableException or OrleansMessageRejectionException) { }  // next tick
+        }
+    }
+
+    // In cluster mode a reminder brings the coordinator back after a whole-cluster stop, with nobody watching;
+    // the embedded mode has no reminders (running the sweep again resumes it there).
+    async Task KeepWatching()
+    {
+        if (state.State.Spec is null || ServiceProvider.GetService(typeof(Orleans.Timers.IReminderRegistry)) is null) return;
+        try { await this.RegisterOrUpdateReminder("watch", TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1)); }
+        catch (Exception e) when (e is not OperationCanceledException) { }   // no reminder service in this silo
+    }
+
+    async Task StopWatching()
+    {
+        try { if (await this.GetReminder("watch") is { } r) await this.UnregisterReminder(r); }
+        catch (Exception e) when (e is not OperationCanceledException) { }
+    }
+
+    public Task ReceiveReminder(string reminderName, TickStatus status) => EnsureCandidates(CancellationToken.None);
 
     public async Task<SubmitResult> Submit(SweepSpec spec)
     {
@@ -52,6 +85,7 @@ public sealed class SweepGrain([PersistentState("sweep", StorageNames.Sweeps)] I
         state.State = state.State with { Spec = spec, SubmittedUtc = previous is null ? DateTime.UtcNow : state.State.SubmittedUtc, Candidates = candidates };
         await state.WriteStateAsync();
 
+        await KeepWatching();
         foreach (var config in configs)
             if (!CandidateTransitions.IsFinished(candidates[config.Id].Status))
                 await GrainFactory.GetGrain<ICandidateGrain>(SweepKeys.Candidate(spec.Name, config.Id)).Start(spec, config);

@@ -30,6 +30,8 @@ public class TrainerTests
                      File.ReadAllBytes(Path.Combine(interrupted, "model.safetensors")));
         Assert.Equal(TrainingSetup.Losses(straight), TrainingSetup.Losses(interrupted));
         Assert.Equal(8, TrainingSetup.Losses(straight).Length);
+        var record = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(interrupted, "train_result.json"))).RootElement;
+        Assert.Equal([4L], record.GetProperty("resumed_from").EnumerateArray().Select(e => e.GetInt64()));
     }
 
     [Fact]
