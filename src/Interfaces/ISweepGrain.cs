@@ -16,12 +16,12 @@ public interface ISweepGrain : IGrainWithStringKey
     [Alias("submit")] Task<SubmitResult> Submit(SweepSpec spec);
 
     /// <summary>Null when no spec was ever submitted under this name.</summary>
-    [Alias("status")] Task<SweepStatus?> GetStatus();
+    [Alias("status"), Orleans.Concurrency.AlwaysInterleave] Task<SweepStatus?> GetStatus();
 
-    [Alias("front")] Task<SweepFront> GetFront();
+    [Alias("front"), Orleans.Concurrency.AlwaysInterleave] Task<SweepFront> GetFront();
 
     /// <summary>Every candidate's state, results included where completed, in grid order.</summary>
-    [Alias("results")] Task<IReadOnlyList<CandidateState>> GetResults();
+    [Alias("results"), Orleans.Concurrency.AlwaysInterleave] Task<IReadOnlyList<CandidateState>> GetResults();
 
     /// <summary>Cancels every candidate that has not finished.</summary>
     [Alias("cancel")] Task Cancel();
@@ -30,8 +30,12 @@ public interface ISweepGrain : IGrainWithStringKey
     [Alias("retry")] Task<IReadOnlyList<string>> Retry();
 
     /// <summary>A candidate grain reports a change of status, progress or result.</summary>
-    [Alias("candidate-changed")] Task CandidateChanged(CandidateState state);
+    // One-way: a candidate reports and goes on. Awaiting the coordinator here would deadlock whenever the
+    // coordinator is itself waiting on that candidate (starting or looking after it).
+    [Alias("candidate-changed"), Orleans.Concurrency.OneWay] Task CandidateChanged(CandidateState state);
 
+    // Reads interleave with the coordinator's own work: a query never waits behind it, and a candidate that
+    // asks for the spec while the coordinator is calling it does not deadlock.
     /// <summary>The accepted spec, or null before any submit.</summary>
-    [Alias("spec")] Task<SweepSpec?> GetSpec();
+    [Alias("spec"), Orleans.Concurrency.AlwaysInterleave] Task<SweepSpec?> GetSpec();
 }

@@ -83,6 +83,85 @@ public class ClusterTests(TrainingInputs inputs) : IClassFixture<TrainingInputs>
         }
     }
 
+    static Process StartSilo(string clusterId, int port, int gatewayPort, System.Text.StringBuilder log)
+    {
+        var info = new ProcessStartInfo(LayerChopProcess.DotnetHost) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { LayerChopProcess.Dll, "silo", "--cluster", Postgres, "--cluster-id", clusterId, "--gpus", "0", "--slots", "1",
+                     "--port", port.ToString(), "--gateway-port", gatewayPort.ToString() })
+            info.ArgumentList.Add(a);
+        var silo = Process.Start(info)!;
+        silo.ErrorDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
+        silo.OutputDataReceived += (_, e) => { };
+        silo.BeginErrorReadLine(); silo.BeginOutputReadLine();
+        return silo;
+    }
+
+    [Fact]
+    public void Killing_every_silo_mid_healing_and_starting_one_again_resumes_the_sweep_from_its_checkpoint()
+    {
+        Assert.Equal(0, LayerChopProcess.Run("db", "init", Postgres).ExitCode);
+        string clusterId = "test-" + Guid.NewGuid().ToString("N")[..12];
+        var model = Path.Combine(inputs.Work, "cluster-base-2");
+        Assert.Equal(0, LayerChopProcess.Run("model", "init", "--layers", "4", "--hidden", "32", "--heads", "4", "--intermediate", "64",
+            "--vocab", "300", "--max-positions", "256", "--out", model).ExitCode);
+        var output = Path.Combine(LayerChopProcess.TempFolder(), "out");
+        var spec = Path.Combine(LayerChopProcess.TempFolder(), "resume.yaml");
+        File.WriteAllText(spec, $$"""
+            name: resumed
+            base_model: {{model}}
+            data: [{{inputs.Corpus}}]
+            eval: { tasks: [continuation], task_dir: {{TaskDir()}}, limit: 8 }
+            grid: { remove: [2], strategy: [input], heal_tokens: [51200], seed: [1] }
+            train: { seq_len: 32, batch_tokens: 128, lr: 0.003, warmup_steps: 1, checkpoint_every: 2 }
+            latency: { prompt_tokens: 8, new_tokens: 8 }
+            device: cpu
+            output: {{output}}
+            """);
+        string[] Cluster(params string[] args) => [.. args, "--cluster", Postgres, "--cluster-id", clusterId];
+        int port = FreePort(), gateway = FreePort();
+        var log = new System.Text.StringBuilder();
+        var first = StartSilo(clusterId, port, gateway, log);
+        Process? second = null;
+        try
+        {
+            RunResult started = new(1, "", "");
+            for (int attempt = 0; attempt < 20 && started.ExitCode != 0; attempt++)
+            {
+                started = LayerChopProcess.Run(Cluster("sweep", "start", spec));
+                if (started.ExitCode != 0) Thread.Sleep(1000);
+            }
+            Assert.True(started.ExitCode == 0, started.Stderr + "\nsilo: " + log);
+            var checkpoints = Path.Combine(output, "candidates", "r2-input-h51200-pretrain-s1", "healed", "checkpoints");
+            var deadline = DateTime.UtcNow.AddMinutes(2);
+            while (DateTime.UtcNow < deadline && !(Directory.Exists(checkpoints) && Directory.EnumerateDirectories(checkpoints, "step-*").Any()))
+                Thread.Sleep(20);
+            first.Kill(entireProcessTree: false);                          // the whole cluster stops; its worker follows
+            first.WaitForExit();
+            Assert.False(File.Exists(Path.Combine(output, "candidates", "r2-input-h51200-pretrain-s1", "result.json")), "killed too late: the candidate had finished");
+
+            second = StartSilo(clusterId, port, gateway, log);             // same address: it replaces the dead silo's row
+            RunResult watched = new(1, "", "");
+            for (int attempt = 0; attempt < 20 && watched.ExitCode != 0; attempt++)
+            {
+                watched = LayerChopProcess.Run(Cluster("sweep", "watch", "resumed"));
+                if (watched.ExitCode != 0) Thread.Sleep(1000);
+            }
+            Assert.True(watched.ExitCode == 0, watched.Stderr + "\nsilo: " + log);
+            var result = JsonDocument.Parse(LayerChopProcess.Run(Cluster("sweep", "results", "resumed", "--json")).Stdout).RootElement[0];
+            Assert.Equal("completed", result.GetProperty("status").GetString());
+            Assert.Equal(2, result.GetProperty("attempts").GetInt32());   // the interrupted one, and the one that finished
+            // It continued from a checkpoint instead of starting over: the healing run records where.
+            var train = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "candidates", "r2-input-h51200-pretrain-s1", "healed", "train_result.json"))).RootElement;
+            Assert.Contains(train.GetProperty("resumed_from").EnumerateArray(), step => step.GetInt64() > 0);
+        }
+        finally
+        {
+            first.Kill(entireProcessTree: true);
+            second?.Kill(entireProcessTree: true);
+            second?.WaitForExit();
+        }
+    }
+
     string TaskDir()
     {
         var tasks = Path.Combine(inputs.Work, "cluster-tasks");

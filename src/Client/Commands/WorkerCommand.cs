@@ -64,19 +64,21 @@ public static class WorkerCommand
     static void WatchParent()
     {
         if (!int.TryParse(Environment.GetEnvironmentVariable("LAYERCHOP_PARENT_PID"), out int parent)) return;
+        // A process is reparented the moment its parent exits, even while the dead parent is an unreaped
+        // zombie (which a pid lookup would still find): so the parent is gone when getppid() changes.
         var thread = new Thread(() =>
         {
             while (true)
             {
-                Thread.Sleep(1000);
-                bool alive;
-                try { using var p = System.Diagnostics.Process.GetProcessById(parent); alive = !p.HasExited; }
-                catch (ArgumentException) { alive = false; }
-                if (!alive) Environment.Exit(137);
+                if (getppid() != parent) Environment.Exit(137);
+                Thread.Sleep(500);
             }
         }) { IsBackground = true, Name = "parent watch" };
         thread.Start();
     }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = false)]
+    static extern int getppid();
 }
 
 /// <summary>The worker's progress protocol: one JSON object per line, flushed at once.</summary>
