@@ -7,19 +7,8 @@ namespace LayerChop.Client.Tests;
 /// <summary>The README's main job, reduced (a smaller model, fewer steps) so it runs in CI.</summary>
 public class DemoTests
 {
-    static string BrownJsonl(int documents)
-    {
-        var brown = Path.Combine(LayerChopProcess.RepoRoot, "tests", ".data", "brown");
-        if (!File.Exists(Path.Combine(brown, "cats.txt")))
-            throw new InvalidOperationException($"{brown} is missing: run tests/fetch-test-data.sh (deploy/setup.sh does)");
-        var path = Path.Combine(LayerChopProcess.TempFolder(), "brown.jsonl");
-        File.WriteAllLines(path, Directory.GetFiles(brown)
-            .Where(f => System.Text.RegularExpressions.Regex.IsMatch(Path.GetFileName(f), "^c[a-r][0-9][0-9]$")).Order().Take(documents)
-            .Select(f => JsonSerializer.Serialize(new { text = string.Join(' ', File.ReadAllText(f)
-                .Split((char[])[' ', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries)
-                .Select(t => t.LastIndexOf('/') is int slash and > 0 ? t[..slash] : t)) })));
-        return path;
-    }
+    static string BrownJsonl(int documents) =>
+        BrownTestCorpus.WriteJsonl(documents, Path.Combine(LayerChopProcess.TempFolder(), "brown.jsonl"));
 
     static readonly string[] Reduced =
     [

@@ -17,16 +17,7 @@ public sealed class TrainingInputs
         var r = LayerChopProcess.Run("model", "init", "--layers", "4", "--hidden", "32", "--heads", "4", "--kv-heads", "2",
             "--intermediate", "64", "--vocab", "300", "--seed", "9", "--max-positions", "64", "--out", Model);
         if (r.ExitCode != 0) throw new InvalidOperationException("model init failed: " + r.Stderr);
-        Corpus = Path.Combine(Work, "brown.jsonl");
-        var brown = Path.Combine(LayerChopProcess.RepoRoot, "tests", ".data", "brown");
-        if (!File.Exists(Path.Combine(brown, "cats.txt")))
-            throw new InvalidOperationException($"{brown} is missing: run tests/fetch-test-data.sh (deploy/setup.sh does)");
-        // 15 documents of the Brown Corpus, word/tag tokens reduced to words.
-        var lines = Directory.GetFiles(brown).Where(f => System.Text.RegularExpressions.Regex.IsMatch(Path.GetFileName(f), "^c[a-r][0-9][0-9]$")).Order().Take(15).Select(f =>
-            JsonSerializer.Serialize(new { text = string.Join(' ', File.ReadAllText(f)
-                .Split((char[])[' ', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries)
-                .Select(t => t.LastIndexOf('/') is int slash and > 0 ? t[..slash] : t)) }));
-        File.WriteAllLines(Corpus, lines);
+        Corpus = BrownTestCorpus.WriteJsonl(15, Path.Combine(Work, "brown.jsonl"));
     }
 }
 

@@ -16,7 +16,6 @@ namespace LayerChop.Client.Commands;
 /// </summary>
 public static class WorkerCommand
 {
-    static readonly JsonSerializerOptions JobJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     public static Command Create()
     {
@@ -41,7 +40,7 @@ public static class WorkerCommand
                 var path = p.GetValue(job)!;
                 if (!File.Exists(path)) throw new LayerChopException($"{path}: no such job file");
                 CandidateJob? parsed;
-                try { parsed = JsonSerializer.Deserialize<CandidateJob>(File.ReadAllText(path), JobJson); }
+                try { parsed = JsonSerializer.Deserialize<CandidateJob>(File.ReadAllText(path), CandidateJob.FileFormat); }
                 catch (JsonException e) { throw new LayerChopException($"{path}: not a candidate job ({e.Message})"); }
                 if (parsed is null) throw new LayerChopException($"{path}: empty job file");
                 var outcome = CandidatePipeline.Run(parsed, events, stop.Token);
@@ -54,8 +53,6 @@ public static class WorkerCommand
         });
         return command;
     }
-
-    public static string Serialize(CandidateJob job) => JsonSerializer.Serialize(job, JobJson);
 
     /// <summary>
     /// A worker started by a silo exits when that silo's process is gone, so a dead silo leaves no orphan

@@ -1,3 +1,4 @@
+using LayerChop.Grains.Sweeps;
 using LayerChop.Interfaces;
 using ScottPlot;
 
@@ -6,9 +7,9 @@ namespace LayerChop.Client.Reports;
 /// <summary>Every completed candidate as a point, the non-dominated ones highlighted and joined, each labelled by its configuration.</summary>
 public static class ParetoPlot
 {
-    public static void Write(IReadOnlyList<CandidateState> results, IReadOnlyList<FrontPoint> front, Enum axis, string pathWithoutExtension)
+    public static void Write(IReadOnlyList<CandidateState> results, IReadOnlyList<FrontPoint> front, FrontAxis axis, string pathWithoutExtension)
     {
-        bool byParams = axis.ToString() == "Params";
+        bool byParams = axis == FrontAxis.Params;
         var done = results.Where(c => c.Status == CandidateStatus.Completed && c.Result is { } r && double.IsFinite(r.Average)).ToList();
         double X(CandidateResult r) => byParams ? r.Params / 1e6 : r.LatencyMsPerToken;
         double Xp(FrontPoint p) => byParams ? p.Params / 1e6 : p.LatencyMsPerToken;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using LayerChop.Grains.Sweeps;
 using LayerChop.Interfaces;
 
 namespace LayerChop.Client.Reports;
@@ -24,8 +25,6 @@ public static class SweepReport
         File.WriteAllText(Path.Combine(dir, "report.md"), Markdown(spec, results, front, wallTime, preamble));
         return dir;
     }
-
-    enum FrontAxis { Params, Latency }
 
     static string Csv(IReadOnlyList<CandidateState> results, SweepFront front)
     {

@@ -6,6 +6,10 @@ namespace LayerChop.Engine.Pipeline;
 /// </summary>
 public sealed record CandidateJob
 {
+    /// <summary>The job file format: snake_case JSON, shared by the silo that writes it and the worker that reads it.</summary>
+    public static readonly System.Text.Json.JsonSerializerOptions FileFormat =
+        new() { PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower };
+
     public required string Id { get; init; }
     public required string BaseModel { get; init; }
     /// <summary>The candidate's own folder on storage every host sees: chopped model, healing run, results.</summary>

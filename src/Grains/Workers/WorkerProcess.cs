@@ -28,7 +28,7 @@ public sealed class WorkerProcess : IDisposable
     {
         Directory.CreateDirectory(job.WorkDir);
         var jobFile = Path.Combine(job.WorkDir, "job.json");
-        File.WriteAllText(jobFile + ".tmp", JsonSerializer.Serialize(job, JobJson));
+        File.WriteAllText(jobFile + ".tmp", JsonSerializer.Serialize(job, CandidateJob.FileFormat));
         File.Move(jobFile + ".tmp", jobFile, overwrite: true);
         var info = new ProcessStartInfo(options.Command[0])
         {
@@ -44,8 +44,6 @@ public sealed class WorkerProcess : IDisposable
         if (options.CpuThreads > 0) info.Environment["LAYERCHOP_THREADS"] = options.CpuThreads.ToString();
         return new WorkerProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start the worker process"));
     }
-
-    public static readonly JsonSerializerOptions JobJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     public int Id => process.Id;
 
