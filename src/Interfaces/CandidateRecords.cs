@@ -27,6 +27,8 @@ public sealed record AttemptRecord
     [Id(4)] public AttemptOutcome Outcome { get; init; }
     /// <summary>Why it ended other than by success: the worker's one-line error, exit code or signal.</summary>
     [Id(5)] public string? Reason { get; init; }
+    /// <summary>The worker slot it ran in on that silo (the GPU index on a GPU silo).</summary>
+    [Id(6)] public int Slot { get; init; }
 }
 
 /// <summary>Live progress of a running candidate, reported by its worker and persisted at each checkpoint.</summary>

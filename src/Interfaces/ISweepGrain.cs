@@ -29,6 +29,10 @@ public interface ISweepGrain : IGrainWithStringKey
     /// <summary>Puts failed and cancelled candidates back to Pending with fresh attempts; returns their ids.</summary>
     [Alias("retry")] Task<IReadOnlyList<string>> Retry();
 
+    /// <summary>Wakes the coordinator: an unfinished sweep carries on from its persisted state (a silo's startup
+    /// task calls it for every sweep, so that a restarted cluster resumes with nobody acting).</summary>
+    [Alias("resume"), Orleans.Concurrency.AlwaysInterleave] Task Resume();
+
     /// <summary>A candidate grain reports a change of status, progress or result.</summary>
     // One-way: a candidate reports and goes on. Awaiting the coordinator here would deadlock whenever the
     // coordinator is itself waiting on that candidate (starting or looking after it).
@@ -38,4 +42,13 @@ public interface ISweepGrain : IGrainWithStringKey
     // asks for the spec while the coordinator is calling it does not deadlock.
     /// <summary>The accepted spec, or null before any submit.</summary>
     [Alias("spec"), Orleans.Concurrency.AlwaysInterleave] Task<SweepSpec?> GetSpec();
+}
+
+/// <summary>The names of every sweep ever submitted to this cluster (key 0), so that a starting silo can wake them.</summary>
+[Alias("layerchop.sweep-index-grain")]
+public interface ISweepIndexGrain : IGrainWithIntegerKey
+{
+    [Alias("add")] Task Add(string sweep);
+
+    [Alias("names"), Orleans.Concurrency.AlwaysInterleave] Task<IReadOnlyList<string>> GetNames();
 }

@@ -13,12 +13,18 @@ namespace LayerChop.Silo;
 /// <summary>How a LayerChop silo is put together, for the embedded default and for cluster silos alike.</summary>
 public static class SiloSetup
 {
-    /// <summary>Worker slots and the sweep grains' storage.</summary>
+    /// <summary>
+    /// Worker slots, their placement, the sweep grains' storage, and a startup task that wakes the sweeps
+    /// stored there (an unfinished one carries on).
+    /// </summary>
     public static ISiloBuilder AddLayerChopSweeps(this ISiloBuilder silo, WorkerOptions workers, string storageConnection)
     {
         silo.Services.AddSingleton(workers);
         silo.Services.AddSingleton<WorkerSlots>();
+        silo.Services.AddPlacementDirector<OnSiloOfKeyPlacement, OnSiloOfKeyPlacementDirector>();
         silo.AddLayerChopStorage(new StorageOptions { Database = DatabaseTarget.Parse(storageConnection), StorageName = StorageNames.Sweeps });
+        silo.AddStartupTask((services, cancel) => SweepWakeUp.Run(services.GetRequiredService<IGrainFactory>(),
+            services.GetRequiredService<ILoggerFactory>().CreateLogger("LayerChop.Silo"), cancel));
         return silo;
     }
 

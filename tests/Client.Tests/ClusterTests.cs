@@ -26,8 +26,7 @@ public class ClusterTests(TrainingInputs inputs) : IClassFixture<TrainingInputs>
         Assert.True(init.ExitCode == 0, "PostgreSQL for the tests is not reachable; run deploy/postgres.sh start: " + init.Stderr);
         string clusterId = "test-" + Guid.NewGuid().ToString("N")[..12];
         var model = Path.Combine(inputs.Work, "cluster-base");
-        Assert.Equal(0, LayerChopProcess.Run("model", "init", "--layers", "4", "--hidden", "32", "--heads", "4", "--intermediate", "64",
-            "--vocab", "300", "--max-positions", "256", "--out", model).ExitCode);
+        InitModel(model);
         var spec = Path.Combine(LayerChopProcess.TempFolder(), "cluster.yaml");
         File.WriteAllText(spec, $$"""
             name: clustered
@@ -41,26 +40,12 @@ public class ClusterTests(TrainingInputs inputs) : IClassFixture<TrainingInputs>
             output: {{Path.Combine(LayerChopProcess.TempFolder(), "out")}}
             """);
 
-        var info = new ProcessStartInfo(LayerChopProcess.DotnetHost) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { LayerChopProcess.Dll, "silo", "--cluster", Postgres, "--cluster-id", clusterId, "--gpus", "0", "--slots", "1",
-                     "--port", FreePort().ToString(), "--gateway-port", FreePort().ToString() })
-            info.ArgumentList.Add(a);
-        using var silo = Process.Start(info)!;
         var siloLog = new System.Text.StringBuilder();
-        silo.ErrorDataReceived += (_, e) => { lock (siloLog) siloLog.AppendLine(e.Data); };
-        silo.OutputDataReceived += (_, e) => { };
-        silo.BeginErrorReadLine(); silo.BeginOutputReadLine();
+        using var silo = StartSilo(clusterId, FreePort(), FreePort(), siloLog);
         try
         {
             string[] Cluster(params string[] args) => [.. args, "--cluster", Postgres, "--cluster-id", clusterId];
-            RunResult started = new(1, "", "");
-            for (int attempt = 0; attempt < 20; attempt++)                 // the silo takes a few seconds to join
-            {
-                started = LayerChopProcess.Run(Cluster("sweep", "start", spec));
-                if (started.ExitCode == 0) break;
-                Thread.Sleep(1000);
-            }
-            Assert.True(started.ExitCode == 0, started.Stderr + "\nsilo: " + siloLog);
+            var started = Retrying(Cluster("sweep", "start", spec), TimeSpan.FromSeconds(20), siloLog);   // the silo takes a few seconds to join
             Assert.Contains("4 candidates", started.Stdout);
 
             var watched = LayerChopProcess.Run(Cluster("sweep", "watch", "clustered"));
@@ -102,8 +87,7 @@ public class ClusterTests(TrainingInputs inputs) : IClassFixture<TrainingInputs>
         Assert.Equal(0, LayerChopProcess.Run("db", "init", Postgres).ExitCode);
         string clusterId = "test-" + Guid.NewGuid().ToString("N")[..12];
         var model = Path.Combine(inputs.Work, "cluster-base-2");
-        Assert.Equal(0, LayerChopProcess.Run("model", "init", "--layers", "4", "--hidden", "32", "--heads", "4", "--intermediate", "64",
-            "--vocab", "300", "--max-positions", "256", "--out", model).ExitCode);
+        InitModel(model);
         var output = Path.Combine(LayerChopProcess.TempFolder(), "out");
         var spec = Path.Combine(LayerChopProcess.TempFolder(), "resume.yaml");
         File.WriteAllText(spec, $$"""
@@ -124,13 +108,7 @@ public class ClusterTests(TrainingInputs inputs) : IClassFixture<TrainingInputs>
         Process? second = null;
         try
         {
-            RunResult started = new(1, "", "");
-            for (int attempt = 0; attempt < 20 && started.ExitCode != 0; attempt++)
-            {
-                started = LayerChopProcess.Run(Cluster("sweep", "start", spec));
-                if (started.ExitCode != 0) Thread.Sleep(1000);
-            }
-            Assert.True(started.ExitCode == 0, started.Stderr + "\nsilo: " + log);
+            Retrying(Cluster("sweep", "start", spec), TimeSpan.FromSeconds(20), log);   // the silos take a few seconds to join
             var checkpoints = Path.Combine(output, "candidates", "r2-input-h51200-pretrain-s1", "healed", "checkpoints");
             var deadline = DateTime.UtcNow.AddMinutes(2);
             while (DateTime.UtcNow < deadline && !(Directory.Exists(checkpoints) && Directory.EnumerateDirectories(checkpoints, "step-*").Any()))
@@ -140,13 +118,7 @@ public class ClusterTests(TrainingInputs inputs) : IClassFixture<TrainingInputs>
             Assert.False(File.Exists(Path.Combine(output, "candidates", "r2-input-h51200-pretrain-s1", "result.json")), "killed too late: the candidate had finished");
 
             second = StartSilo(clusterId, port, gateway, log);             // same address: it replaces the dead silo's row
-            RunResult watched = new(1, "", "");
-            for (int attempt = 0; attempt < 20 && watched.ExitCode != 0; attempt++)
-            {
-                watched = LayerChopProcess.Run(Cluster("sweep", "watch", "resumed"));
-                if (watched.ExitCode != 0) Thread.Sleep(1000);
-            }
-            Assert.True(watched.ExitCode == 0, watched.Stderr + "\nsilo: " + log);
+            Retrying(Cluster("sweep", "watch", "resumed"), TimeSpan.FromSeconds(20), log);
             var result = JsonDocument.Parse(LayerChopProcess.Run(Cluster("sweep", "results", "resumed", "--json")).Stdout).RootElement[0];
             Assert.Equal("completed", result.GetProperty("status").GetString());
             Assert.Equal(2, result.GetProperty("attempts").GetInt32());   // the interrupted one, and the one that finished
@@ -160,6 +132,101 @@ public class ClusterTests(TrainingInputs inputs) : IClassFixture<TrainingInputs>
             second?.Kill(entireProcessTree: true);
             second?.WaitForExit();
         }
+    }
+
+    [Fact]
+    public void Killing_one_of_two_silos_mid_healing_moves_its_candidate_to_the_other_silo_which_resumes_it_from_its_checkpoint_in_a_slot_of_its_own()
+    {
+        Assert.Equal(0, LayerChopProcess.Run("db", "init", Postgres).ExitCode);
+        string clusterId = "test-" + Guid.NewGuid().ToString("N")[..12];
+        var model = Path.Combine(inputs.Work, "cluster-base-3");
+        InitModel(model);
+        var output = Path.Combine(LayerChopProcess.TempFolder(), "out");
+        var spec = Path.Combine(LayerChopProcess.TempFolder(), "moved.yaml");
+        File.WriteAllText(spec, $$"""
+            name: moved
+            base_model: {{model}}
+            data: [{{inputs.Corpus}}]
+            eval: { tasks: [continuation], task_dir: {{TaskDir()}}, limit: 8 }
+            grid: { remove: [1, 2], strategy: [input], heal_tokens: [51200], seed: [1] }
+            train: { seq_len: 32, batch_tokens: 128, lr: 0.003, warmup_steps: 1, checkpoint_every: 2 }
+            latency: { prompt_tokens: 8, new_tokens: 8 }
+            device: cpu
+            output: {{output}}
+            """);
+        string[] Cluster(params string[] args) => [.. args, "--cluster", Postgres, "--cluster-id", clusterId];
+        var log = new System.Text.StringBuilder();
+        var ports = new[] { FreePort(), FreePort() };
+        var silos = ports.Select(p => StartSilo(clusterId, p, FreePort(), log)).ToArray();
+        try
+        {
+            Retrying(Cluster("sweep", "start", spec), TimeSpan.FromSeconds(20), log);   // the silos take a few seconds to join
+            string[] ids = ["r1-input-h51200-pretrain-s1", "r2-input-h51200-pretrain-s1"];
+            string Checkpoints(string id) => Path.Combine(output, "candidates", id, "healed", "checkpoints");
+            var deadline = DateTime.UtcNow.AddMinutes(3);
+            while (DateTime.UtcNow < deadline && !ids.All(id => Directory.Exists(Checkpoints(id)) && Directory.EnumerateDirectories(Checkpoints(id), "step-*").Any()))
+                Thread.Sleep(20);
+            Assert.True(ids.All(id => Directory.Exists(Checkpoints(id))), "both candidates should heal at once, one per silo\nsilo: " + log);
+
+            // Which silo runs which candidate: the first silo's candidate is the one that has to move.
+            var running = Results(Cluster("sweep", "results", "moved", "--json"));
+            string SiloOf(JsonElement c) => c.GetProperty("history").EnumerateArray().Last().GetProperty("silo").GetString()!;
+            var killedPort = ports[0].ToString();
+            var moved = running.Single(c => SiloOf(c).Split('@')[0].EndsWith(":" + killedPort)).GetProperty("id").GetString()!;
+            string killedSilo = SiloOf(running.Single(c => c.GetProperty("id").GetString() == moved));
+            silos[0].Kill(entireProcessTree: false);                       // kill -9; its worker notices and exits
+            silos[0].WaitForExit();
+            Assert.False(File.Exists(Path.Combine(output, "candidates", moved, "result.json")), "killed too late: the candidate had finished");
+
+            Retrying(Cluster("sweep", "watch", "moved"), TimeSpan.FromMinutes(4), log);   // once the cluster declares the silo dead
+            var results = Results(Cluster("sweep", "results", "moved", "--json"));
+            Assert.All(results, c => Assert.Equal("completed", c.GetProperty("status").GetString()));
+            var history = results.Single(c => c.GetProperty("id").GetString() == moved).GetProperty("history").EnumerateArray().ToArray();
+            Assert.Equal(["interrupted", "succeeded"], history.Select(a => a.GetProperty("outcome").GetString()));
+            Assert.Equal(killedSilo, history[0].GetProperty("silo").GetString());
+            Assert.NotEqual(killedSilo, history[1].GetProperty("silo").GetString());
+            var train = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "candidates", moved, "healed", "train_result.json"))).RootElement;
+            Assert.Contains(train.GetProperty("resumed_from").EnumerateArray(), step => step.GetInt64() > 0);
+
+            // No slot ever ran two candidates at once: the attempts of one silo's slot never overlap in time.
+            var attempts = results.SelectMany(c => c.GetProperty("history").EnumerateArray()).Select(a => (
+                Slot: a.GetProperty("silo").GetString() + "#" + a.GetProperty("slot").GetInt32(),
+                Start: a.GetProperty("started_utc").GetDateTime(), End: a.GetProperty("ended_utc").GetDateTime())).ToList();
+            foreach (var slot in attempts.GroupBy(a => a.Slot))
+            {
+                var ordered = slot.OrderBy(a => a.Start).ToList();
+                for (int i = 1; i < ordered.Count; i++)
+                    Assert.True(ordered[i].Start >= ordered[i - 1].End, $"slot {slot.Key} ran two candidates at once");
+            }
+        }
+        finally
+        {
+            foreach (var silo in silos) { silo.Kill(entireProcessTree: true); silo.WaitForExit(); }
+        }
+    }
+
+    static void InitModel(string folder) =>
+        Assert.Equal(0, LayerChopProcess.Run("model", "init", "--layers", "4", "--hidden", "32", "--heads", "4", "--intermediate", "64",
+            "--vocab", "300", "--max-positions", "256", "--out", folder).ExitCode);
+
+    /// <summary>Runs a client command until it succeeds (the cluster may still be forming or recovering).</summary>
+    static RunResult Retrying(string[] args, TimeSpan within, System.Text.StringBuilder siloLog)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (true)
+        {
+            var r = LayerChopProcess.Run(args);
+            if (r.ExitCode == 0) return r;
+            if (DateTime.UtcNow > deadline) Assert.Fail($"{string.Join(' ', args.Take(2))}: {r.Stderr}\nsilo: {siloLog}");
+            Thread.Sleep(1000);
+        }
+    }
+
+    static JsonElement[] Results(string[] args)
+    {
+        var r = LayerChopProcess.Run(args);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        return JsonDocument.Parse(r.Stdout).RootElement.EnumerateArray().ToArray();
     }
 
     string TaskDir()

@@ -198,6 +198,11 @@ public static class SweepCommands
             },
             ["status"] = c.Status.ToString().ToLowerInvariant(),
             ["attempts"] = c.Attempts.Count,
+            ["history"] = c.Attempts.Select(a => new Dictionary<string, object?>
+            {
+                ["number"] = a.Number, ["silo"] = a.Silo, ["slot"] = a.Slot, ["outcome"] = a.Outcome.ToString().ToLowerInvariant(),
+                ["reason"] = a.Reason, ["started_utc"] = a.StartedUtc, ["ended_utc"] = a.EndedUtc,
+            }).ToArray(),
             ["error"] = c.Error,
             ["params"] = c.Result?.Params,
             ["non_embedding_params"] = c.Result?.NonEmbeddingParams,

@@ -8,7 +8,7 @@ using Orleans.Runtime;
 namespace LayerChop.Grains.Sweeps;
 
 /// <summary>
-/// One grid point of a sweep. It waits for a worker slot on its silo, runs the candidate in a supervised
+/// One grid point of a sweep. Its coordinator places it on a silo with a free worker slot; it runs the candidate in a supervised
 /// worker process, follows its events, persists every status change and every checkpoint, retries a crashed
 /// worker (which resumes from its last checkpoint) up to the sweep's max_attempts, and reports each change to
 /// its sweep. Grain calls only start or inspect the work; the work runs beside them.
@@ -26,27 +26,40 @@ public sealed class CandidateGrain(
 
     public Task<CandidateState?> GetState() => Task.FromResult(state.RecordExists ? state.State : null);
 
-    public async Task Start(SweepSpec sweep, CandidateConfig config)
+    public async Task<StartReply> Start(SweepSpec sweep, CandidateConfig config)
     {
         spec = sweep;
-        if (run is { IsCompleted: false }) return;                         // already running here
+        if (run is { IsCompleted: false }) return Reply(StartOutcome.Running);    // already running here
         if (!state.RecordExists)
         {
             state.State = new CandidateState { Sweep = sweep.Name, Config = config, Status = CandidateStatus.Pending, UpdatedUtc = DateTime.UtcNow };
             await state.WriteStateAsync();
         }
-        if (CandidateTransitions.IsFinished(state.State.Status)) return;  // Completed, Failed or Cancelled stay so
+        if (CandidateTransitions.IsFinished(state.State.Status)) return Reply(StartOutcome.Finished);   // they stay so
+        var slot = slots.TryClaim(this.GetPrimaryKeyString());
+        if (slot is null)
+        {
+            DeactivateOnIdle();                        // so that the coordinator's next placement is a fresh one
+            return Reply(StartOutcome.NoSlot);
+        }
         cancelRequested = false;
         cancel = new CancellationTokenSource();
-        run = Run(cancel.Token);                                           // continues on this grain's scheduler
+        run = Run(slot, cancel.Token);                 // continues on this grain's scheduler
+        return Reply(StartOutcome.Running);
     }
 
-    public async Task Ensure()
+    public Task<StartReply> Ensure()
     {
-        if (!state.RecordExists || CandidateTransitions.IsFinished(state.State.Status) || run is { IsCompleted: false }) return;
-        if (spec is null && !await LoadSpec()) return;
-        await Start(spec!, state.State.Config);
+        if (run is { IsCompleted: false }) return Task.FromResult(Reply(StartOutcome.Running));
+        DeactivateOnIdle();                            // nothing runs here: the coordinator places it again
+        return Task.FromResult(Reply(state.RecordExists && CandidateTransitions.IsFinished(state.State.Status) ? StartOutcome.Finished : StartOutcome.Idle));
     }
+
+    StartReply Reply(StartOutcome outcome) => new()
+    {
+        Outcome = outcome, Silo = outcome == StartOutcome.Running ? silo.SiloAddress.ToParsableString() : null,
+        State = state.RecordExists ? state.State : null,
+    };
 
     public async Task Cancel()
     {
@@ -54,28 +67,27 @@ public sealed class CandidateGrain(
         cancelRequested = true;
         cancel?.Cancel();
         worker?.Stop();
-        if (run is null or { IsCompleted: true }) await Finish(CandidateStatus.Cancelled, "cancelled");
+        if (run is null or { IsCompleted: true })
+        {
+            await Finish(CandidateStatus.Cancelled, "cancelled");
+            DeactivateOnIdle();
+        }
     }
 
     public async Task<bool> Retry()
     {
-        if (!state.RecordExists || state.State.Status is not (CandidateStatus.Failed or CandidateStatus.Cancelled) || spec is null && !await LoadSpec())
-            return false;
+        if (!state.RecordExists || state.State.Status is not (CandidateStatus.Failed or CandidateStatus.Cancelled)) return false;
         state.State = state.State with { Status = CandidateStatus.Pending, Error = null, Attempts = [], UpdatedUtc = DateTime.UtcNow };
         await state.WriteStateAsync();
-        await Start(spec!, state.State.Config);
+        await Report();
+        DeactivateOnIdle();                            // its coordinator places it where a slot is free
         return true;
     }
 
-    async Task<bool> LoadSpec()
-    {
-        spec = await GrainFactory.GetGrain<ISweepGrain>(state.State.Sweep).GetSpec();
-        return spec is not null;
-    }
-
-    async Task Run(CancellationToken token)
+    async Task Run(WorkerSlots.Slot slot, CancellationToken token)
     {
         var sweep = spec!;
+        using var held = slot;                         // every attempt of this run uses the slot; then it is free
         try
         {
             while (!token.IsCancellationRequested)
@@ -89,10 +101,9 @@ public sealed class CandidateGrain(
                     };
                 }
                 if (CandidateTransitions.IsRunning(state.State.Status)) await Move(CandidateStatus.Pending);
-                using var slot = await slots.AcquireAsync(token);
                 int number = state.State.Attempts.Count + 1;
                 int failures = state.State.Attempts.Count(a => a.Outcome == AttemptOutcome.Failed);
-                var attempt = new AttemptRecord { Number = number, StartedUtc = DateTime.UtcNow, Silo = silo.SiloAddress.ToString(), Outcome = AttemptOutcome.Running };
+                var attempt = new AttemptRecord { Number = number, StartedUtc = DateTime.UtcNow, Silo = silo.SiloAddress.ToParsableString(), Slot = slot.Index, Outcome = AttemptOutcome.Running };
                 state.State = state.State with { Attempts = [.. state.State.Attempts, attempt] };
                 await state.WriteStateAsync();
                 var (outcome, reason) = await RunWorker(sweep, slot, token);
@@ -119,6 +130,7 @@ public sealed class CandidateGrain(
         var job = JobBuilder.Build(sweep, state.State.Config, workerOptions.Gpu);
         using var process = WorkerProcess.Start(workerOptions, job, slot);
         worker = process;
+        slot.Attach(process);
         string? error = null;
         try
         {
@@ -170,6 +182,7 @@ public sealed class CandidateGrain(
         finally
         {
             worker = null;
+            slot.Attach(null);
         }
     }
 

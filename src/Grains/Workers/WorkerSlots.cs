@@ -2,66 +2,120 @@ namespace LayerChop.Grains.Workers;
 
 /// <summary>
 /// The worker slots of this silo: one per GPU (a worker is pinned to its GPU through CUDA_VISIBLE_DEVICES),
-/// or a number of CPU slots in CPU mode. A slot is held by exactly one worker process at a time.
+/// or a number of CPU slots in CPU mode. It is the only authority over them: a slot is free, reserved for one
+/// candidate (by a coordinator, for a short while, until the candidate claims it) or held by one candidate's
+/// worker, never two. Disposing it (the silo stopping) kills the workers still attached.
 /// </summary>
-public sealed class WorkerSlots(WorkerOptions options)
+public sealed class WorkerSlots(WorkerOptions options, TimeProvider? clock = null) : IDisposable
 {
-    readonly SemaphoreSlim free = new(options.Slots, options.Slots);
-    readonly object gate = new();
-    readonly SortedSet<int> available = new(Enumerable.Range(0, options.Slots));
+    /// <summary>How long a reservation waits for its candidate before the slot is free again.</summary>
+    public static readonly TimeSpan ReservationLifetime = TimeSpan.FromSeconds(30);
 
-    public int Capacity => options.Slots;
-    public int Free { get { lock (gate) return available.Count; } }
+    readonly TimeProvider clock = clock ?? TimeProvider.System;
+    readonly object gate = new();
+    readonly Entry[] entries = Enumerable.Range(0, options.Slots).Select(_ => new Entry()).ToArray();
+
+    sealed class Entry
+    {
+        public string? Holder;
+        public bool Claimed;
+        public DateTimeOffset ReservedUntil;
+        public WorkerProcess? Worker;
+    }
+
+    public int Capacity => entries.Length;
     public bool Gpu => options.Gpu;
 
-    public async Task<Slot> AcquireAsync(CancellationToken cancel)
+    /// <summary>Slots neither held nor reserved.</summary>
+    public int Free { get { lock (gate) { Expire(); return entries.Count(e => e.Holder is null); } } }
+
+    /// <summary>Who holds or has reserved each slot (null: free).</summary>
+    public IReadOnlyList<string?> Holders() { lock (gate) { Expire(); return entries.Select(e => e.Holder).ToArray(); } }
+
+    /// <summary>
+    /// Keeps a free slot for <paramref name="holder"/> for <see cref="ReservationLifetime"/>; returns its index,
+    /// or null when none is free. A holder that already has a slot here gets that one.
+    /// </summary>
+    public int? TryReserve(string holder)
     {
-        await free.WaitAsync(cancel);
         lock (gate)
         {
-            int index = available.Min;
-            available.Remove(index);
-            return new Slot(this, index);
+            Expire();
+            int index = Array.FindIndex(entries, e => e.Holder == holder);
+            if (index < 0) index = Array.FindIndex(entries, e => e.Holder is null);
+            if (index < 0) return null;
+            var entry = entries[index];
+            entry.Holder = holder;
+            if (!entry.Claimed) entry.ReservedUntil = clock.GetUtcNow() + ReservationLifetime;
+            return index;
         }
     }
 
-    void Release(int index)
+    /// <summary>Gives back a reservation that will not be used (a held slot is released by disposing it).</summary>
+    public void CancelReservation(string holder)
     {
         lock (gate)
         {
-            if (!available.Add(index)) throw new InvalidOperationException($"slot {index} released twice");
+            foreach (var e in entries)
+                if (e.Holder == holder && !e.Claimed) e.Holder = null;
         }
-        free.Release();
     }
 
-    public sealed class Slot(WorkerSlots owner, int index) : IDisposable
+    /// <summary>
+    /// The slot reserved for <paramref name="holder"/>, else any free one; null when every slot is held or
+    /// reserved for someone else.
+    /// </summary>
+    public Slot? TryClaim(string holder)
+    {
+        lock (gate)
+        {
+            Expire();
+            int index = Array.FindIndex(entries, e => e.Holder == holder && !e.Claimed);
+            if (index < 0) index = Array.FindIndex(entries, e => e.Holder is null);
+            if (index < 0) return null;
+            entries[index].Holder = holder;
+            entries[index].Claimed = true;
+            return new Slot(this, index, holder);
+        }
+    }
+
+    void Expire()
+    {
+        var now = clock.GetUtcNow();
+        foreach (var e in entries)
+            if (e.Holder is not null && !e.Claimed && e.ReservedUntil <= now) e.Holder = null;
+    }
+
+    void Attach(int index, WorkerProcess? worker) { lock (gate) entries[index].Worker = worker; }
+
+    void Release(int index, string holder)
+    {
+        lock (gate)
+        {
+            var e = entries[index];
+            if (e.Holder != holder || !e.Claimed) throw new InvalidOperationException($"slot {index} released by {holder}, which does not hold it");
+            e.Holder = null; e.Claimed = false; e.Worker = null;
+        }
+    }
+
+    /// <summary>The silo is stopping: no worker outlives it.</summary>
+    public void Dispose()
+    {
+        WorkerProcess?[] workers;
+        lock (gate) workers = entries.Select(e => e.Worker).ToArray();
+        foreach (var w in workers) w?.Kill();
+    }
+
+    /// <summary>A held slot; disposing it frees the slot.</summary>
+    public sealed class Slot(WorkerSlots owner, int index, string holder) : IDisposable
     {
         int released;
         public int Index { get; } = index;
-        public void Dispose() { if (Interlocked.Exchange(ref released, 1) == 0) owner.Release(Index); }
-    }
-}
+        public string Holder { get; } = holder;
 
-/// <summary>How this silo runs workers.</summary>
-public sealed class WorkerOptions
-{
-    /// <summary>Concurrent workers: GPUs found (or given with --gpus), else CPU slots.</summary>
-    public int Slots { get; init; } = 1;
-    public bool Gpu { get; init; }
-    /// <summary>The command that starts the layerchop binary, e.g. ["dotnet", "/opt/layerchop/layerchop.dll"].</summary>
-    public required IReadOnlyList<string> Command { get; init; }
-    /// <summary>Torch threads per CPU worker (0: libtorch's default).</summary>
-    public int CpuThreads { get; init; }
+        /// <summary>Records the worker running in this slot, so that a stopping silo can kill it.</summary>
+        public void Attach(WorkerProcess? worker) => owner.Attach(Index, worker);
 
-    /// <summary>The running layerchop binary, as a command that starts another copy of it.</summary>
-    public static IReadOnlyList<string> CurrentBinary()
-    {
-        var process = Environment.ProcessPath ?? throw new InvalidOperationException("cannot tell which binary is running");
-        var entry = System.Reflection.Assembly.GetEntryAssembly()?.Location;
-        bool viaDotnet = Path.GetFileNameWithoutExtension(process) == "dotnet";
-        if (!viaDotnet) return [process];
-        if (entry is null || Path.GetFileName(entry) != "layerchop.dll")
-            throw new InvalidOperationException("this process is not layerchop; give the worker command explicitly (LAYERCHOP_WORKER_DLL)");
-        return [process, entry];
+        public void Dispose() { if (Interlocked.Exchange(ref released, 1) == 0) owner.Release(Index, Holder); }
     }
 }

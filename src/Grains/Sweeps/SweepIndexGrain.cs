@@ -1,0 +1,44 @@
+using LayerChop.Interfaces;
+
+namespace LayerChop.Grains.Sweeps;
+
+[GenerateSerializer, Alias("layerchop.sweep-index")]
+public sealed record SweepIndex
+{
+    [Id(0)] public List<string> Names { get; init; } = [];
+}
+
+/// <summary>Every sweep submitted to this cluster, persisted beside the sweeps themselves.</summary>
+public sealed class SweepIndexGrain([PersistentState("index", StorageNames.Sweeps)] IPersistentState<SweepIndex> state)
+    : Grain, ISweepIndexGrain
+{
+    public async Task Add(string sweep)
+    {
+        if (state.State.Names.Contains(sweep, StringComparer.Ordinal)) return;
+        state.State.Names.Add(sweep);
+        await state.WriteStateAsync();
+    }
+
+    public Task<IReadOnlyList<string>> GetNames() => Task.FromResult<IReadOnlyList<string>>(state.State.Names.ToArray());
+}
+
+/// <summary>
+/// Runs when a silo starts: wakes every sweep of the cluster, so that unfinished ones carry on from their
+/// persisted state after a crash or a whole-cluster stop without anyone resubmitting them.
+/// </summary>
+public static class SweepWakeUp
+{
+    public static async Task Run(IGrainFactory grains, Microsoft.Extensions.Logging.ILogger log, CancellationToken cancel)
+    {
+        try
+        {
+            foreach (var name in await grains.GetGrain<ISweepIndexGrain>(0).GetNames())
+                await grains.GetGrain<ISweepGrain>(name).Resume().WaitAsync(cancel);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A silo must start even when this fails; the sweeps then wake on their next call or reminder.
+            Microsoft.Extensions.Logging.LoggerExtensions.LogWarning(log, "could not wake the cluster's sweeps: {Message}", e.Message);
+        }
+    }
+}
