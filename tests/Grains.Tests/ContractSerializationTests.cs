@@ -54,7 +54,7 @@ public sealed class ContractSerializationTests
         Attempts =
         [
             new AttemptRecord { Number = 1, StartedUtc = new DateTime(2025, 1, 2, 0, 0, 0, DateTimeKind.Utc), EndedUtc = new DateTime(2025, 1, 2, 1, 0, 0, DateTimeKind.Utc), Silo = "gpu-1:11111", Outcome = AttemptOutcome.Interrupted, Reason = "silo stopped" },
-            new AttemptRecord { Number = 2, StartedUtc = new DateTime(2025, 1, 2, 1, 5, 0, DateTimeKind.Utc), Silo = "gpu-2:11111", Outcome = AttemptOutcome.Running },
+            new AttemptRecord { Number = 2, StartedUtc = new DateTime(2025, 1, 2, 1, 5, 0, DateTimeKind.Utc), Silo = "gpu-2:11111", Slot = 3, Outcome = AttemptOutcome.Running },
         ],
         Result = Result,
         Error = null,
@@ -83,6 +83,9 @@ public sealed class ContractSerializationTests
         [typeof(SubmitResult)] = new SubmitResult { Accepted = true, Candidates = ["r0-none-h0-s1", Config.Id], Added = [Config.Id] },
         [typeof(SweepStatus)] = new SweepStatus { Name = "demo", SubmittedUtc = new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc), Candidates = [State, State with { Status = CandidateStatus.Pending, Result = null }] },
         [typeof(SweepFront)] = new SweepFront { ByParams = [Point], ByLatency = [Point, Point with { CandidateId = "other" }] },
+        [typeof(StartOutcome)] = StartOutcome.NoSlot,
+        [typeof(StartReply)] = new StartReply { Outcome = StartOutcome.Running, Silo = "10.0.0.7:11111@123456", State = State },
+        [typeof(SlotsView)] = new SlotsView { Silo = "10.0.0.7:11111@123456", Gpu = true, Holders = ["demo/" + Config.Id, null] },
     };
 
     static IEnumerable<Type> ContractTypes() =>
