@@ -117,7 +117,19 @@ public class ClusterTests(TrainingInputs inputs) : IClassFixture<TrainingInputs>
             first.WaitForExit();
             Assert.False(File.Exists(Path.Combine(output, "candidates", "r2-input-h51200-pretrain-s1", "result.json")), "killed too late: the candidate had finished");
 
+            Thread.Sleep(1000);                                            // the orphaned worker notices and exits
+            var healed = Path.Combine(output, "candidates", "r2-input-h51200-pretrain-s1", "healed");
+            long LastCheckpoint() => Directory.EnumerateDirectories(checkpoints, "step-*")
+                .Select(d => long.TryParse(Path.GetFileName(d)[5..], out var n) ? n : 0).DefaultIfEmpty(0).Max();
+            long stoppedAt = LastCheckpoint();
+
             second = StartSilo(clusterId, port, gateway, log);             // same address: it replaces the dead silo's row
+            // Nobody resubmits or even asks: the starting silo wakes the sweep, which restarts its candidate.
+            deadline = DateTime.UtcNow.AddMinutes(2);
+            while (DateTime.UtcNow < deadline && !File.Exists(Path.Combine(healed, "train_result.json")) && LastCheckpoint() <= stoppedAt)
+                Thread.Sleep(100);
+            Assert.True(File.Exists(Path.Combine(healed, "train_result.json")) || LastCheckpoint() > stoppedAt,
+                $"healing did not go on past step {stoppedAt} by itself\nsilo: {log}");
             Retrying(Cluster("sweep", "watch", "resumed"), TimeSpan.FromSeconds(20), log);
             var result = JsonDocument.Parse(LayerChopProcess.Run(Cluster("sweep", "results", "resumed", "--json")).Stdout).RootElement[0];
             Assert.Equal("completed", result.GetProperty("status").GetString());
