@@ -34,6 +34,11 @@ public class CommandLineTests(TinyModel tiny) : IClassFixture<TinyModel>
     static void AssertOneLineError(RunResult r, string expected) => LayerChopProcess.AssertOneLineError(r, expected);
 
     [Fact]
+    public void A_silo_asked_for_a_negative_number_of_slots_is_refused_in_one_line_before_joining_anything() =>
+        AssertOneLineError(LayerChopProcess.Run("silo", "--cluster", "Host=127.0.0.1;Port=1;Username=nobody;Database=none", "--gpus", "0", "--slots", "-1"),
+            "--slots -1");
+
+    [Fact]
     public void Inspect_reports_the_shape_and_sizes_as_documented_json()
     {
         var r = LayerChopProcess.Run("model", "inspect", tiny.Folder, "--json");

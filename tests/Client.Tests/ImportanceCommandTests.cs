@@ -14,14 +14,7 @@ public class ImportanceCommandTests(TinyModel tiny) : IClassFixture<TinyModel>
         return path;
     }
 
-    static void AssertOneLineError(RunResult r, string expected)
-    {
-        Assert.Equal(2, r.ExitCode);
-        var lines = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.True(lines.Length == 1, "expected one line on stderr, got:\n" + r.Stderr);
-        Assert.StartsWith("error: ", lines[0]);
-        Assert.Contains(expected, lines[0]);
-    }
+    static void AssertOneLineError(RunResult r, string expected) => LayerChopProcess.AssertOneLineError(r, expected);
 
     RunResult Chop(string strategy, string remove, string output, params string[] more) =>
         LayerChopProcess.Run(["chop", tiny.Folder, "--strategy", strategy, "--remove", remove, "--out", output, .. more]);

@@ -15,7 +15,7 @@ public static class SiloCommand
         var cluster = ClusterOptions.Connection();
         var clusterId = ClusterOptions.Id();
         var gpus = new Option<string>("--gpus") { Description = "GPUs this silo runs workers on: a number, or auto (nvidia-smi); 0 means CPU slots", DefaultValueFactory = _ => "auto" };
-        var slots = new Option<int>("--slots") { Description = "CPU worker slots when there is no GPU", DefaultValueFactory = _ => 1 };
+        var slots = new Option<int>("--slots") { Description = "CPU worker slots when there is no GPU (0: this silo runs no workers, it only hosts coordinators)", DefaultValueFactory = _ => 1 };
         var threads = new Option<int>("--threads") { Description = "Torch threads per CPU worker (0: libtorch's default)", DefaultValueFactory = _ => 0 };
         var advertise = new Option<string>("--advertise") { Description = "Address other silos and clients reach this silo at", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { Description = "Silo-to-silo port", DefaultValueFactory = _ => 11111 };
@@ -29,17 +29,18 @@ public static class SiloCommand
             int gpuCount = CountGpus(p.GetValue(gpus)!);
             if (!IPAddress.TryParse(p.GetValue(advertise), out var address))
                 throw new LayerChopException($"--advertise {p.GetValue(advertise)} is not an IP address");
+            if (p.GetValue(slots) < 0) throw new LayerChopException($"--slots {p.GetValue(slots)}: give 0 or more CPU slots");
             var dll = Environment.GetEnvironmentVariable("LAYERCHOP_WORKER_DLL");
             var workers = new WorkerOptions
             {
-                Slots = gpuCount > 0 ? gpuCount : Math.Max(1, p.GetValue(slots)), Gpu = gpuCount > 0, CpuThreads = p.GetValue(threads),
+                Slots = gpuCount > 0 ? gpuCount : p.GetValue(slots), Gpu = gpuCount > 0, CpuThreads = p.GetValue(threads),
                 Command = dll is not null ? ["dotnet", dll] : WorkerOptions.CurrentBinary(),
             };
             using var host = SiloSetup.ClusterSilo(ClusterOptions.Require(p.GetValue(cluster)), p.GetValue(clusterId)!, workers, address,
                 p.GetValue(port), p.GetValue(gatewayPort));
             host.Start();
             Console.Error.WriteLine($"silo {address}:{p.GetValue(port)} (gateway {p.GetValue(gatewayPort)}) in cluster '{p.GetValue(clusterId)}': " +
-                                    (workers.Gpu ? $"{workers.Slots} GPU slot(s)" : $"{workers.Slots} CPU slot(s)") + "; Ctrl-C or SIGTERM stops it");
+                                    (workers.Gpu ? $"{workers.Slots} GPU slot(s)" : workers.Slots == 0 ? "no worker slots" : $"{workers.Slots} CPU slot(s)") + "; Ctrl-C or SIGTERM stops it");
             host.WaitForShutdown();
             return 0;
         }));
