@@ -8,10 +8,11 @@ using Orleans.Runtime;
 namespace LayerChop.Grains.Sweeps;
 
 /// <summary>
-/// One grid point of a sweep. Its coordinator places it on a silo with a free worker slot; it runs the candidate in a supervised
-/// worker process, follows its events, persists every status change and every checkpoint, retries a crashed
-/// worker (which resumes from its last checkpoint) up to the sweep's max_attempts, and reports each change to
-/// its sweep. Grain calls only start or inspect the work; the work runs beside them.
+/// One grid point of a sweep. Its coordinator activates it on a silo where it reserved a worker slot; it runs
+/// the candidate in a supervised worker process in that slot, follows its events, persists every status change
+/// and every checkpoint, retries a crashed worker (which resumes from its last checkpoint) up to the sweep's
+/// max_attempts, and reports each change to its sweep. Grain calls only start or inspect the work; the work
+/// runs beside them.
 /// </summary>
 public sealed class CandidateGrain(
     [PersistentState("candidate", StorageNames.Sweeps)] IPersistentState<CandidateState> state,
@@ -44,6 +45,7 @@ public sealed class CandidateGrain(
         }
         cancelRequested = false;
         cancel = new CancellationTokenSource();
+        RequestContext.Clear();                        // the coordinator's placement hint must not follow the work
         run = Run(slot, cancel.Token);                 // continues on this grain's scheduler
         return Reply(StartOutcome.Running);
     }
