@@ -11,6 +11,7 @@ root.Subcommands.Add(WorkerCommand.Create());
 root.Subcommands.Add(SweepCommands.Create());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(SiloCommand.Create());
+root.Subcommands.Add(SiloCommand.Slots());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(DbCommands.Create());
 

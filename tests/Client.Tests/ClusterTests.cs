@@ -57,6 +57,12 @@ public class ClusterTests(TrainingInputs inputs) : IClassFixture<TrainingInputs>
             var front = JsonDocument.Parse(LayerChopProcess.Run(Cluster("sweep", "front", "clustered", "--json")).Stdout).RootElement;
             Assert.True(front.GetProperty("by_params").GetArrayLength() > 0);
 
+            // The silo shows its one CPU slot, free again once the sweep is done.
+            var slots = JsonDocument.Parse(LayerChopProcess.Run(Cluster("slots", "--json")).Stdout).RootElement;
+            var only = Assert.Single(slots.EnumerateArray());
+            Assert.False(only.GetProperty("gpu").GetBoolean());
+            Assert.Equal(JsonValueKind.Null, Assert.Single(only.GetProperty("slots").EnumerateArray()).ValueKind);
+
             // Submitting the same spec again duplicates nothing.
             var again = LayerChopProcess.Run(Cluster("sweep", "start", spec));
             Assert.Contains("4 candidates (0 new)", again.Stdout);

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Net;
+using System.Text.Json;
+using LayerChop.Interfaces;
 using LayerChop.Engine;
 using LayerChop.Grains.Workers;
 using LayerChop.Silo;
@@ -44,6 +46,38 @@ public static class SiloCommand
             host.WaitForShutdown();
             return 0;
         }));
+        return command;
+    }
+
+    /// <summary>`layerchop slots`: every silo of a cluster and what its worker slots are doing.</summary>
+    public static Command Slots()
+    {
+        var cluster = ClusterOptions.Connection();
+        var clusterId = ClusterOptions.Id();
+        var json = Cli.JsonOption();
+        var command = new Command("slots", "List the cluster's silos and their worker slots: free, or which candidate (sweep/id) holds or has reserved each")
+        {
+            cluster, clusterId, json,
+        };
+        command.SetAction(p => Cli.Run(() => SweepCommands.WithCluster(p.GetValue(cluster), p.GetValue(clusterId)!, async grains =>
+        {
+            var hosts = await grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
+            var views = new List<SlotsView>();
+            foreach (var silo in hosts.Keys.Select(s => s.ToParsableString()).Order(StringComparer.Ordinal))
+                views.Add(await grains.GetGrain<IWorkerHostGrain>(silo).GetSlots());
+            if (p.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(views.Select(v => new { silo = v.Silo, gpu = v.Gpu, slots = v.Holders }),
+                    new JsonSerializerOptions { WriteIndented = true }));
+                return 0;
+            }
+            foreach (var v in views)
+            {
+                Console.WriteLine($"{v.Silo}: {v.Capacity} {(v.Gpu ? "GPU" : "CPU")} slot(s), {v.Free} free");
+                for (int i = 0; i < v.Holders.Count; i++) Console.WriteLine($"  {i}: {v.Holders[i] ?? "free"}");
+            }
+            return 0;
+        })));
         return command;
     }
 

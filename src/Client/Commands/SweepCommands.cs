@@ -96,7 +96,7 @@ public static class SweepCommands
         return command;
     }
 
-    static int WithCluster(string? connection, string clusterId, Func<IGrainFactory, Task<int>> body)
+    internal static int WithCluster(string? connection, string clusterId, Func<IGrainFactory, Task<int>> body)
     {
         using var host = SiloSetup.ClusterClient(ClusterOptions.Require(connection), clusterId);
         try { host.StartAsync().GetAwaiter().GetResult(); }
