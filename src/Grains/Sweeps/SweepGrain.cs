@@ -42,7 +42,7 @@ public sealed class SweepGrain(
         if (state.State.Spec is { } spec) gridOrder = Order(spec);
         // While the sweep is unfinished: place queued candidates each second (at once when one of ours ends),
         // and every few seconds ask the placed ones whether they still run.
-        this.RegisterGrainTimer(Tick, new GrainTimerCreationOptions(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)) { KeepAlive = false });
+        this.RegisterGrainTimer(Tick, new GrainTimerCreationOptions(TimeSpan.Zero, TimeSpan.FromSeconds(1)) { KeepAlive = false });
         await KeepWatching();
     }
 
