@@ -44,11 +44,16 @@ public interface ISweepGrain : IGrainWithStringKey
     [Alias("spec"), Orleans.Concurrency.AlwaysInterleave] Task<SweepSpec?> GetSpec();
 }
 
-/// <summary>The names of every sweep ever submitted to this cluster (key 0), so that a starting silo can wake them.</summary>
+/// <summary>
+/// The names of the cluster's unfinished sweeps (key 0), so that a starting silo wakes those and only those:
+/// a sweep is added when submitted or retried and removed once every candidate has finished.
+/// </summary>
 [Alias("layerchop.sweep-index-grain")]
 public interface ISweepIndexGrain : IGrainWithIntegerKey
 {
     [Alias("add")] Task Add(string sweep);
+
+    [Alias("remove")] Task Remove(string sweep);
 
     [Alias("names"), Orleans.Concurrency.AlwaysInterleave] Task<IReadOnlyList<string>> GetNames();
 }

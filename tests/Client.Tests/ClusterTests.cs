@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using LayerChop.Silo;
 using Xunit;
 
 namespace LayerChop.Client.Tests;
@@ -9,15 +10,6 @@ public class ClusterTests(TrainingInputs inputs) : IClassFixture<TrainingInputs>
 {
     static string Postgres => Environment.GetEnvironmentVariable("LAYERCHOP_PG") is { Length: > 0 } pg
         ? pg : "Host=127.0.0.1;Port=55432;Username=postgres;Database=layerchop";
-
-    static int FreePort()
-    {
-        var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        l.Start();
-        int port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
 
     [Fact]
     public void A_sweep_started_on_a_cluster_silo_completes_and_its_results_and_front_are_queried_from_the_client()
@@ -41,7 +33,7 @@ public class ClusterTests(TrainingInputs inputs) : IClassFixture<TrainingInputs>
             """);
 
         var siloLog = new System.Text.StringBuilder();
-        using var silo = StartSilo(clusterId, FreePort(), FreePort(), siloLog);
+        using var silo = StartSilo(clusterId, SiloSetup.FreePort(), SiloSetup.FreePort(), siloLog);
         try
         {
             string[] Cluster(params string[] args) => [.. args, "--cluster", Postgres, "--cluster-id", clusterId];
@@ -108,7 +100,7 @@ public class ClusterTests(TrainingInputs inputs) : IClassFixture<TrainingInputs>
             output: {{output}}
             """);
         string[] Cluster(params string[] args) => [.. args, "--cluster", Postgres, "--cluster-id", clusterId];
-        int port = FreePort(), gateway = FreePort();
+        int port = SiloSetup.FreePort(), gateway = SiloSetup.FreePort();
         var log = new System.Text.StringBuilder();
         var first = StartSilo(clusterId, port, gateway, log);
         Process? second = null;
@@ -174,8 +166,8 @@ public class ClusterTests(TrainingInputs inputs) : IClassFixture<TrainingInputs>
             """);
         string[] Cluster(params string[] args) => [.. args, "--cluster", Postgres, "--cluster-id", clusterId];
         var log = new System.Text.StringBuilder();
-        var ports = new[] { FreePort(), FreePort() };
-        var silos = ports.Select(p => StartSilo(clusterId, p, FreePort(), log)).ToArray();
+        var ports = new[] { SiloSetup.FreePort(), SiloSetup.FreePort() };
+        var silos = ports.Select(p => StartSilo(clusterId, p, SiloSetup.FreePort(), log)).ToArray();
         try
         {
             Retrying(Cluster("sweep", "start", spec), TimeSpan.FromSeconds(20), log);   // the silos take a few seconds to join
@@ -223,7 +215,8 @@ public class ClusterTests(TrainingInputs inputs) : IClassFixture<TrainingInputs>
         }
     }
 
-    static void InitModel(string folder) =>
+    /// <summary>The 4-layer model every sweep test here starts from (256 positions, room for the continuation task).</summary>
+    internal static void InitModel(string folder) =>
         Assert.Equal(0, LayerChopProcess.Run("model", "init", "--layers", "4", "--hidden", "32", "--heads", "4", "--intermediate", "64",
             "--vocab", "300", "--max-positions", "256", "--out", folder).ExitCode);
 
@@ -247,11 +240,13 @@ public class ClusterTests(TrainingInputs inputs) : IClassFixture<TrainingInputs>
         return JsonDocument.Parse(r.Stdout).RootElement.EnumerateArray().ToArray();
     }
 
-    string TaskDir()
+    string TaskDir() => ContinuationTasks(inputs, Path.Combine(inputs.Work, "cluster-tasks"));
+
+    /// <summary>A task folder whose `continuation` task is the test corpus.</summary>
+    internal static string ContinuationTasks(TrainingInputs inputs, string folder)
     {
-        var tasks = Path.Combine(inputs.Work, "cluster-tasks");
-        Directory.CreateDirectory(tasks);
-        File.Copy(inputs.Corpus, Path.Combine(tasks, "continuation.jsonl"), overwrite: true);
-        return tasks;
+        Directory.CreateDirectory(folder);
+        File.Copy(inputs.Corpus, Path.Combine(folder, "continuation.jsonl"), overwrite: true);
+        return folder;
     }
 }

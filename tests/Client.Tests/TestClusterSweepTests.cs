@@ -15,11 +15,8 @@ public class TestClusterSweepTests(TrainingInputs inputs) : IClassFixture<Traini
     {
         var work = LayerChopProcess.TempFolder();
         var model = Path.Combine(work, "base");
-        Assert.Equal(0, LayerChopProcess.Run("model", "init", "--layers", "4", "--hidden", "32", "--heads", "4", "--intermediate", "64",
-            "--vocab", "300", "--max-positions", "256", "--out", model).ExitCode);
-        var tasks = Path.Combine(work, "tasks");
-        Directory.CreateDirectory(tasks);
-        File.Copy(inputs.Corpus, Path.Combine(tasks, "continuation.jsonl"));
+        ClusterTests.InitModel(model);
+        var tasks = ClusterTests.ContinuationTasks(inputs, Path.Combine(work, "tasks"));
         var specFile = Path.Combine(work, "spread.yaml");
         File.WriteAllText(specFile, $$"""
             name: spread

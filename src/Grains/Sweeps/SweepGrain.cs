@@ -35,6 +35,7 @@ public sealed class SweepGrain(
     readonly Dictionary<string, string> placed = new(StringComparer.Ordinal);
     Dictionary<string, int> gridOrder = [];
     long ticks;
+    bool watching;   // in the index of unfinished sweeps, with a reminder where the silo has reminders
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -43,16 +44,22 @@ public sealed class SweepGrain(
         // While the sweep is unfinished: place queued candidates each second (at once when one of ours ends),
         // and every few seconds ask the placed ones whether they still run.
         this.RegisterGrainTimer(Tick, new GrainTimerCreationOptions(TimeSpan.Zero, TimeSpan.FromSeconds(1)) { KeepAlive = false });
-        await KeepWatching();
+        watching = true;                     // until a first tick of a finished sweep has cleared what an earlier activation left
+        if (Unfinished) await KeepWatching();
     }
+
+    bool Unfinished => state.State.Spec is not null && state.State.Candidates.Values.Any(c => !CandidateTransitions.IsFinished(c.Status));
 
     static Dictionary<string, int> Order(SweepSpec spec) =>
         SweepGrid.Expand(spec).Select((c, i) => (c.Id, i)).ToDictionary(p => p.Id, p => p.i, StringComparer.Ordinal);
 
     async Task Tick(CancellationToken cancel)
     {
-        if (state.State.Spec is null) return;
-        if (!state.State.Candidates.Values.Any(c => !CandidateTransitions.IsFinished(c.Status))) { await StopWatching(); return; }
+        if (!Unfinished)
+        {
+            if (watching) await StopWatching();
+            return;
+        }
         DelayDeactivation(TimeSpan.FromMinutes(2));
         await Schedule(confirm: ticks++ % 5 == 0);
     }
@@ -147,13 +154,18 @@ public sealed class SweepGrain(
     // the embedded mode has no reminders (its silo's startup task, or running the sweep again, resumes it).
     async Task KeepWatching()
     {
-        if (state.State.Spec is null || ServiceProvider.GetService(typeof(Orleans.Timers.IReminderRegistry)) is null) return;
+        if (state.State.Spec is null) return;
+        watching = true;
+        await GrainFactory.GetGrain<ISweepIndexGrain>(0).Add(state.State.Spec.Name);   // a starting silo wakes it
+        if (ServiceProvider.GetService(typeof(Orleans.Timers.IReminderRegistry)) is null) return;
         try { await this.RegisterOrUpdateReminder("watch", TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1)); }
         catch (Exception e) when (e is not OperationCanceledException) { }   // no reminder service in this silo
     }
 
     async Task StopWatching()
     {
+        watching = false;
+        await GrainFactory.GetGrain<ISweepIndexGrain>(0).Remove(this.GetPrimaryKeyString());
         try { if (await this.GetReminder("watch") is { } r) await this.UnregisterReminder(r); }
         catch (Exception e) when (e is not OperationCanceledException) { }
     }
@@ -184,7 +196,6 @@ public sealed class SweepGrain(
         state.State = state.State with { Spec = spec, SubmittedUtc = previous is null ? DateTime.UtcNow : state.State.SubmittedUtc, Candidates = candidates };
         gridOrder = Order(spec);
         await state.WriteStateAsync();
-        await GrainFactory.GetGrain<ISweepIndexGrain>(0).Add(spec.Name);
 
         await KeepWatching();
         await Schedule(confirm: false);

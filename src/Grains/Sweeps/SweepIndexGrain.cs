@@ -8,7 +8,7 @@ public sealed record SweepIndex
     [Id(0)] public List<string> Names { get; init; } = [];
 }
 
-/// <summary>Every sweep submitted to this cluster, persisted beside the sweeps themselves.</summary>
+/// <summary>The cluster's unfinished sweeps, persisted beside the sweeps themselves.</summary>
 public sealed class SweepIndexGrain([PersistentState("index", StorageNames.Sweeps)] IPersistentState<SweepIndex> state)
     : Grain, ISweepIndexGrain
 {
@@ -19,11 +19,16 @@ public sealed class SweepIndexGrain([PersistentState("index", StorageNames.Sweep
         await state.WriteStateAsync();
     }
 
+    public async Task Remove(string sweep)
+    {
+        if (state.State.Names.Remove(sweep)) await state.WriteStateAsync();
+    }
+
     public Task<IReadOnlyList<string>> GetNames() => Task.FromResult<IReadOnlyList<string>>(state.State.Names.ToArray());
 }
 
 /// <summary>
-/// Runs when a silo starts: wakes every sweep of the cluster, so that unfinished ones carry on from their
+/// Runs when a silo starts: wakes every unfinished sweep of the cluster, so that they carry on from their
 /// persisted state after a crash or a whole-cluster stop without anyone resubmitting them.
 /// </summary>
 public static class SweepWakeUp

@@ -23,7 +23,6 @@ public sealed class WorkerSlots(WorkerOptions options, TimeProvider? clock = nul
         public WorkerProcess? Worker;
     }
 
-    public int Capacity => entries.Length;
     public bool Gpu => options.Gpu;
 
     /// <summary>Slots neither held nor reserved.</summary>
