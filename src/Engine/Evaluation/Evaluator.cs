@@ -13,7 +13,8 @@ public sealed class EvaluationOptions
 
     public ScorerOptions Scorer { get; init; } = new();
 
-    public ContinuationOptions Continuation { get; init; } = new();
+    /// <summary>Seed of the built-in document tasks' questions (next_word, continuation).</summary>
+    public ulong Seed { get; init; }
 
     /// <summary>Held-out text (a .txt or .jsonl file, or a folder of them) whose perplexity is measured too.</summary>
     public string? PerplexityPath { get; init; }
@@ -31,7 +32,7 @@ public static class Evaluator
     public static EvaluationResults Run(CausalLM model, ITextEncoder tokenizer, string tasks, string? taskDir, EvaluationOptions? options = null)
     {
         options ??= new EvaluationOptions();
-        IReadOnlyList<EvalTask> resolved = string.IsNullOrWhiteSpace(tasks) ? [] : EvalTasks.Resolve(tasks, options.Continuation);
+        IReadOnlyList<EvalTask> resolved = string.IsNullOrWhiteSpace(tasks) ? [] : EvalTasks.Resolve(tasks, options.Seed);
         return Run(new ModelScorer(model, options.Scorer), tokenizer, resolved, taskDir, options);
     }
 
