@@ -97,6 +97,7 @@ public static class Evaluator
         if (scores.Count != expected) throw new ArgumentException($"{scores.Count} scores for {expected} requests");
         var acc = new List<double>(docs.Count);
         var accNorm = new List<double>(docs.Count);
+        var accMutualInfo = new List<double>(docs.Count);
         var logLikelihoods = new List<double>(docs.Count);
         int next = 0;
         foreach (var doc in docs)
@@ -110,14 +111,19 @@ public static class Evaluator
             }
             else
             {
-                var (pred, predNorm) = Metrics.Predict(slice.Select(s => s.LogProb).ToArray(), doc.Choices);
+                var logProbs = slice.Select(s => s.LogProb).ToArray();
+                int n = doc.Choices.Count;
+                var (pred, predNorm) = Metrics.Predict(task.ReportsAccMutualInfo ? logProbs[..n] : logProbs, doc.Choices);
                 acc.Add(pred == doc.Gold ? 1 : 0);
                 accNorm.Add(predNorm == doc.Gold ? 1 : 0);
+                if (task.ReportsAccMutualInfo)
+                    accMutualInfo.Add(Metrics.PredictMutualInfo(logProbs[..n], logProbs[n..]) == doc.Gold ? 1 : 0);
             }
         }
-        bool norm = task.ReportsAccNorm;
+        bool norm = task.ReportsAccNorm, mutualInfo = task.ReportsAccMutualInfo;
         return new TaskResult(task.Name, docs.Count, task.PaperMetric, Metrics.Mean(acc), Metrics.MeanStderr(acc),
             norm ? Metrics.Mean(accNorm) : null, norm ? Metrics.MeanStderr(accNorm) : null,
-            task.Kind == TaskKind.Loglikelihood ? Metrics.Perplexity(logLikelihoods) : null);
+            task.Kind == TaskKind.Loglikelihood ? Metrics.Perplexity(logLikelihoods) : null,
+            mutualInfo ? Metrics.Mean(accMutualInfo) : null, mutualInfo ? Metrics.MeanStderr(accMutualInfo) : null);
     }
 }

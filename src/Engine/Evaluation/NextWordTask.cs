@@ -24,15 +24,18 @@ public sealed record NextWordOptions
 /// punctuation), and distractors are drawn from those words alone. Because the true word and the distractors
 /// come from the same distribution, a model that ignores the context scores chance (1 / Choices) in
 /// expectation: only using the context lifts the score. Questions are shuffled with the seed, so a limit takes
-/// a sample spread over every document. Requests are (context, " " + word), scored as any multiple-choice
-/// task; paper metric acc (the summed log-probability of the word).
+/// a sample spread over every document. Requests are (context, " " + word) for each choice, then ("", " " +
+/// word) for each choice; the paper metric is the harness's acc_mutual_info (the word whose log-probability
+/// the context raises most), which takes each word's own frequency out of the decision, so small models that
+/// use their context show it. acc and acc_norm (the plain log-likelihood decisions) are reported too.
 /// </summary>
 public sealed class NextWordTask(NextWordOptions options) : TextDocumentTask
 {
     public const string TaskName = "next_word";
 
     public override string Name => TaskName;
-    public override string PaperMetric => MetricNames.Acc;
+    public override string PaperMetric => MetricNames.AccMutualInfo;
+    public override bool ReportsAccMutualInfo => true;
     public NextWordOptions Options => options;
 
     public override IReadOnlyList<TaskDoc> Build(IReadOnlyList<string> documents, int? limit, string origin)
@@ -69,7 +72,8 @@ public sealed class NextWordTask(NextWordOptions options) : TextDocumentTask
             int gold = random.Next(n);
             choices.Insert(gold, truth);
             var context = string.Join(' ', words[doc], index - c, c);
-            docs.Add(new TaskDoc($"{origin} document {doc + 1} word {index + 1}", choices.Select(ch => new TextRequest(context, " " + ch)).ToArray(), choices, gold));
+            var conditional = choices.Select(ch => new TextRequest(context, " " + ch)).ToArray();
+            docs.Add(new TaskDoc($"{origin} document {doc + 1} word {index + 1}", [.. conditional, .. conditional.Select(Unconditional)], choices, gold));
         }
         return docs;
     }

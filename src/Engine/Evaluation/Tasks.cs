@@ -21,6 +21,8 @@ public static class MetricNames
 {
     public const string Acc = "acc";
     public const string AccNorm = "acc_norm";
+    /// <summary>The harness's acc_mutual_info: argmax of log P(choice | context) - log P(choice | empty context).</summary>
+    public const string AccMutualInfo = "acc_mutual_info";
 }
 
 /// <summary>A zero-shot task: where its documents come from and how each becomes requests.</summary>
@@ -35,6 +37,15 @@ public abstract class EvalTask
 
     /// <summary>Whether acc_norm is one of the task's metrics (the harness's metric_list).</summary>
     public virtual bool ReportsAccNorm => Kind == TaskKind.MultipleChoice;
+
+    /// <summary>
+    /// Whether acc_mutual_info is one of the task's metrics: then each document's requests are its choices after
+    /// the context, followed by the same choices after an empty context (<see cref="Unconditional"/>).
+    /// </summary>
+    public virtual bool ReportsAccMutualInfo => false;
+
+    /// <summary>The harness's unconditional request for acc_mutual_info: the choice after an empty context.</summary>
+    public static TextRequest Unconditional(TextRequest request) => new("", request.Continuation);
 
     /// <summary>The task's documents, the first <paramref name="limit"/> when given (as the harness's --limit).</summary>
     /// <exception cref="LayerChopException">missing files, no rows, or a malformed row (naming file and row).</exception>
