@@ -53,6 +53,48 @@ public class DemoTests
     }
 
     [Fact]
+    public void A_crash_of_the_base_model_training_is_reported_in_one_line_and_training_resumes_from_its_checkpoint()
+    {
+        var work = Path.Combine(LayerChopProcess.TempFolder(), "demo");
+        var info = new ProcessStartInfo(LayerChopProcess.DotnetHost) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { LayerChopProcess.Dll, "demo", "--out", work, "--corpus", BrownJsonl(40), .. Reduced[2..], "--base-tokens", "409600" })
+            info.ArgumentList.Add(a);
+        using var demo = Process.Start(info)!;
+        var stderr = new System.Text.StringBuilder();
+        demo.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (stderr) stderr.AppendLine(e.Data); };
+        demo.BeginErrorReadLine();
+        demo.BeginOutputReadLine();
+        try
+        {
+            // Once the base model's training (a child process) has written its first checkpoint, kill it as a crash would.
+            var checkpoint = Path.Combine(work, "models", "base", "checkpoints", "step-50");
+            var clock = Stopwatch.StartNew();
+            while (!Directory.Exists(checkpoint) && clock.Elapsed < TimeSpan.FromSeconds(90)) Thread.Sleep(100);
+            Assert.True(Directory.Exists(checkpoint), "no checkpoint within 90 s:\n" + stderr);
+            var child = Children(demo.Id).Single();
+            Process.GetProcessById(child).Kill();                               // SIGKILL, as the out-of-memory killer would
+
+            while (!stderr.ToString().Contains("== 3/4 sweep") && !demo.HasExited && clock.Elapsed < TimeSpan.FromSeconds(150)) Thread.Sleep(100);
+            var text = stderr.ToString();
+            Assert.Contains("base model: training killed by signal 9 (SIGKILL, e.g. out of memory); resuming from step-50 (attempt 2 of 3)", text);
+            Assert.Contains("== 3/4 sweep", text);                              // the base model finished after the crash
+            Assert.True(File.Exists(Path.Combine(work, "models", "base", "train_result.json")));
+        }
+        finally
+        {
+            if (!demo.HasExited) demo.Kill(entireProcessTree: true);
+        }
+    }
+
+    static IReadOnlyList<int> Children(int parent) =>
+        Directory.GetDirectories("/proc").Select(d => int.TryParse(Path.GetFileName(d), out int pid) ? pid : -1).Where(pid => pid > 0)
+            .Where(pid =>
+            {
+                try { return File.ReadAllText($"/proc/{pid}/stat").Split(") ")[1].Split(' ')[1] == parent.ToString(); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }
+            }).ToList();
+
+    [Fact]
     public void Without_npm_and_without_a_corpus_the_demo_says_what_to_do_in_one_line()
     {
         var dotnetDir = Path.GetDirectoryName(LayerChopProcess.DotnetHost) is { Length: > 0 } d ? d : "/usr/share/dotnet";

@@ -20,8 +20,8 @@ namespace LayerChop.Client.Commands;
 /// </summary>
 public static class DemoCommand
 {
-    /// <summary>Questions per candidate: enough that a difference of about 0.045 in accuracy is 2 standard errors.</summary>
-    const int DefaultQuestions = 2000;
+    /// <summary>Questions per candidate: a standard error of about 0.008, so differences of 0.022 are 2 SE of the difference.</summary>
+    const int DefaultQuestions = 4000;
 
     /// <summary>Placements of the demo's grid: the paper's best (input) and worst (output), and spread out.</summary>
     static readonly string[] Placements = ["input", "output", "max-gap"];
@@ -57,6 +57,7 @@ public static class DemoCommand
         var data = Path.Combine(work, "data");
         Directory.CreateDirectory(data);
 
+        void Stage(string text) => Console.Error.WriteLine($"== {text} (at {clock.Elapsed:hh\\:mm\\:ss})");
         Stage("1/4 corpus");
         string source = PrepareCorpus(data, corpus);
         Stage("2/4 base model");
@@ -67,11 +68,9 @@ public static class DemoCommand
                           $"then chopped, healed for {healTokens:N0} tokens and evaluated on held-out documents (the built-in next_word task and perplexity). " +
                           "next_word is a sanity task (pick the word that follows a 32-word passage among 4 words of the same text), not comparable with the paper's suite.";
         int code = SweepCommands.RunEmbedded(spec, slots, threads, json: false, preamble).GetAwaiter().GetResult();
-        Stage($"4/4 done in {clock.Elapsed:hh\\:mm\\:ss}: report in {Path.Combine(work, "sweeps", "demo", "report", "report.md")}");
+        Stage($"4/4 done: report in {Path.Combine(work, "sweeps", "demo", "report", "report.md")}");
         return code;
     }
-
-    static void Stage(string text) => Console.Error.WriteLine($"== {text}");
 
     /// <summary>train / held-out JSONL files and the next_word task; returns a description of the source.</summary>
     static string PrepareCorpus(string data, string? corpus)

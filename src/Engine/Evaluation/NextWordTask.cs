@@ -9,7 +9,7 @@ public sealed record NextWordOptions
     public int ContextWords { get; init; } = 32;
 
     /// <summary>Words between two candidate positions of a document, so questions of one document barely overlap.</summary>
-    public int Stride { get; init; } = 16;
+    public int Stride { get; init; } = 8;
 
     public ulong Seed { get; init; }
 }
