@@ -14,8 +14,8 @@ namespace LayerChop.Bench;
 ///   device [--device D]                                    the device works: a matmul, its speed
 ///   reference DIR OUT [--batch B] [--seq T]                LayerChop's own float32 logits of a model folder as a
 ///                                                          reference file (to check the parity plumbing itself)
-///   parity DIR [REF] [--device D] [--dtype T]              the model's logits against a reference file (another
-///                                                          implementation's), default DIR/reference.safetensors
+///   parity DIR... [--device D] [--dtype T[,T]]            each model folder's logits against its reference.safetensors
+///                                                          (another implementation's), in each dtype; exit 1 if any fails
 ///   serve DIR [--device D] [--dtype T] [--questions N] [--batch B] [--prompt P] [--new N]
 ///                                                          scoring requests/s and generation ms/token of a model folder
 /// </summary>
@@ -24,7 +24,6 @@ static class DeviceBench
     public static int Run(string[] args)
     {
         var device = Trainer.ResolveDevice(Flag(args, "--device", "cpu"));
-        var dtype = DTypes.Parse(Flag(args, "--dtype", "f32"));
         var positional = Positional(args.Skip(1).ToArray());
         switch (args[0])
         {
@@ -40,12 +39,18 @@ static class DeviceBench
                 }
             case "parity":
                 {
-                    using var model = ModelFolder.Load(positional[0], dtype, device);
-                    var result = ReferenceLogits.Compare(model, positional.ElementAtOrDefault(1) ?? Path.Combine(positional[0], ReferenceLogits.FileName));
-                    Console.WriteLine(result.ToJson());
-                    return result.Passed == false ? 1 : 0;
+                    bool allPassed = true;
+                    foreach (var folder in positional)
+                        foreach (var each in Flag(args, "--dtype", "f32").Split(','))
+                        {
+                            using var model = ModelFolder.Load(folder, DTypes.Parse(each), device);
+                            var result = ReferenceLogits.Compare(model, Path.Combine(folder, ReferenceLogits.FileName));
+                            Console.WriteLine(result.ToJson(folder));
+                            allPassed &= result.Passed != false;
+                        }
+                    return allPassed ? 0 : 1;
                 }
-            case "serve": Print(Serve(positional[0], device, dtype, args)); return 0;
+            case "serve": Print(Serve(positional[0], device, DTypes.Parse(Flag(args, "--dtype", "f32")), args)); return 0;
             default: return 2;
         }
     }

@@ -68,9 +68,9 @@ public sealed record ParityResult(string Source, string DType, string Device, do
 
     public bool? Passed => Tolerance is double t ? MaxAbsDiff <= t : null;
 
-    public string ToJson() => JsonSerializer.Serialize(new Dictionary<string, object?>
+    public string ToJson(string model) => JsonSerializer.Serialize(new Dictionary<string, object?>
     {
-        ["source"] = Source, ["dtype"] = DType, ["device"] = Device, ["max_abs_diff"] = MaxAbsDiff, ["mean_abs_diff"] = MeanAbsDiff,
+        ["model"] = model, ["source"] = Source, ["dtype"] = DType, ["device"] = Device, ["max_abs_diff"] = MaxAbsDiff, ["mean_abs_diff"] = MeanAbsDiff,
         ["max_abs_logit"] = MaxAbsLogit, ["argmax_agreement"] = ArgmaxAgreement, ["reference_bf16_error"] = ReferenceBf16Error,
         ["tolerance"] = Tolerance, ["passed"] = Passed,
     });
