@@ -88,8 +88,7 @@ def build(out, size):
     results = []
     for i, (name, config) in enumerate(configs(s).items()):
         torch.manual_seed(i)
-        config._attn_implementation = "eager"
-        model = transformers.AutoModelForCausalLM.from_config(config, **{DTYPE: torch.float32})
+        model = transformers.AutoModelForCausalLM.from_config(config, attn_implementation="eager", **{DTYPE: torch.float32})
         randomize(model, seed=100 + i)
         folder = f"{out}/{name}"
         model.save_pretrained(folder)

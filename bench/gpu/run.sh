@@ -15,6 +15,7 @@
 #   run.sh --cpu      the same steps with tiny shapes on the CPU, from the Release build (steps that need
 #                     PyTorch or transformers say in one line that they are skipped when Python lacks them)
 #   run.sh --cpu --packed   the CPU run from bench/gpu/carry instead, libtorch from the NuGet cache
+#   run.sh --only=c,d       only these steps (a rerun of the ones that failed); setup and the binding check always run
 # Environment: OUT (default /tmp/layerchop-gpu-out), LAYERCHOP_CONFIGURATION (the build --cpu uses, default Release), LAYERCHOP_GPU_BUDGET (seconds for all steps, default 420),
 # LAYERCHOP_GPU_MICRO_BATCH (step c's sequences per step on the GPU, default 4), PEAK_TFLOPS (the device's dense
 # bf16 peak for MFU; default 989, an H100 SXM's and an H200's).
@@ -22,11 +23,13 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 mode=gpu packed=1
+only=abcde
 for arg in "$@"; do
   case $arg in
     --cpu) mode=cpu; packed=0 ;;
     --packed) packed=1 ;;
-    *) echo "run.sh: unknown argument '$arg'; use --cpu and/or --packed" >&2; exit 2 ;;
+    --only=*) only=${arg#--only=}; only=${only//,/} ;;
+    *) echo "run.sh: unknown argument '$arg'; use --cpu, --packed, --only=b,c (steps to run; setup and the binding check always run)" >&2; exit 2 ;;
   esac
 done
 OUT=${OUT:-/tmp/layerchop-gpu-out}
@@ -65,6 +68,7 @@ PY
 # is nearly spent), its output appended to $OUT/<log>.log; it writes $WORK/steps/NAME.json itself.
 step() {
   local name=$1 cap=$2 fn=$3 log=$OUT/${4:-$1}.log left t0 rc status
+  [[ $only == *${name:0:1}* || $name == a1-bind || $name == a2-* ]] || return 0
   left=$(( BUDGET - ($(date +%s) - started) ))
   (( cap > left )) && cap=$left
   if (( cap < 10 )); then
@@ -267,12 +271,12 @@ step b-parity 150 parity b
 # ---- c: training throughput --------------------------------------------------------------------------------------
 if [[ $mode == gpu ]]; then
   SHAPE="--layers 16 --hidden 2048 --heads 32 --kv-heads 8 --intermediate 8192 --vocab 128256"; SEQ=2048; MB=${LAYERCHOP_GPU_MICRO_BATCH:-4}; STEPS=12
-  CHOP=8
+  CHOP=8 SERVE="--dtype bf16 --questions 256 --batch 32 --prompt 128 --new 64" HEAL=8192 EVAL_LIMIT=16
 else
   SHAPE="--layers 4 --hidden 64 --heads 4 --kv-heads 2 --intermediate 128 --vocab 512"; SEQ=64; MB=2; STEPS=6
-  CHOP=2
+  CHOP=2 SERVE="--dtype f32 --questions 16 --batch 16 --prompt 32 --new 16" HEAL=2048 EVAL_LIMIT=8
 fi
-export SHAPE SEQ MB STEPS CHOP
+export SHAPE SEQ MB STEPS CHOP SERVE HEAL EVAL_LIMIT
 make_base() {
   [[ -f $WORK/base/config.json ]] || $L model init $SHAPE --tie-embeddings --max-positions $(( SEQ > 256 ? SEQ : 256 )) --dtype bf16 --seed 1 --out "$WORK/base" > /dev/null
 }
@@ -319,11 +323,10 @@ serve() {
   set -o pipefail
   make_base || return 1
   $L chop "$WORK/base" --strategy input --remove "$CHOP" --out "$WORK/chopped" > /dev/null || return 1
-  local q=64 batch=16; [[ $mode == gpu ]] && q=256 batch=32
-  $B serve "$WORK/base" --device "$DEV" --dtype bf16 --questions $q --batch $batch --prompt 128 --new 64 > "$WORK/d-base.json" &&
-  $B serve "$WORK/chopped" --device "$DEV" --dtype bf16 --questions $q --batch $batch --prompt 128 --new 64 > "$WORK/d-chopped.json" || return 1
+  $B serve "$WORK/base" --device "$DEV" $SERVE > "$WORK/d-base.json" &&
+  $B serve "$WORK/chopped" --device "$DEV" $SERVE > "$WORK/d-chopped.json" || return 1
   # The command-line path on the same device: eval and generate.
-  $L eval "$WORK/chopped" --tasks continuation --task-dir "$WORK/data/tasks" --limit 8 --device "$DEV" --dtype bf16 --json > "$WORK/d-eval.json" || return 1
+  $L eval "$WORK/chopped" --tasks continuation --task-dir "$WORK/data/tasks" --limit "$EVAL_LIMIT" --device "$DEV" --dtype bf16 --json > "$WORK/d-eval.json" || return 1
   $L generate "$WORK/chopped" --prompt "The layers" --max-new-tokens 8 --device "$DEV" --dtype bf16 > /dev/null || return 1
   python3 - "$WORK" <<'PY'
 import json, sys
@@ -351,8 +354,8 @@ sweep() {
 name: device-check
 base_model: models/base
 data: [data/train.jsonl]
-eval: { tasks: [continuation], task_dir: data/tasks, limit: 16 }
-grid: { remove: [1, 2], strategy: [input], heal_tokens: [8192], heal_method: [pretrain], seed: [1] }
+eval: { tasks: [continuation], task_dir: data/tasks, limit: $EVAL_LIMIT }
+grid: { remove: [1, 2], strategy: [input], heal_tokens: [$HEAL], heal_method: [pretrain], seed: [1] }
 train: { seq_len: 128, batch_tokens: 1024, lr: 1.0e-3, warmup_steps: 2, min_lr_ratio: 0.1, checkpoint_every: 4 }
 latency: { prompt_tokens: 16, new_tokens: 16 }
 device: $DEV

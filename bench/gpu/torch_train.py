@@ -24,9 +24,8 @@ config = transformers.LlamaConfig(
     vocab_size=a.vocab, hidden_size=a.hidden, intermediate_size=a.intermediate, num_hidden_layers=a.layers,
     num_attention_heads=a.heads, num_key_value_heads=a.kv_heads, max_position_embeddings=a.seq,
     tie_word_embeddings=a.tie)
-config._attn_implementation = "sdpa"
 torch.manual_seed(1)
-model = transformers.LlamaForCausalLM(config).to(device).train()
+model = transformers.AutoModelForCausalLM.from_config(config, attn_implementation="sdpa").to(device).train()
 params = sum(p.numel() for p in model.parameters())
 decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "embed_tokens" not in n]
 rest = [p for n, p in model.named_parameters() if not (p.dim() >= 2 and "embed_tokens" not in n)]
