@@ -16,7 +16,8 @@ sources=$1 torch_dir=$2 out=$3
   fail "no libtorch headers under $torch_dir/include"
 command -v c++ >/dev/null || fail "no C++ compiler (c++) on this machine"
 work=$(mktemp -d /tmp/libtorchsharp-build.XXXXXX)
-tar -xJf "$sources" -C "$work"
+if command -v xz >/dev/null; then tar -xJf "$sources" -C "$work"
+else python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$sources" "$work"; fi
 native=$work/src/Native
 [[ -d $native/LibTorchSharp ]] || fail "$sources does not hold src/Native/LibTorchSharp"
 

@@ -112,11 +112,15 @@ if [[ $packed == 1 ]]; then
   for f in app.tar.xz dotnet-runtime.tar.xz; do
     [[ -f $carry/$f ]] || fail_setup "no $carry/$f: run bench/gpu/pack.sh here first and name bench/gpu/carry in the call's carry"
   done
-  APP=$WORK/app && mkdir -p "$APP" && tar -xJf "$carry/app.tar.xz" -C "$APP" || fail_setup "cannot unpack $carry/app.tar.xz"
+  # tar.xz through xz, or through Python's lzma where the machine has no xz.
+  unpack() { mkdir -p "$2" && if command -v xz >/dev/null; then tar -xJf "$1" -C "$2"; else
+    python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$1" "$2"; fi; }
+  APP=$WORK/app && unpack "$carry/app.tar.xz" "$APP" || fail_setup "cannot unpack $carry/app.tar.xz"
   if ! dotnet --list-runtimes 2>/dev/null | grep -q '^Microsoft.NETCore.App 10\.'; then
-    export DOTNET_ROOT=$WORK/dotnet && mkdir -p "$DOTNET_ROOT" && tar -xJf "$carry/dotnet-runtime.tar.xz" -C "$DOTNET_ROOT" ||
-      fail_setup "cannot unpack $carry/dotnet-runtime.tar.xz"
+    export DOTNET_ROOT=$WORK/dotnet && unpack "$carry/dotnet-runtime.tar.xz" "$DOTNET_ROOT" || fail_setup "cannot unpack $carry/dotnet-runtime.tar.xz"
     export PATH=$DOTNET_ROOT:$PATH
+    # Without ICU the runtime would refuse to start; LayerChop needs no culture data.
+    ldconfig -p 2>/dev/null | grep -q libicuuc || export DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1
     dotnet_source=carried
   else
     dotnet_source=installed
@@ -155,13 +159,15 @@ echo '{"status": "ok"}' > "$WORK/steps/a0-setup.meta"
 
 # Shared inputs: a corpus of real English (this repository's documentation) as documents of ~150 words.
 python3 - "$root" "$WORK" <<'PY'
-import json, os, sys
+import json, os, re, sys
 root, work = sys.argv[1:3]
 words = []
 for name in ("README.md", "bench/RESULTS.md", "bench/gpu/README.md"):
     path = os.path.join(root, name)
     if os.path.exists(path):
-        words += open(path, encoding="utf-8").read().split()
+        # Prose words only: no markdown tables, code or paths, whose long "words" a byte-level tokenizer
+        # would turn into continuations longer than a small model's context.
+        words += [w for w in open(path, encoding="utf-8").read().split() if len(w) <= 16 and re.fullmatch(r"[A-Za-z][A-Za-z'-]*[.,;:]?", w)]
 docs = [" ".join(words[i:i + 150]) for i in range(0, len(words) - 150, 150)]
 os.makedirs(f"{work}/data/tasks", exist_ok=True)
 with open(f"{work}/data/train.jsonl", "w") as f:
@@ -213,7 +219,7 @@ PY
 }
 rebuild() {
   if [[ $mode == cpu ]]; then skip "rebuild of libLibTorchSharp.so: skipped here (no libtorch headers on a CPU build machine)" a2-rebuild; return 0; fi
-  TORCH_PYTHON=$PY "$root/bench/gpu/build-libtorchsharp.sh" "$carry/torchsharp-native.tar.xz" "$TORCH_DIR" "$WORK/libLibTorchSharp.so" &&
+  TORCH_PYTHON=$PY bash "$root/bench/gpu/build-libtorchsharp.sh" "$carry/torchsharp-native.tar.xz" "$TORCH_DIR" "$WORK/libLibTorchSharp.so" &&
     cp "$WORK/libLibTorchSharp.so" "$LIB" && cp "$WORK/libLibTorchSharp.so" "$OUT/libLibTorchSharp.so" &&
     echo "{\"rebuilt\": true, \"copied_to\": \"\$OUT/libLibTorchSharp.so\"}" > "$WORK/steps/a2-rebuild.json"
 }
