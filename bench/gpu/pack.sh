@@ -13,8 +13,8 @@
 set -euo pipefail
 fail() { echo "pack.sh: $*" >&2; exit 1; }
 cd "$(dirname "$0")/../.."
-# The commit the TorchSharp 0.107.0 package was built from (its release notes commit; the package's native
-# library exports exactly this tree's functions).
+# The commit the TorchSharp 0.107.0 package was built from (its release-notes commit: the package's native
+# library exports the functions this tree defines).
 TORCHSHARP_COMMIT=c20b6a1cc574d690707638a488d2583f3b8b983f
 LIMIT=$((64 * 1024 * 1024))
 carry=bench/gpu/carry

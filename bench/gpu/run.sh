@@ -80,7 +80,7 @@ step() {
   STEP=$name timeout -k 10 "$cap" bash -c "$fn" >> "$log" 2>&1
   rc=$?
   case $rc in 0) status=ok ;; 124|137) status=timeout ;; *) status=failed ;; esac
-  [[ -f $WORK/steps/$name.skipped ]] && status=skipped
+  [[ $rc == 0 && -f $WORK/steps/$name.skipped ]] && status=skipped   # a skipped part, and the rest passed
   printf '{"status": "%s", "exit_code": %d, "seconds": %.1f, "log": "%s"}\n' "$status" "$rc" \
     "$(echo "$(date +%s.%N) - $t0" | awk '{print $1 - $3}')" "$(basename "$log")" > "$WORK/steps/$name.meta"
   summarize
@@ -251,25 +251,31 @@ step a3-device 90 cuda_check a
 # ---- b: parity --------------------------------------------------------------------------------------------------
 parity() {
   set -o pipefail
-  local lines=$WORK/b-parity.jsonl fixtures
+  local lines=$WORK/b-parity.jsonl fixtures failed=0
   : > "$lines"
+  # Every check runs even after one fails; the step fails at the end if any did.
+  check() { $B parity "$@" --device "$DEV" | tee -a "$lines" || failed=1; }
   fixtures=$(ls -d "$root"/tests/Engine.Tests/Parity/fixtures/*/ 2>/dev/null)
-  if [[ -n $fixtures ]]; then $B parity $fixtures --device "$DEV" --dtype f32 | tee -a "$lines" || return 1; fi
+  [[ -n $fixtures ]] && check $fixtures --dtype f32
   if have_transformers; then
-    "$PY" "$root/bench/gpu/parity_models.py" build "$WORK/parity-fixture" --size fixture &&
-    "$PY" "$root/bench/gpu/parity_models.py" build "$WORK/parity-small" --size small &&
-    $B parity "$WORK"/parity-fixture/*/ "$WORK"/parity-small/*/ --device "$DEV" --dtype f32,bf16 | tee -a "$lines" &&
-    $L chop "$WORK/parity-small/llama-gqa-llama3rope" --strategy input --remove 2 --out "$WORK/parity-chopped" &&
-    "$PY" "$root/bench/gpu/parity_models.py" reference "$WORK/parity-chopped" &&
-    $B parity "$WORK/parity-chopped" --device "$DEV" --dtype f32,bf16 | tee -a "$lines" || return 1
-    tar -czf "$OUT/parity-fixtures.tar.gz" -C "$WORK" parity-fixture
+    if "$PY" "$root/bench/gpu/parity_models.py" build "$WORK/parity-fixture" --size fixture &&
+       "$PY" "$root/bench/gpu/parity_models.py" build "$WORK/parity-small" --size small; then
+      tar -czf "$OUT/parity-fixtures.tar.gz" -C "$WORK" parity-fixture
+      check "$WORK"/parity-fixture/*/ "$WORK"/parity-small/*/ --dtype f32,bf16
+      # The other direction: a folder LayerChop's chop wrote, loaded by transformers.
+      $L chop "$WORK/parity-small/llama-gqa-llama3rope" --strategy input --remove 2 --out "$WORK/parity-chopped" &&
+        "$PY" "$root/bench/gpu/parity_models.py" reference "$WORK/parity-chopped" &&
+        check "$WORK/parity-chopped" --dtype f32,bf16 || failed=1
+    else
+      failed=1
+    fi
   else
     skip "b: transformers is not importable by $PY here: no transformers models; LayerChop checked against its own reference (plumbing only, not a parity figure)" b-parity
     $L model init --layers 2 --hidden 32 --heads 4 --kv-heads 2 --intermediate 64 --vocab 300 --out "$WORK/self" > /dev/null &&
-    $B reference "$WORK/self" "$WORK/self/reference.safetensors" > /dev/null || return 1
-    $B parity "$WORK/self" --device "$DEV" --dtype f32,bf16 | tee -a "$lines" || return 1
+      $B reference "$WORK/self" "$WORK/self/reference.safetensors" > /dev/null && check "$WORK/self" --dtype f32,bf16 || failed=1
   fi
   python3 -c 'import json, sys; print(json.dumps([json.loads(l) for l in open(sys.argv[1]) if l.strip()]))' "$lines" > "$WORK/steps/b-parity.json"
+  return $failed
 }
 export -f parity
 step b-parity 150 parity b
