@@ -126,7 +126,7 @@ if [[ $packed == 1 ]]; then
     dotnet_source=installed
   fi
   if [[ $mode == cpu ]]; then
-    TORCH_LIB=$(ls -d "$(dotnet nuget locals global-packages -l 2>/dev/null | sed 's/^global-packages: //')"libtorch-cpu-linux-x64/*/runtimes/linux-x64/native 2>/dev/null | tail -1)
+    TORCH_LIB=$(ls -d "${NUGET_PACKAGES:-$HOME/.nuget/packages}"/libtorch-cpu-linux-x64/*/runtimes/linux-x64/native 2>/dev/null | tail -1)
     [[ -d $TORCH_LIB ]] || fail_setup "no libtorch-cpu-linux-x64 in the NuGet cache to stand in for a GPU machine's libtorch"
   fi
   L="dotnet $APP/layerchop.dll" B="dotnet $APP/layerchop-bench.dll"
