@@ -305,15 +305,18 @@ train() {
     skip "c: PyTorch/transformers is not importable by $PY here: LayerChop's step only, no PyTorch eager figure" c-train
   fi
   python3 - "$WORK" "$mode" "$PEAK_TFLOPS" <<'PY'
-import json, os, statistics, sys
+import json, os, sys
 work, mode, peak = sys.argv[1], sys.argv[2], float(sys.argv[3])
 inspect = json.load(open(f"{work}/c-inspect.json"))
-steps = [json.loads(l) for l in open(f"{work}/c-layerchop.jsonl") if l.strip().startswith("{")]
-rates = [s["tokens_per_s"] for s in steps if "tokens_per_s" in s][2:] or [s["tokens_per_s"] for s in steps if "tokens_per_s" in s]
-lc = statistics.median(rates)
+steps = [s for s in (json.loads(l) for l in open(f"{work}/c-layerchop.jsonl") if l.strip().startswith("{")) if "tokens_per_s" in s]
+# train --json reports the average rate since the run started; its time at each step is tokens / rate, and the
+# steady rate is measured from the end of step 2 (the first steps include CUDA's warm-up) to the last.
+times = [s["tokens"] / s["tokens_per_s"] for s in steps]
+first = 2 if len(steps) > 3 else 0
+lc = (steps[-1]["tokens"] - (steps[first - 1]["tokens"] if first else 0)) / (times[-1] - (times[first - 1] if first else 0))
 params = inspect["params"]
 result = {"shape": inspect, "seq": int(os.environ["SEQ"]), "micro_batch": int(os.environ["MB"]), "steps": int(os.environ["STEPS"]),
-          "layerchop_tokens_per_s": lc, "layerchop_precision": "bf16 compute, fp32 master weights and AdamW state",
+          "layerchop_tokens_per_s": lc, "layerchop_tokens_per_s_with_warmup": steps[-1]["tokens_per_s"], "layerchop_precision": "bf16 compute, fp32 master weights and AdamW state",
           "flops_per_token": "6 x params (params = every stored tensor, the tied embedding once; attention scores not counted)"}
 if mode == "gpu":
     result["peak_bf16_tflops"] = peak
