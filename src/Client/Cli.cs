@@ -26,6 +26,10 @@ public static class Cli
         {
             return body();
         }
+        catch (ExitCodeException e)
+        {
+            return e.Code;
+        }
         catch (Exception e) when (e is LayerChopException or CheckpointFormatException or TokenizerLoadException
                                        or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or IOException)
         {
@@ -68,4 +72,10 @@ public static class Cli
         >= 10_000 => $"{n / 1e3:0.#}k",
         _ => n.ToString(),
     };
+}
+
+/// <summary>Ends a command with this exit code and nothing more on stderr: a child process already said why.</summary>
+public sealed class ExitCodeException(int code) : Exception($"exit code {code}")
+{
+    public int Code => code;
 }

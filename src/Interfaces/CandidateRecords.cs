@@ -66,6 +66,40 @@ public sealed record CandidateResult
     [Id(7)] public double? HeldoutLoss { get; init; }
     /// <summary>Per-layer importance of the base model, when a data-driven strategy computed it.</summary>
     [Id(8)] public IReadOnlyList<double>? Importance { get; init; }
+    /// <summary>Standard error of each task's score (NaN where undefined), by task name.</summary>
+    [Id(9)] public IReadOnlyDictionary<string, double> ScoreStderrs { get; init; } = new Dictionary<string, double>();
+    /// <summary>Questions each task's score was measured on, by task name.</summary>
+    [Id(10)] public IReadOnlyDictionary<string, int> ScoreCounts { get; init; } = new Dictionary<string, int>();
+    /// <summary>How <see cref="LatencyMsPerToken"/> (the median) was measured and how much it spread.</summary>
+    [Id(11)] public LatencyConditions? Latency { get; init; }
+
+    /// <summary>
+    /// Standard error of <see cref="Average"/>: the tasks' errors combined as for a mean of independent
+    /// estimates, sqrt(sum se^2) / tasks; NaN when a task has none.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public double AverageStderr => Scores.Count == 0 ? double.NaN
+        : Math.Sqrt(Scores.Keys.Sum(t => ScoreStderrs.TryGetValue(t, out var se) ? se * se : double.NaN)) / Scores.Count;
+
+    /// <summary>The fewest questions any task was scored on (0 when unknown).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public int Questions => ScoreCounts.Count == 0 ? 0 : ScoreCounts.Values.Min();
+}
+
+/// <summary>The conditions and spread of a latency figure, shared by every candidate of one architecture.</summary>
+[GenerateSerializer, Alias("layerchop.latency-conditions")]
+public sealed record LatencyConditions
+{
+    [Id(0)] public double P10MsPerToken { get; init; }
+    [Id(1)] public double P90MsPerToken { get; init; }
+    /// <summary>Timed runs after one warm-up run.</summary>
+    [Id(2)] public int Runs { get; init; }
+    /// <summary>The architecture the figure belongs to (layers, sizes and a hash of every other shape field).</summary>
+    [Id(3)] public string Shape { get; init; } = "";
+    /// <summary>The hardware: CPU model and threads, or GPU name.</summary>
+    [Id(4)] public string Device { get; init; } = "";
+    /// <summary>No other LayerChop worker computed on the host meanwhile (CPU), or timed on the model's own GPU.</summary>
+    [Id(5)] public bool Exclusive { get; init; }
 }
 
 /// <summary>Everything known about one candidate: what the candidate grain holds and the sweep grain mirrors.</summary>

@@ -28,13 +28,19 @@ public class DemoTests
             Assert.True(new FileInfo(Path.Combine(report, file)).Length > 100, file);
 
         var results = JsonDocument.Parse(File.ReadAllText(Path.Combine(report, "results.json"))).RootElement.EnumerateArray().ToList();
-        Assert.Equal(10, results.Count);                                   // 1 baseline x 2 heal settings + 2 depths x 2 placements x 2
+        Assert.Equal(14, results.Count);                                   // 1 baseline x 2 heal settings + 2 depths x 3 placements x 2
         Assert.All(results, r => Assert.Equal("completed", r.GetProperty("status").GetString()));
         Assert.Contains(results, r => r.GetProperty("id").GetString() == "r0-none-h4096-pretrain-s1");   // the fair control
         Assert.Contains(results, r => r.GetProperty("on_front").GetBoolean());
         var markdown = File.ReadAllText(Path.Combine(report, "report.md"));
         Assert.Contains("pareto-params.png", markdown);
-        Assert.Contains("unhealed ->", markdown);
+        Assert.Contains("## What the numbers show", markdown);
+        Assert.Contains("against unhealed: accuracy", markdown);
+        Assert.Contains("The paper found removing near the input best", markdown);
+        // Two candidates of one architecture (unhealed and healed) share one latency figure.
+        var byShape = results.GroupBy(r => r.GetProperty("latency").GetProperty("shape").GetString());
+        Assert.All(byShape, g => Assert.Single(g.Select(r => r.GetProperty("latency_ms_per_token").GetDouble()).Distinct()));
+        Assert.Equal(3, byShape.Count());                                  // 6, 4 and 3 layers
         csvBefore = File.ReadAllText(Path.Combine(report, "results.csv"));
 
         var second = LayerChopProcess.Run(["demo", "--out", work, "--corpus", corpus, .. Reduced]);

@@ -43,6 +43,9 @@ public sealed class ContractSerializationTests
         Perplexity = 14.2,
         HeldoutLoss = 2.65,
         Importance = [0.9, 0.1, 0.05, 0.8],
+        ScoreStderrs = new Dictionary<string, double> { ["piqa"] = 0.011, ["hellaswag"] = 0.005 },
+        ScoreCounts = new Dictionary<string, int> { ["piqa"] = 1838, ["hellaswag"] = 10042 },
+        Latency = new LatencyConditions { P10MsPerToken = 12.1, P90MsPerToken = 13.4, Runs = 15, Shape = "llama L8 H2048 #1a2b3c4d", Device = "cuda: NVIDIA H100, float32", Exclusive = true },
     };
 
     static readonly CandidateState State = new()
@@ -78,6 +81,7 @@ public sealed class ContractSerializationTests
         [typeof(AttemptRecord)] = State.Attempts[0],
         [typeof(CandidateProgress)] = State.Progress!,
         [typeof(CandidateResult)] = Result,
+        [typeof(LatencyConditions)] = Result.Latency!,
         [typeof(CandidateState)] = State,
         [typeof(FrontPoint)] = Point,
         [typeof(SubmitResult)] = new SubmitResult { Accepted = true, Candidates = ["r0-none-h0-s1", Config.Id], Added = [Config.Id] },
@@ -165,7 +169,7 @@ public sealed class ContractSerializationTests
         Assert.Equal(Result.HeldoutLoss, renamed.HeldoutLoss);
         Assert.Null(renamed.Comment);                               // a member the writer did not know: its default
 
-        // And back: the old build skips the member it does not know (id 9) and keeps the rest.
+        // And back: the old build skips the member it does not know (id 20) and keeps the rest.
         var old = Assert.IsType<CandidateResult>(before.Deserialize<object>(after.SerializeToArray<object>(renamed with { Comment = "new" })));
         Assert.Equal(Result.Average, old.Average);
         Assert.Null(old.Importance);

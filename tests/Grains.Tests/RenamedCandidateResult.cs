@@ -2,7 +2,7 @@ namespace LayerChop.Grains.Tests.Renamed;
 
 /// <summary>
 /// CandidateResult as a later build might have it: renamed and moved, one member dropped (Importance, id 8) and
-/// one added (Comment, id 9). Its alias is the original's, which is all that stored bytes name. Only the
+/// one added (Comment, id 20). Its alias is the original's, which is all that stored bytes name. Only the
 /// version-tolerance test loads it, in a serializer without the original contracts, since two types may not
 /// share an alias in one process.
 /// </summary>
@@ -17,5 +17,5 @@ public sealed record RenamedCandidateResult
     [Id(5)] public double Average { get; init; }
     [Id(6)] public double? Perplexity { get; init; }
     [Id(7)] public double? HeldoutLoss { get; init; }
-    [Id(9)] public string? Comment { get; init; }
+    [Id(20)] public string? Comment { get; init; }
 }

@@ -115,7 +115,7 @@ public sealed class SweepSpecReaderTests : IDisposable
     }
 
     [Theory]
-    [InlineData("demo-sweep.yaml", "demo", 3 * 2 * 2 * 1 * 1)]
+    [InlineData("demo-sweep.yaml", "demo", 3 * 3 * 2 * 1 * 1)]
     [InlineData("llama-3.2-1b-sweep.yaml", "llama-3.2-1b", 3 * 5 * 3 * 1 * 1)]
     public void The_examples_parse(string file, string name, int gridSize)
     {

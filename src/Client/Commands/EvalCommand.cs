@@ -21,7 +21,7 @@ public static class EvalCommand
         {
             Description = "Folder of task data (Hugging Face rows): <task>.jsonl or <task>.parquet, or a folder <task>/ with the split the harness evaluates " +
                           "(<split>.jsonl, <split>.parquet or shards <split>-*.parquet; validation for piqa, hellaswag, winogrande, boolq; test for the others); " +
-                          "continuation reads continuation.txt, continuation.jsonl (\"text\") or a folder continuation/",
+                          "the built-in next_word and continuation read held-out text: <task>.txt, <task>.jsonl (\"text\") or a folder <task>/",
         };
         var limit = new Option<int?>("--limit") { Description = "Only the first N documents of each task" };
         var batchSize = new Option<int>("--batch-size") { Description = "Rows per forward pass (a question with all its choices is one row)", DefaultValueFactory = _ => 16 };
@@ -29,7 +29,7 @@ public static class EvalCommand
         var maxLength = new Option<int?>("--max-length") { Description = "Input token limit (default: the model's max_position_embeddings); longer inputs lose tokens on the left" };
         var perplexity = new Option<string?>("--perplexity") { Description = "Also measure token-level perplexity of held-out text: a .txt file (one document), a .jsonl file (\"text\" per line) or a folder of them" };
         var stride = new Option<int?>("--stride") { Description = "Sliding-window stride for --perplexity (default: the context length, disjoint windows)" };
-        var seed = new Option<ulong>("--seed") { Description = "Seed of the continuation task's questions", DefaultValueFactory = _ => 0 };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of the built-in tasks' questions (next_word, continuation)", DefaultValueFactory = _ => 0 };
         var dtype = new Option<string>("--dtype") { Description = "Compute dtype: f32, bf16 or f16", DefaultValueFactory = _ => "f32" };
         var device = Cli.DeviceOption();
         var json = Cli.JsonOption();
@@ -65,7 +65,7 @@ public static class EvalCommand
                     SharedContext = !p.GetValue(noShared),
                     MaxLength = p.GetValue(maxLength),
                 },
-                Continuation = new ContinuationOptions { Seed = p.GetValue(seed) },
+                Seed = p.GetValue(seed),
                 PerplexityPath = heldOut,
                 PerplexityStride = p.GetValue(stride),
                 Progress = e =>

@@ -172,7 +172,8 @@ public static class SweepCommands
         }
     }
 
-    static IReadOnlyList<string> WorkerCommandLine()
+    /// <summary>The command that starts another layerchop process (LAYERCHOP_WORKER_DLL overrides it).</summary>
+    internal static IReadOnlyList<string> WorkerCommandLine()
     {
         var dll = Environment.GetEnvironmentVariable("LAYERCHOP_WORKER_DLL");
         return dll is not null ? ["dotnet", dll] : WorkerOptions.CurrentBinary();
@@ -210,13 +211,23 @@ public static class SweepCommands
             ["params"] = c.Result?.Params,
             ["non_embedding_params"] = c.Result?.NonEmbeddingParams,
             ["latency_ms_per_token"] = c.Result?.LatencyMsPerToken,
+            ["latency"] = c.Result?.Latency is { } l ? new Dictionary<string, object?>
+            {
+                ["p10_ms_per_token"] = l.P10MsPerToken, ["p90_ms_per_token"] = l.P90MsPerToken, ["runs"] = l.Runs,
+                ["shape"] = l.Shape, ["device"] = l.Device, ["exclusive"] = l.Exclusive,
+            } : null,
             ["scores"] = c.Result?.Scores,
-            ["average"] = c.Result is { } r && double.IsFinite(r.Average) ? r.Average : null,
+            ["score_stderrs"] = c.Result?.ScoreStderrs.ToDictionary(p => p.Key, p => Finite(p.Value)),
+            ["score_counts"] = c.Result?.ScoreCounts,
+            ["average"] = c.Result is { } r ? Finite(r.Average) : null,
+            ["average_stderr"] = c.Result is { } rs ? Finite(rs.AverageStderr) : null,
             ["perplexity"] = c.Result?.Perplexity,
             ["on_front"] = onFront.Contains(c.Id),
         });
         return JsonSerializer.Serialize(list, Indented);
     }
+
+    static double? Finite(double value) => double.IsFinite(value) ? value : null;
 }
 
 /// <summary>One line per candidate, redrawn in place on a terminal; a summary line now and then otherwise.</summary>
@@ -254,7 +265,7 @@ sealed class ProgressTable(bool? live = null, TextWriter? output = null)
             bar = $"[{new string('#', filled)}{new string('.', 20 - filled)}] {p.Step}/{p.TotalSteps} loss {p.Loss:0.000} {p.TokensPerS:N0} tok/s";
         }
         else if (c.Status == CandidateStatus.Completed && c.Result is { } r)
-            bar = $"avg {r.Average:0.0000}  ppl {r.Perplexity:0.0}  {Cli.Count(r.Params)} params  {r.LatencyMsPerToken:0.00} ms/token";
+            bar = $"avg {r.Average:0.0000} ± {r.AverageStderr:0.0000}  ppl {r.Perplexity:0.0}  {Cli.Count(r.Params)} params  {r.LatencyMsPerToken:0.00} ms/token";
         else if (c.Status == CandidateStatus.Failed) bar = c.Error ?? "";
         string attempts = c.Attempts.Count > 1 ? $" (attempt {c.Attempts.Count})" : "";
         return $"{c.Id,-36} {c.Status.ToString().ToLowerInvariant(),-10} {bar}{attempts}";

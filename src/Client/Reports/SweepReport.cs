@@ -31,7 +31,8 @@ public static class SweepReport
         var tasks = results.Where(r => r.Result is not null).SelectMany(r => r.Result!.Scores.Keys).Distinct().Order().ToList();
         var sb = new StringBuilder();
         sb.AppendLine(string.Join(",", new[] { "id", "remove", "strategy", "heal_tokens", "heal_method", "seed", "status", "attempts",
-            "params", "non_embedding_params", "latency_ms_per_token", "average", "perplexity", "on_front_params", "on_front_latency" }.Concat(tasks)));
+            "params", "non_embedding_params", "latency_ms_per_token", "latency_p10_ms_per_token", "latency_p90_ms_per_token", "average", "average_stderr",
+            "perplexity", "on_front_params", "on_front_latency" }.Concat(tasks)));
         var byParams = front.ByParams.Select(p => p.CandidateId).ToHashSet();
         var byLatency = front.ByLatency.Select(p => p.CandidateId).ToHashSet();
         foreach (var c in results)
@@ -41,8 +42,8 @@ public static class SweepReport
             {
                 c.Id, c.Config.Remove.ToString(Inv), c.Config.Strategy, c.Config.HealTokens.ToString(Inv), c.Config.HealMethod,
                 c.Config.Seed.ToString(Inv), c.Status.ToString().ToLowerInvariant(), c.Attempts.Count.ToString(Inv),
-                r?.Params.ToString(Inv) ?? "", r?.NonEmbeddingParams.ToString(Inv) ?? "", Num(r?.LatencyMsPerToken), Num(r?.Average),
-                Num(r?.Perplexity), byParams.Contains(c.Id) ? "1" : "0", byLatency.Contains(c.Id) ? "1" : "0",
+                r?.Params.ToString(Inv) ?? "", r?.NonEmbeddingParams.ToString(Inv) ?? "", Num(r?.LatencyMsPerToken), Num(r?.Latency?.P10MsPerToken),
+                Num(r?.Latency?.P90MsPerToken), Num(r?.Average), Num(r?.AverageStderr), Num(r?.Perplexity), byParams.Contains(c.Id) ? "1" : "0", byLatency.Contains(c.Id) ? "1" : "0",
             };
             cells.AddRange(tasks.Select(t => r is not null && r.Scores.TryGetValue(t, out var v) ? Num(v) : ""));
             sb.AppendLine(string.Join(",", cells));
@@ -55,6 +56,7 @@ public static class SweepReport
     static string Markdown(SweepSpec spec, IReadOnlyList<CandidateState> results, SweepFront front, TimeSpan? wallTime, string? preamble)
     {
         var sb = new StringBuilder();
+        var done = Completed(results);
         sb.AppendLine($"# LayerChop sweep `{spec.Name}`");
         sb.AppendLine();
         if (preamble is not null) { sb.AppendLine(preamble.TrimEnd()); sb.AppendLine(); }
@@ -62,13 +64,15 @@ public static class SweepReport
         sb.AppendLine();
         sb.AppendLine($"- Base model: `{spec.BaseModel}`");
         sb.AppendLine($"- Healing corpus: {string.Join(", ", spec.Data.Select(d => $"`{d}`"))}");
-        sb.AppendLine($"- Grid: remove {List(spec.Grid.Remove)}, strategy {List(spec.Grid.Strategy)}, heal tokens {List(spec.Grid.HealTokens)}, heal method {List(spec.Grid.HealMethod)}, seed {List(spec.Grid.Seed)}: {results.Count} candidates");
+        sb.AppendLine($"- Grid: remove {List(spec.Grid.Remove)}, strategy {List(spec.Grid.Strategy)}, heal tokens {List(spec.Grid.HealTokens)}, heal method {List(spec.Grid.HealMethod)}, seed {List(spec.Grid.Seed)}: {results.Count} candidates, {done.Count} completed");
         sb.AppendLine($"- Healing: sequence {spec.Train.SeqLen}, {spec.Train.BatchTokens} tokens per step, peak learning rate {spec.Train.Lr.ToString(Inv)}, {spec.Train.WarmupSteps} warm-up steps, cosine decay to {spec.Train.MinLrRatio.ToString(Inv)}x");
-        sb.AppendLine($"- Evaluation: tasks {List(spec.Eval.Tasks)}{(spec.Eval.Limit is int l ? $" (first {l} questions)" : "")}{(spec.Eval.Perplexity is null ? "" : $", held-out perplexity on `{spec.Eval.Perplexity}`")}; accuracy = mean of each task's paper metric");
-        sb.AppendLine($"- Latency: ms per generated token, {spec.Latency.PromptTokens}-token prompt, {spec.Latency.NewTokens} new tokens, greedy, key/value cache");
+        sb.AppendLine($"- Evaluation: {Measured(done)}{(spec.Eval.Perplexity is null ? "" : $"; held-out perplexity on `{spec.Eval.Perplexity}`")}; accuracy = mean of each task's paper metric, ± its standard error");
+        sb.AppendLine($"- Latency: {LatencyConditions(done)}");
         if (wallTime is TimeSpan t) sb.AppendLine($"- Wall time of this run: {t:hh\\:mm\\:ss}");
         sb.AppendLine();
         sb.AppendLine("## Pareto front");
+        sb.AppendLine();
+        sb.AppendLine("Points are numbered as in the table below; bars show ±1 standard error of accuracy and, on the latency plot, the 10th-90th percentile of the timed runs.");
         sb.AppendLine();
         sb.AppendLine("![Parameters against accuracy](pareto-params.png)");
         sb.AppendLine();
@@ -80,68 +84,134 @@ public static class SweepReport
         sb.AppendLine();
         sb.AppendLine("## All candidates");
         sb.AppendLine();
-        sb.AppendLine("| candidate | status | params | ms/token | accuracy | perplexity | on front |");
-        sb.AppendLine("|---|---|---|---|---|---|---|");
+        sb.AppendLine("| # | candidate | status | params | ms/token (p10-p90) | accuracy ± SE | n | perplexity | on front |");
+        sb.AppendLine("|---|---|---|---|---|---|---|---|---|");
         var onFront = front.ByParams.Concat(front.ByLatency).Select(p => p.CandidateId).ToHashSet();
-        foreach (var c in results)
+        foreach (var (c, number) in results.Select((c, i) => (c, i + 1)))
         {
             var r = c.Result;
-            sb.AppendLine($"| `{c.Id}` | {c.Status.ToString().ToLowerInvariant()}{(c.Error is null ? "" : $": {c.Error}")} | {r?.Params.ToString("N0", Inv) ?? ""} | {Fmt(r?.LatencyMsPerToken, "0.00")} | {Fmt(r?.Average, "0.0000")} | {Fmt(r?.Perplexity, "0.00")} | {(onFront.Contains(c.Id) ? "yes" : "")} |");
+            string latency = r is null ? "" : $"{Fmt(r.LatencyMsPerToken, "0.00")}{(r.Latency is { } l ? $" ({l.P10MsPerToken.ToString("0.00", Inv)}-{l.P90MsPerToken.ToString("0.00", Inv)})" : "")}";
+            sb.AppendLine($"| {number} | `{c.Id}` | {c.Status.ToString().ToLowerInvariant()}{(c.Error is null ? "" : $": {c.Error}")} | {r?.Params.ToString("N0", Inv) ?? ""} | {latency} | {(r is null ? "" : Score(r))} | {(r is { Questions: > 0 } q ? q.Questions.ToString(Inv) : "")} | {Fmt(r?.Perplexity, "0.00")} | {(onFront.Contains(c.Id) ? "yes" : "")} |");
         }
         sb.AppendLine();
-        sb.AppendLine("## Healing against no healing, and the paper's direction");
+        sb.AppendLine("## What the numbers show");
         sb.AppendLine();
-        sb.Append(Findings(results, spec.Eval.Limit));
+        sb.AppendLine($"A difference in accuracy is called only when it is at least {NoiseRule.Threshold.ToString(Inv)} standard errors (SE of the difference = sqrt(SE_a² + SE_b²)); otherwise it is \"within noise\". Perplexity is measured on the same held-out text for every candidate and carries no standard error here.");
+        sb.AppendLine();
+        sb.Append(Findings(done));
         return sb.ToString();
     }
 
-    /// <summary>Healed vs unhealed at the same depth and placement, on perplexity and accuracy; said plainly either way.</summary>
-    static string Findings(IReadOnlyList<CandidateState> results, int? limit)
+    static List<CandidateState> Completed(IReadOnlyList<CandidateState> results) =>
+        results.Where(c => c.Status == CandidateStatus.Completed && c.Result is not null).ToList();
+
+    /// <summary>"next_word on 2000 questions per candidate" from the counts the candidates report.</summary>
+    static string Measured(IReadOnlyList<CandidateState> done)
+    {
+        var tasks = done.SelectMany(c => c.Result!.ScoreCounts).GroupBy(p => p.Key).OrderBy(g => g.Key, StringComparer.Ordinal).ToList();
+        if (tasks.Count == 0) return "no task scores";
+        return string.Join(", ", tasks.Select(g =>
+        {
+            int min = g.Min(p => p.Value), max = g.Max(p => p.Value);
+            return $"{g.Key} on {(min == max ? min.ToString(Inv) : $"{min}-{max}")} questions per candidate";
+        }));
+    }
+
+    /// <summary>How latency was measured, from the figures themselves.</summary>
+    static string LatencyConditions(IReadOnlyList<CandidateState> done)
+    {
+        var figures = done.Select(c => c.Result!.Latency).OfType<LatencyConditions>().ToList();
+        if (figures.Count == 0) return "not measured";
+        var shapes = figures.Select(f => (f.Shape, f.Device)).Distinct().Count();
+        var devices = figures.Select(f => f.Device).Distinct().ToList();
+        int exclusive = figures.Count(f => f.Exclusive);
+        var runs = figures.Select(f => f.Runs).Distinct().ToList();
+        return $"ms per generated token (greedy, key/value cache), median of {string.Join("/", runs)} timed runs after a warm-up, " +
+               $"measured once per architecture and device ({shapes} figures for {figures.Count} candidates) on {string.Join("; ", devices)}; " +
+               (exclusive == figures.Count ? "every figure taken with no other LayerChop worker computing on the host (or on the candidate's own GPU)"
+                   : $"{figures.Count - exclusive} of {figures.Count} figures taken while other work may have run on the host");
+    }
+
+    static string Score(CandidateResult r) =>
+        double.IsFinite(r.Average) ? $"{r.Average.ToString("0.0000", Inv)} ± {(double.IsFinite(r.AverageStderr) ? r.AverageStderr.ToString("0.0000", Inv) : "?")}" : "";
+
+    static string What(CandidateConfig c) =>
+        (c.Remove == 0 ? "nothing removed" : $"{c.Remove} layers removed ({c.Strategy})") +
+        (c.HealTokens == 0 ? ", unhealed" : $", healed {CandidateConfig.FormatTokens(c.HealTokens)}{(c.HealMethod == "distill" ? " by distillation" : "")}");
+
+    /// <summary>
+    /// Every statement computed from the candidates' measurements: what removing layers cost, what healing
+    /// gave back, how placements ordered, judged by <see cref="NoiseRule"/>.
+    /// </summary>
+    public static string Findings(IReadOnlyList<CandidateState> done)
     {
         var sb = new StringBuilder();
-        var done = results.Where(c => c.Status == CandidateStatus.Completed && c.Result is not null).ToList();
-        var groups = done.GroupBy(c => (c.Config.Remove, c.Config.Strategy, c.Config.Seed)).OrderBy(g => g.Key.Remove).ThenBy(g => g.Key.Strategy);
-        int agree = 0, against = 0;
-        foreach (var g in groups)
+        static double Acc(CandidateState c) => c.Result!.Average;
+        static double Se(CandidateState c) => c.Result!.AverageStderr;
+        static Comparison Cmp(CandidateState a, CandidateState b) => NoiseRule.Compare(Acc(a), Se(a), Acc(b), Se(b));
+        string Shown(CandidateState c) => Score(c.Result!);
+
+        foreach (var seedGroup in done.GroupBy(c => c.Config.Seed).OrderBy(g => g.Key))
         {
-            var unhealed = g.FirstOrDefault(c => c.Config.HealTokens == 0);
-            foreach (var healed in g.Where(c => c.Config.HealTokens > 0).OrderBy(c => c.Config.HealTokens))
+            var seed = seedGroup.ToList();
+            var baseline = seed.FirstOrDefault(c => c.Config.Remove == 0 && c.Config.HealTokens == 0);
+            if (baseline is not null)
             {
+                sb.AppendLine($"- The unchopped model scores {Shown(baseline)} (n = {baseline.Result!.Questions}).");
+                foreach (var c in seed.Where(c => c.Config.Remove > 0 && c.Config.HealTokens == 0).OrderBy(c => c.Config.Remove).ThenBy(c => c.Config.Strategy, StringComparer.Ordinal))
+                    sb.AppendLine($"- {What(c.Config)}: {Shown(c)}; against the unchopped model {Cmp(c, baseline).Describe()}.");
+            }
+
+            var groups = seed.GroupBy(c => (c.Config.Remove, c.Config.Strategy, c.Config.HealMethod == CandidateConfig.None ? "pretrain" : c.Config.HealMethod))
+                .OrderBy(g => g.Key.Remove).ThenBy(g => g.Key.Strategy, StringComparer.Ordinal);
+            foreach (var g in groups)
+            {
+                var unhealed = seed.FirstOrDefault(c => c.Config.Remove == g.Key.Remove && c.Config.Strategy == g.Key.Strategy && c.Config.HealTokens == 0);
                 if (unhealed is null) continue;
-                double? pu = unhealed.Result!.Perplexity, ph = healed.Result!.Perplexity;
-                string what = g.Key.Remove == 0 ? "nothing removed (the fair control: same healing tokens, no chop)" : $"{g.Key.Remove} layers removed ({g.Key.Strategy})";
-                if (pu is double a && ph is double b)
+                foreach (var healed in g.Where(c => c.Config.HealTokens > 0).OrderBy(c => c.Config.HealTokens))
                 {
-                    bool better = b < a;
-                    if (g.Key.Remove > 0) { if (better) agree++; else against++; }
-                    double accBefore = unhealed.Result.Average, accAfter = healed.Result.Average;
-                    string accuracy = accAfter < accBefore ? " (accuracy fell: against the paper's direction)" : "";
-                    sb.AppendLine($"- {what}: perplexity {a:0.00} unhealed -> {b:0.00} after {healed.Config.HealTokens:N0} healing tokens ({(better ? "healing helped" : "healing did NOT help: against the paper's direction")}); accuracy {accBefore:0.0000} -> {accAfter:0.0000}{accuracy}.");
+                    var gain = Cmp(healed, unhealed);
+                    string ppl = unhealed.Result!.Perplexity is double pu && healed.Result!.Perplexity is double ph
+                        ? $"; perplexity {pu.ToString("0.00", Inv)} -> {ph.ToString("0.00", Inv)}" : "";
+                    string what = g.Key.Remove == 0 ? "Nothing removed (the fair control: same healing, no chop)" : $"{g.Key.Remove} layers removed ({g.Key.Strategy})";
+                    sb.Append($"- {what}, healed {CandidateConfig.FormatTokens(healed.Config.HealTokens)} against unhealed: accuracy {Shown(unhealed)} -> {Shown(healed)}, {gain.Describe("healing raised it", "healing lowered it")}{ppl}.");
+                    if (baseline is not null && g.Key.Remove > 0)
+                    {
+                        var lost = Cmp(baseline, unhealed);
+                        if (lost.Verdict == Verdict.Higher && gain.Verdict == Verdict.Higher)
+                            sb.Append($" Healing recovered {(100 * gain.Difference / lost.Difference).ToString("0", Inv)}% of the {lost.Difference.ToString("0.000", Inv)} that removing the layers cost.");
+                    }
+                    sb.AppendLine();
+                }
+            }
+
+            // Placements at each depth and healing budget: ordered by accuracy, neighbours compared.
+            var placements = seed.Where(c => c.Config.Remove > 0)
+                .GroupBy(c => (c.Config.Remove, c.Config.HealTokens, c.Config.HealMethod)).Where(g => g.Count() > 1)
+                .OrderBy(g => g.Key.Remove).ThenBy(g => g.Key.HealTokens);
+            foreach (var g in placements)
+            {
+                var ordered = g.OrderByDescending(Acc).ThenBy(c => c.Config.Strategy, StringComparer.Ordinal).ToList();
+                var steps = ordered.Zip(ordered.Skip(1), (a, b) => $"{a.Config.Strategy} vs {b.Config.Strategy} {Cmp(a, b).Describe()}");
+                sb.AppendLine($"- Placements, {g.Key.Remove} layers removed, {(g.Key.HealTokens == 0 ? "unhealed" : $"healed {CandidateConfig.FormatTokens(g.Key.HealTokens)}")}: " +
+                              string.Join(" > ", ordered.Select(c => $"`{c.Config.Strategy}` {Shown(c)}")) + $" (neighbours: {string.Join("; ", steps)}).");
+                var input = g.FirstOrDefault(c => c.Config.Strategy == "input");
+                var output = g.FirstOrDefault(c => c.Config.Strategy == "output");
+                if (input is not null && output is not null)
+                {
+                    var io = Cmp(input, output);
+                    string verdict = io.Verdict switch
+                    {
+                        Verdict.Higher => "as the paper found",
+                        Verdict.Lower => "against the paper's finding",
+                        Verdict.WithinNoise => "no measurable difference at this scale",
+                        _ => "not measurable",
+                    };
+                    sb.AppendLine($"  The paper found removing near the input best and near the output worst (1.1B parameters): here input - output = {io.Describe()} ({verdict}).");
                 }
             }
         }
-        var placements = done.Where(c => c.Config.Remove > 0 && c.Config.HealTokens == 0 && c.Result!.Perplexity is not null)
-            .GroupBy(c => c.Config.Remove).Where(g => g.Count() > 1);
-        foreach (var g in placements)
-        {
-            var best = g.MinBy(c => c.Result!.Perplexity)!;
-            sb.AppendLine($"- Unhealed, {g.Key} layers removed: lowest perplexity with `{best.Config.Strategy}` ({string.Join(", ", g.OrderBy(c => c.Result!.Perplexity).Select(c => $"{c.Config.Strategy} {c.Result!.Perplexity:0.00}"))}). The paper found removing near the input best and near the output worst at 1.1B parameters.");
-        }
-        if (agree + against > 0)
-            sb.AppendLine(against == 0
-                ? $"- In every one of {agree} chopped configurations, healing lowered held-out perplexity, as the paper reports."
-                : $"- Healing lowered held-out perplexity in {agree} chopped configuration(s) and did not in {against}: those go against the paper's direction, and are reported as measured.");
-        // How far apart accuracies must be to mean anything: the standard error of one candidate's accuracy.
-        var accuracies = done.Select(c => c.Result!.Average).Where(double.IsFinite).ToList();
-        if (accuracies.Count > 1 && limit is int n && n > 0)
-        {
-            double p = accuracies.Average(), spread = accuracies.Max() - accuracies.Min();
-            double stderr = Math.Sqrt(p * (1 - p) / n);
-            sb.AppendLine(spread < 3 * stderr
-                ? $"- Accuracy spans {accuracies.Min():0.0000}-{accuracies.Max():0.0000} across candidates, while one candidate's accuracy on {n} questions has a standard error of about {stderr:0.000}: these differences are within noise, so the accuracy fronts above rank noise. Perplexity is the clearer signal at this scale."
-                : $"- Accuracy spans {accuracies.Min():0.0000}-{accuracies.Max():0.0000}; one candidate's standard error on {n} questions is about {stderr:0.000}.");
-        }
-        if (sb.Length == 0) sb.AppendLine("- No pair of healed and unhealed candidates with perplexity to compare.");
+        if (sb.Length == 0) sb.AppendLine("- No completed candidates to compare.");
         return sb.ToString();
     }
 

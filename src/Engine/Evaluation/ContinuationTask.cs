@@ -20,11 +20,10 @@ public sealed record ContinuationOptions
 /// <see cref="ContinuationOptions.ContinuationWords"/> words must be told apart from equally long passages of
 /// other documents. Words are whitespace-separated and rejoined with single spaces; requests are
 /// (passage, " " + choice), scored as any multiple-choice task. Everything random comes from the seed, so the
-/// questions are the same on every run and machine. Documents are read from D/continuation.txt,
-/// D/continuation.jsonl ("text" field) or a folder D/continuation/ (see <see cref="TextDocuments"/>).
+/// questions are the same on every run and machine. Documents are read as <see cref="TextDocumentTask"/> says.
 /// Paper metric: acc_norm (the choices differ in length, as HellaSwag's endings do).
 /// </summary>
-public sealed class ContinuationTask(ContinuationOptions options) : EvalTask
+public sealed class ContinuationTask(ContinuationOptions options) : TextDocumentTask
 {
     public const string TaskName = "continuation";
 
@@ -32,17 +31,8 @@ public sealed class ContinuationTask(ContinuationOptions options) : EvalTask
     public override string PaperMetric => MetricNames.AccNorm;
     public ContinuationOptions Options => options;
 
-    public override IReadOnlyList<TaskDoc> Load(string taskDir, int? limit = null)
-    {
-        if (!Directory.Exists(taskDir)) throw new LayerChopException($"task directory {taskDir} not found");
-        var candidates = new[] { TaskName + ".txt", TaskName + ".jsonl", TaskName }.Select(n => Path.Combine(taskDir, n))
-            .Where(p => File.Exists(p) || Directory.Exists(p)).ToList();
-        if (candidates.Count == 0)
-            throw new LayerChopException($"no data for task {TaskName} in {taskDir}: expected {TaskName}.txt, {TaskName}.jsonl (field \"text\") or a folder {TaskName}/ of such files");
-        if (candidates.Count > 1)
-            throw new LayerChopException($"task {TaskName}: both {string.Join(" and ", candidates)} exist; keep one");
-        return Build(TextDocuments.Read(candidates[0]), options, limit, candidates[0]);
-    }
+    public override IReadOnlyList<TaskDoc> Build(IReadOnlyList<string> documents, int? limit, string origin) =>
+        Build(documents, options, limit, origin);
 
     /// <exception cref="LayerChopException">too few documents, or options out of range.</exception>
     public static IReadOnlyList<TaskDoc> Build(IReadOnlyList<string> documents, ContinuationOptions options, int? limit = null, string origin = TaskName)
@@ -84,21 +74,5 @@ public sealed class ContinuationTask(ContinuationOptions options) : EvalTask
             docs.Add(new TaskDoc($"{origin} document {source + 1}", choices.Select(ch => new TextRequest(context, " " + ch)).ToArray(), choices, gold));
         }
         return docs;
-    }
-
-    /// <summary>A small deterministic generator (splitmix64), the same everywhere, unlike System.Random's contract.</summary>
-    sealed class SplitMix64(ulong seed)
-    {
-        ulong state = seed;
-
-        public int Next(int exclusiveMax)
-        {
-            state += 0x9E3779B97F4A7C15UL;
-            ulong z = state;
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            z ^= z >> 31;
-            return (int)(z % (ulong)exclusiveMax);
-        }
     }
 }

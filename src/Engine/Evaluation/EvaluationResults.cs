@@ -12,12 +12,16 @@ namespace LayerChop.Engine.Evaluation;
 /// log-likelihood of the target word), the harness's aggregation).
 /// </summary>
 public sealed record TaskResult(string Task, int N, string PaperMetric, double Acc, double? AccStderr,
-    double? AccNorm = null, double? AccNormStderr = null, double? Perplexity = null)
+    double? AccNorm = null, double? AccNormStderr = null, double? Perplexity = null,
+    double? AccMutualInfo = null, double? AccMutualInfoStderr = null)
 {
     /// <summary>The value of the paper metric.</summary>
-    public double PaperValue => PaperMetric == MetricNames.AccNorm
-        ? AccNorm ?? throw new InvalidOperationException($"{Task} has no acc_norm")
-        : Acc;
+    public double PaperValue => PaperMetric switch
+    {
+        MetricNames.AccNorm => AccNorm ?? throw new InvalidOperationException($"{Task} has no acc_norm"),
+        MetricNames.AccMutualInfo => AccMutualInfo ?? throw new InvalidOperationException($"{Task} has no acc_mutual_info"),
+        _ => Acc,
+    };
 }
 
 /// <summary>
@@ -52,6 +56,11 @@ public sealed record EvaluationResults(IReadOnlyList<TaskResult> Tasks, Perplexi
                 ["paper_metric"] = t.PaperMetric,
             };
             if (t.Perplexity is not null) entry["perplexity"] = Number(t.Perplexity);
+            if (t.AccMutualInfo is not null)
+            {
+                entry["acc_mutual_info"] = Number(t.AccMutualInfo);
+                entry["acc_mutual_info_stderr"] = Number(t.AccMutualInfoStderr);
+            }
             tasks[t.Task] = entry;
         }
         var root = new JsonObject { ["tasks"] = tasks, ["average"] = Number(Average) };
@@ -82,6 +91,8 @@ public sealed record EvaluationResults(IReadOnlyList<TaskResult> Tasks, Perplexi
             string norm = t.AccNorm is null ? "-" : Cell(t.AccNorm.Value, t.AccNormStderr, t.PaperMetric == MetricNames.AccNorm);
             string ppl = t.Perplexity is double p ? p.ToString("0.00", CultureInfo.InvariantCulture) : "-";
             sb.AppendLine($"{t.Task.PadRight(width)}  {t.N,6}  {acc,17}  {norm,17}  {ppl,10}");
+            if (t.AccMutualInfo is double mi)
+                sb.AppendLine($"{"",-6}{"",2}  {"acc_mutual_info".PadLeft(width)}  {Cell(mi, t.AccMutualInfoStderr, t.PaperMetric == MetricNames.AccMutualInfo),17}");
         }
         if (Average is double avg)
             sb.AppendLine($"{"average".PadRight(width)}  {"",6}  {avg.ToString("0.0000", CultureInfo.InvariantCulture),17}  (mean of the paper metrics, marked *)");

@@ -13,7 +13,8 @@ public sealed class EvaluationOptions
 
     public ScorerOptions Scorer { get; init; } = new();
 
-    public ContinuationOptions Continuation { get; init; } = new();
+    /// <summary>Seed of the built-in document tasks' questions (next_word, continuation).</summary>
+    public ulong Seed { get; init; }
 
     /// <summary>Held-out text (a .txt or .jsonl file, or a folder of them) whose perplexity is measured too.</summary>
     public string? PerplexityPath { get; init; }
@@ -31,7 +32,7 @@ public static class Evaluator
     public static EvaluationResults Run(CausalLM model, ITextEncoder tokenizer, string tasks, string? taskDir, EvaluationOptions? options = null)
     {
         options ??= new EvaluationOptions();
-        IReadOnlyList<EvalTask> resolved = string.IsNullOrWhiteSpace(tasks) ? [] : EvalTasks.Resolve(tasks, options.Continuation);
+        IReadOnlyList<EvalTask> resolved = string.IsNullOrWhiteSpace(tasks) ? [] : EvalTasks.Resolve(tasks, options.Seed);
         return Run(new ModelScorer(model, options.Scorer), tokenizer, resolved, taskDir, options);
     }
 
@@ -96,6 +97,7 @@ public static class Evaluator
         if (scores.Count != expected) throw new ArgumentException($"{scores.Count} scores for {expected} requests");
         var acc = new List<double>(docs.Count);
         var accNorm = new List<double>(docs.Count);
+        var accMutualInfo = new List<double>(docs.Count);
         var logLikelihoods = new List<double>(docs.Count);
         int next = 0;
         foreach (var doc in docs)
@@ -109,14 +111,19 @@ public static class Evaluator
             }
             else
             {
-                var (pred, predNorm) = Metrics.Predict(slice.Select(s => s.LogProb).ToArray(), doc.Choices);
+                var logProbs = slice.Select(s => s.LogProb).ToArray();
+                int n = doc.Choices.Count;
+                var (pred, predNorm) = Metrics.Predict(task.ReportsAccMutualInfo ? logProbs[..n] : logProbs, doc.Choices);
                 acc.Add(pred == doc.Gold ? 1 : 0);
                 accNorm.Add(predNorm == doc.Gold ? 1 : 0);
+                if (task.ReportsAccMutualInfo)
+                    accMutualInfo.Add(Metrics.PredictMutualInfo(logProbs[..n], logProbs[n..]) == doc.Gold ? 1 : 0);
             }
         }
-        bool norm = task.ReportsAccNorm;
+        bool norm = task.ReportsAccNorm, mutualInfo = task.ReportsAccMutualInfo;
         return new TaskResult(task.Name, docs.Count, task.PaperMetric, Metrics.Mean(acc), Metrics.MeanStderr(acc),
             norm ? Metrics.Mean(accNorm) : null, norm ? Metrics.MeanStderr(accNorm) : null,
-            task.Kind == TaskKind.Loglikelihood ? Metrics.Perplexity(logLikelihoods) : null);
+            task.Kind == TaskKind.Loglikelihood ? Metrics.Perplexity(logLikelihoods) : null,
+            mutualInfo ? Metrics.Mean(accMutualInfo) : null, mutualInfo ? Metrics.MeanStderr(accMutualInfo) : null);
     }
 }

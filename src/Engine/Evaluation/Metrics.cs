@@ -23,6 +23,20 @@ public static class Metrics
         return (pred, predNorm);
     }
 
+    /// <summary>
+    /// The harness's acc_mutual_info decision: the index of the highest log P(choice | context) minus
+    /// log P(choice | empty context). Ties go to the first.
+    /// </summary>
+    public static int PredictMutualInfo(IReadOnlyList<double> conditional, IReadOnlyList<double> unconditional)
+    {
+        if (conditional.Count != unconditional.Count || conditional.Count == 0)
+            throw new ArgumentException($"{conditional.Count} conditional and {unconditional.Count} unconditional log-likelihoods");
+        int pred = 0;
+        for (int i = 1; i < conditional.Count; i++)
+            if (conditional[i] - unconditional[i] > conditional[pred] - unconditional[pred]) pred = i;
+        return pred;
+    }
+
     public static double Mean(IReadOnlyList<double> values) => values.Count == 0 ? double.NaN : values.Average();
 
     /// <summary>Standard error of the mean: sample standard deviation (n - 1) over sqrt(n); null below two values.</summary>

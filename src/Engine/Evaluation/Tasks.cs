@@ -21,6 +21,8 @@ public static class MetricNames
 {
     public const string Acc = "acc";
     public const string AccNorm = "acc_norm";
+    /// <summary>The harness's acc_mutual_info: argmax of log P(choice | context) - log P(choice | empty context).</summary>
+    public const string AccMutualInfo = "acc_mutual_info";
 }
 
 /// <summary>A zero-shot task: where its documents come from and how each becomes requests.</summary>
@@ -36,9 +38,22 @@ public abstract class EvalTask
     /// <summary>Whether acc_norm is one of the task's metrics (the harness's metric_list).</summary>
     public virtual bool ReportsAccNorm => Kind == TaskKind.MultipleChoice;
 
+    /// <summary>
+    /// Whether acc_mutual_info is one of the task's metrics: then each document's requests are its choices after
+    /// the context, followed by the same choices after an empty context (<see cref="Unconditional"/>).
+    /// </summary>
+    public virtual bool ReportsAccMutualInfo => false;
+
+    /// <summary>The harness's unconditional request for acc_mutual_info: the choice after an empty context.</summary>
+    public static TextRequest Unconditional(TextRequest request) => new("", request.Continuation);
+
     /// <summary>The task's documents, the first <paramref name="limit"/> when given (as the harness's --limit).</summary>
     /// <exception cref="LayerChopException">missing files, no rows, or a malformed row (naming file and row).</exception>
     public abstract IReadOnlyList<TaskDoc> Load(string taskDir, int? limit = null);
+
+    /// <summary>Finds the task's data files in <paramref name="taskDir"/> as <see cref="Load"/> will, without reading them.</summary>
+    /// <exception cref="LayerChopException">no data, or ambiguous data.</exception>
+    public abstract void CheckData(string taskDir);
 
     /// <summary>A multiple-choice document: each request is (context, " " + choice), the harness's default target delimiter.</summary>
     public static TaskDoc MultipleChoice(TaskRow row, string context, IReadOnlyList<string> choices, int gold)
@@ -82,6 +97,8 @@ public sealed class HarnessTask(string name, string split, string? config, strin
     /// <summary>The requests of one row, with the harness's prompt and preprocessing.</summary>
     public TaskDoc Build(TaskRow row) => build(row);
 
+    public override void CheckData(string taskDir) => TaskFiles.Locate(taskDir, name, split, config);
+
     public override IReadOnlyList<TaskDoc> Load(string taskDir, int? limit = null)
     {
         if (limit is < 1) throw new LayerChopException($"limit must be at least 1, not {limit}");
@@ -110,8 +127,7 @@ public static class EvalTasks
 
     // Paper metrics: acc_norm for piqa, hellaswag, openbookqa; acc for winogrande, sciq, arc_easy (the paper's
     // choice). For the rest: arc_challenge acc_norm (what leaderboards report for it), boolq and lambada_openai
-    // acc (their only accuracy metric in the harness), continuation acc_norm (choices differ in length like
-    // hellaswag endings).
+    // acc (their only accuracy metric in the harness); the built-in tasks name their own.
     static readonly HarnessTask[] Harness =
     [
         new("piqa", "validation", null, MetricNames.AccNorm,
@@ -130,17 +146,18 @@ public static class EvalTasks
         new("lambada_openai", "test", null, MetricNames.Acc, Lambada, TaskKind.Loglikelihood),
     ];
 
-    /// <summary>Every task name, harness tasks first, then the built-in continuation task.</summary>
-    public static IReadOnlyList<string> Names { get; } = Harness.Select(t => t.Name).Append(ContinuationTask.TaskName).ToArray();
+    /// <summary>Every task name, harness tasks first, then the built-in tasks made from plain documents.</summary>
+    public static IReadOnlyList<string> Names { get; } =
+        Harness.Select(t => t.Name).Append(NextWordTask.TaskName).Append(ContinuationTask.TaskName).ToArray();
 
     public static HarnessTask? FindHarnessTask(string name) => Harness.FirstOrDefault(t => t.Name == name);
 
     /// <summary>
     /// Tasks named by a comma-separated list ("piqa,boolq"); "paper" stands for the paper's suite. Order is kept
-    /// and repeats dropped.
+    /// and repeats dropped. <paramref name="seed"/> seeds the questions of the built-in document tasks.
     /// </summary>
     /// <exception cref="LayerChopException">an unknown name, or nothing named.</exception>
-    public static IReadOnlyList<EvalTask> Resolve(string spec, ContinuationOptions? continuation = null)
+    public static IReadOnlyList<EvalTask> Resolve(string spec, ulong seed = 0)
     {
         var names = new List<string>();
         foreach (var raw in spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -151,9 +168,12 @@ public static class EvalTasks
             else throw new LayerChopException($"unknown task \"{raw}\"; known tasks: {string.Join(", ", Names)}, or {PaperSuite} ({string.Join(", ", Paper)})");
         }
         if (names.Count == 0) throw new LayerChopException($"no task named; known tasks: {string.Join(", ", Names)}, or {PaperSuite}");
-        return names.Distinct().Select(n => n == ContinuationTask.TaskName
-            ? (EvalTask)new ContinuationTask(continuation ?? new ContinuationOptions())
-            : FindHarnessTask(n)!).ToList();
+        return names.Distinct().Select(n => n switch
+        {
+            ContinuationTask.TaskName => new ContinuationTask(new ContinuationOptions { Seed = seed }),
+            NextWordTask.TaskName => new NextWordTask(new NextWordOptions { Seed = seed }),
+            _ => (EvalTask)FindHarnessTask(n)!,
+        }).ToList();
     }
 
     /// <summary>HellaSwag's cleanup of WikiHow artifacts: strip, " [title]" to ". ", drop [bracketed] text, collapse double spaces once.</summary>

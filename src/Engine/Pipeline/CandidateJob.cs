@@ -40,6 +40,8 @@ public sealed record CandidateJob
     public int CalibrationLength { get; init; } = 128;
     public int LatencyPromptTokens { get; init; } = 32;
     public int LatencyNewTokens { get; init; } = 32;
+    /// <summary>The sweep's latency book (see <see cref="LatencyBook"/>): one figure per shape and device, shared by its candidates.</summary>
+    public string? LatencyDir { get; init; }
 }
 
 /// <summary>What a finished candidate measured. Sizes are counted from the stored tensors.</summary>
@@ -50,8 +52,13 @@ public sealed record CandidateOutcome
     public required long Params { get; init; }
     public required long NonEmbeddingParams { get; init; }
     public required long BytesOnDisk { get; init; }
-    public required double LatencyMsPerToken { get; init; }
+    /// <summary>The figure of the candidate's shape and device, shared with every candidate of that shape.</summary>
+    public required LatencyFigure Latency { get; init; }
     public required IReadOnlyDictionary<string, double> TaskScores { get; init; }   // each task's paper metric
+    /// <summary>Standard error of each task's paper metric (null where undefined: fewer than 2 questions).</summary>
+    public IReadOnlyDictionary<string, double?> TaskStderrs { get; init; } = new Dictionary<string, double?>();
+    /// <summary>Questions each task was scored on.</summary>
+    public IReadOnlyDictionary<string, int> TaskCounts { get; init; } = new Dictionary<string, int>();
     public double? Average { get; init; }
     public double? Perplexity { get; init; }
     public double? HealFinalLoss { get; init; }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using LayerChop.Engine.Checkpoints;
+using LayerChop.Engine.Data;
 using LayerChop.Engine.Chopping;
 using LayerChop.Engine.Chopping.Importance;
 using LayerChop.Engine.Evaluation;
@@ -37,6 +38,9 @@ public static class CandidatePipeline
     {
         if (ReadResult(job.WorkDir) is { } done) return done;
         Directory.CreateDirectory(job.WorkDir);
+        // On the CPU, workers of one host take turns with latency measurements (see HostComputeGate).
+        using var gate = Trainer.ResolveDevice(job.Device).type == TorchSharp.DeviceType.CPU ? HostComputeGate.EnterShared() : null;
+        if (gate is not null) observer = new GatedObserver(observer, gate);
         var baseConfig = ModelConfig.Load(job.BaseModel);
         var strategy = job.Remove > 0 ? ChopStrategy.Parse(job.Strategy, job.Remove) : null;
         IReadOnlyList<double?>? importance = null;
@@ -102,17 +106,24 @@ public static class CandidatePipeline
 
         observer.OnStage("measuring");
         var summary = ModelSummary.Read(model);
-        double latency = LatencyMeter.MsPerToken(loaded, job.LatencyPromptTokens, job.LatencyNewTokens);
+        var latency = LatencyBook.GetOrMeasure(job.LatencyDir ?? Path.Combine(job.WorkDir, "latency"), loaded,
+            job.LatencyPromptTokens, job.LatencyNewTokens, gate);
         var scores = new Dictionary<string, double>();
+        var stderrs = new Dictionary<string, double?>();
+        var counts = new Dictionary<string, int>();
         foreach (var task in evalJson.GetProperty("tasks").EnumerateObject())
         {
             string metric = task.Value.GetProperty("paper_metric").GetString()!;
-            if (task.Value.GetProperty(metric).ValueKind == JsonValueKind.Number) scores[task.Name] = task.Value.GetProperty(metric).GetDouble();
+            if (task.Value.GetProperty(metric).ValueKind != JsonValueKind.Number) continue;
+            scores[task.Name] = task.Value.GetProperty(metric).GetDouble();
+            var stderr = task.Value.GetProperty(metric + "_stderr");
+            stderrs[task.Name] = stderr.ValueKind == JsonValueKind.Number ? stderr.GetDouble() : null;
+            counts[task.Name] = task.Value.GetProperty("n").GetInt32();
         }
         var outcome = new CandidateOutcome
         {
             Id = job.Id, Removed = removed, Params = summary.Params, NonEmbeddingParams = summary.NonEmbeddingParams,
-            BytesOnDisk = summary.BytesOnDisk, LatencyMsPerToken = latency, TaskScores = scores,
+            BytesOnDisk = summary.BytesOnDisk, Latency = latency, TaskScores = scores, TaskStderrs = stderrs, TaskCounts = counts,
             Average = evalJson.GetProperty("average").ValueKind == JsonValueKind.Number ? evalJson.GetProperty("average").GetDouble() : null,
             Perplexity = evalJson.TryGetProperty("perplexity", out var ppl) ? ppl.GetProperty("perplexity").GetDouble() : null,
             HealFinalLoss = healing?.FinalLoss, HealValLoss = healing?.ValLoss, HealSteps = healing?.Steps ?? 0,
@@ -158,5 +169,17 @@ public static class CandidatePipeline
             return new TrainResultSummary(root.GetProperty("steps").GetInt64(), root.GetProperty("final_loss").GetDouble(),
                 val.ValueKind == JsonValueKind.Number ? val.GetDouble() : null);
         }
+    }
+
+    /// <summary>Passes every event on, and lets a waiting latency measurement of the host go first between steps.</summary>
+    sealed class GatedObserver(ICandidateObserver inner, HostComputeGate gate) : ICandidateObserver
+    {
+        public void OnStage(string stage) => inner.OnStage(stage);
+        public void OnEvaluationProgress(EvaluationProgress progress) { gate.Yield(); inner.OnEvaluationProgress(progress); }
+        public void OnStart(long startStep, long totalSteps, long tokensPerStep) => inner.OnStart(startStep, totalSteps, tokensPerStep);
+        public void OnStep(StepReport report) { gate.Yield(); inner.OnStep(report); }
+        public void OnCheckpoint(long step, string folder) => inner.OnCheckpoint(step, folder);
+        public void OnMessage(string message) => inner.OnMessage(message);
+        public void OnCorpusProgress(CorpusProgress progress) => inner.OnCorpusProgress(progress);
     }
 }

@@ -191,7 +191,14 @@ public sealed class CandidateGrain(
     static CandidateResult ToResult(CandidateOutcome o) => new()
     {
         Params = o.Params, NonEmbeddingParams = o.NonEmbeddingParams, BytesOnDisk = o.BytesOnDisk,
-        LatencyMsPerToken = o.LatencyMsPerToken, Scores = new Dictionary<string, double>(o.TaskScores),
+        LatencyMsPerToken = o.Latency.MedianMsPerToken, Scores = new Dictionary<string, double>(o.TaskScores),
+        ScoreStderrs = o.TaskStderrs.ToDictionary(p => p.Key, p => p.Value ?? double.NaN),
+        ScoreCounts = new Dictionary<string, int>(o.TaskCounts),
+        Latency = new LatencyConditions
+        {
+            P10MsPerToken = o.Latency.P10MsPerToken, P90MsPerToken = o.Latency.P90MsPerToken, Runs = o.Latency.Runs,
+            Shape = o.Latency.Shape, Device = o.Latency.Device, Exclusive = o.Latency.Exclusive,
+        },
         Average = o.Average ?? double.NaN, Perplexity = o.Perplexity, HeldoutLoss = o.HealValLoss,
         Importance = o.ImportanceScores?.Select(v => v ?? double.NaN).ToArray(),
     };

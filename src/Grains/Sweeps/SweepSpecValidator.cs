@@ -186,17 +186,7 @@ public static partial class SweepSpecValidator
             if (problems.Has(field)) continue;
             try
             {
-                foreach (var task in EvalTasks.Resolve(eval.Tasks[i]))
-                {
-                    if (task is HarnessTask harness)
-                        TaskFiles.Locate(eval.TaskDir, harness.Name, harness.Split, harness.Config);
-                    else if (task is ContinuationTask)
-                    {
-                        var name = ContinuationTask.TaskName;
-                        if (!new[] { name + ".txt", name + ".jsonl", name }.Any(n => File.Exists(Path.Combine(eval.TaskDir, n)) || Directory.Exists(Path.Combine(eval.TaskDir, n))))
-                            throw new LayerChopException($"no data for task {name} in {eval.TaskDir}: expected {name}.txt, {name}.jsonl or a folder {name}/");
-                    }
-                }
+                foreach (var task in EvalTasks.Resolve(eval.Tasks[i])) task.CheckData(eval.TaskDir);
             }
             catch (LayerChopException e)
             {

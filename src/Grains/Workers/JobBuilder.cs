@@ -36,5 +36,6 @@ public static class JobBuilder
         Device = spec.Device switch { SweepDevice.Cuda => "cuda", SweepDevice.Cpu => "cpu", _ => gpu ? "cuda" : "cpu" },
         LatencyPromptTokens = spec.Latency.PromptTokens,
         LatencyNewTokens = spec.Latency.NewTokens,
+        LatencyDir = Path.Combine(spec.Output, "latency"),
     };
 }

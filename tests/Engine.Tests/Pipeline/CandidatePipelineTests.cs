@@ -37,20 +37,22 @@ public class CandidatePipelineTests
         var baseModel = TrainingSetup.NewModel(layers: 5, seed: 12);
         var taskDir = TaskDir(corpus);
 
-        var straight = CandidatePipeline.Run(Job(baseModel, corpus, taskDir, 2, 6 * 128), new StopAtStep(-1, new()))!;
+        var latencyBook = TestModels.TempFolder();
+        var straight = CandidatePipeline.Run(Job(baseModel, corpus, taskDir, 2, 6 * 128) with { LatencyDir = latencyBook }, new StopAtStep(-1, new()))!;
 
-        var job = Job(baseModel, corpus, taskDir, 2, 6 * 128);
+        var job = Job(baseModel, corpus, taskDir, 2, 6 * 128) with { LatencyDir = latencyBook };
         using var stop = new CancellationTokenSource();
         var observer = new StopAtStep(3, stop);
         Assert.Null(CandidatePipeline.Run(job, observer, stop.Token));
         Assert.Equal(["chopping", "healing"], observer.Stages);
         var resumed = CandidatePipeline.Run(job, new StopAtStep(-1, new()))!;
 
-        // Everything but the measured latency (a timing) is computed, and equal.
-        Assert.Equal(Json(straight with { LatencyMsPerToken = 0 }), Json(resumed with { LatencyMsPerToken = 0 }));
+        // Everything is equal, latency included: both runs read the one figure of their shape from the sweep's book.
+        Assert.Equal(Json(straight), Json(resumed));
         Assert.Equal([1, 3], straight.Removed);
         Assert.Equal(6, straight.HealSteps);
-        Assert.True(straight.LatencyMsPerToken > 0);
+        Assert.True(straight.Latency.MedianMsPerToken > 0);
+        Assert.True(straight.Latency.Exclusive);
         // A finished candidate is not redone: its result is read back.
         Assert.Equal(Json(resumed), Json(CandidatePipeline.Run(job, new StopAtStep(-1, new()))!));
     }

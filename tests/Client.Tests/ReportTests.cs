@@ -1,0 +1,107 @@
+using LayerChop.Client.Reports;
+using LayerChop.Grains.Sweeps;
+using LayerChop.Interfaces;
+using Xunit;
+
+namespace LayerChop.Client.Tests;
+
+/// <summary>The report's statements follow its documented noise rule, on results constructed by hand.</summary>
+public class ReportTests
+{
+    [Theory]
+    [InlineData(0.60, 0.01, 0.55, 0.01, Verdict.Higher)]      // 0.05 / 0.0141 = 3.5 SE
+    [InlineData(0.55, 0.01, 0.60, 0.01, Verdict.Lower)]
+    [InlineData(0.60, 0.02, 0.55, 0.02, Verdict.WithinNoise)] // 0.05 / 0.0283 = 1.77 SE
+    [InlineData(0.60, 0.015, 0.54, 0.015, Verdict.Higher)]    // 0.06 / 0.0212 = 2.83 SE
+    [InlineData(0.60, double.NaN, 0.40, 0.01, Verdict.Unknown)]
+    public void A_difference_is_called_only_at_two_standard_errors_of_the_difference(double a, double sa, double b, double sb, Verdict expected)
+    {
+        Assert.Equal(expected, NoiseRule.Compare(a, sa, b, sb).Verdict);
+    }
+
+    [Fact]
+    public void The_boundary_is_exactly_two_standard_errors()
+    {
+        double se = 0.03 / Math.Sqrt(2);                        // SE of the difference = 0.03
+        Assert.Equal(Verdict.Higher, NoiseRule.Compare(0.56, se, 0.5, se).Verdict);
+        Assert.Equal(Verdict.WithinNoise, NoiseRule.Compare(0.5599, se, 0.5, se).Verdict);
+    }
+
+    static CandidateState Candidate(int remove, string strategy, long heal, double accuracy, double stderr, double perplexity, int n = 2000) => new()
+    {
+        Sweep = "s",
+        Config = new CandidateConfig { Remove = remove, Strategy = remove == 0 ? CandidateConfig.None : strategy, HealTokens = heal, HealMethod = heal == 0 ? CandidateConfig.None : "pretrain" },
+        Status = CandidateStatus.Completed,
+        Result = new CandidateResult
+        {
+            Params = 1_000_000 - remove * 100_000, Average = accuracy, Perplexity = perplexity,
+            Scores = new Dictionary<string, double> { ["next_word"] = accuracy },
+            ScoreStderrs = new Dictionary<string, double> { ["next_word"] = stderr },
+            ScoreCounts = new Dictionary<string, int> { ["next_word"] = n },
+            LatencyMsPerToken = 1 - remove * 0.1,
+            Latency = new LatencyConditions { P10MsPerToken = 0.9 - remove * 0.1, P90MsPerToken = 1.1 - remove * 0.1, Runs = 15, Shape = $"L{8 - remove}", Device = "cpu: test", Exclusive = true },
+        },
+    };
+
+    static readonly CandidateState[] Sweep =
+    [
+        Candidate(0, "none", 0, 0.600, 0.011, 80),
+        Candidate(0, "none", 1000, 0.605, 0.011, 79),
+        Candidate(4, "input", 0, 0.450, 0.011, 200),
+        Candidate(4, "input", 1000, 0.540, 0.011, 95),
+        Candidate(4, "output", 0, 0.380, 0.011, 400),
+        Candidate(4, "output", 1000, 0.520, 0.011, 99),
+        Candidate(4, "max-gap", 0, 0.445, 0.011, 210),
+        Candidate(4, "max-gap", 1000, 0.530, 0.011, 97),
+    ];
+
+    [Fact]
+    public void Findings_state_each_comparison_with_its_standard_error_and_verdict()
+    {
+        var text = SweepReport.Findings(Sweep);
+
+        Assert.Contains("The unchopped model scores 0.6000 ± 0.0110 (n = 2000)", text);
+        // Removing half the layers next to the output: 0.22 lower, 14 SE.
+        Assert.Contains("4 layers removed (output), unhealed: 0.3800 ± 0.0110; against the unchopped model -0.220 ± 0.016, 14.1 SE: lower, beyond noise", text);
+        // The fair control: 0.005 apart, 0.3 SE.
+        Assert.Contains("Nothing removed (the fair control: same healing, no chop), healed 1K against unhealed: accuracy 0.6000 ± 0.0110 -> 0.6050 ± 0.0110, +0.005 ± 0.016, 0.3 SE: within noise", text);
+        // Healing the input chop: +0.09 of the 0.15 lost = 60%.
+        Assert.Contains("healing raised it, beyond noise; perplexity 200.00 -> 95.00. Healing recovered 60% of the 0.150 that removing the layers cost.", text);
+        // Unhealed placements: input and max-gap within noise of each other, both above output.
+        Assert.Contains("`input` 0.4500 ± 0.0110 > `max-gap` 0.4450 ± 0.0110 > `output` 0.3800 ± 0.0110", text);
+        Assert.Contains("input vs max-gap +0.005 ± 0.016, 0.3 SE: within noise", text);
+        Assert.Contains("input - output = +0.070 ± 0.016, 4.5 SE: higher, beyond noise (as the paper found)", text);
+        // Healed placements: input vs output 0.02 apart, 1.3 SE.
+        Assert.Contains("input - output = +0.020 ± 0.016, 1.3 SE: within noise (no measurable difference at this scale)", text);
+    }
+
+    [Fact]
+    public void The_report_says_how_many_questions_were_measured_and_how_latency_was_taken_not_what_was_configured()
+    {
+        var folder = Path.Combine(LayerChopProcess.TempFolder(), "sweep");
+        var spec = new SweepSpec
+        {
+            Name = "s", BaseModel = "base", Output = folder, Data = ["train.jsonl"],
+            Eval = new EvalSpec { Tasks = ["next_word"], TaskDir = "tasks", Limit = 300 },
+            Grid = new GridSpec { Remove = [0, 4], Strategy = ["input", "output", "max-gap"], HealTokens = [0, 1000], HealMethod = ["pretrain"], Seed = [1] },
+        };
+        var front = new ParetoFront();
+        foreach (var c in Sweep) front.Add(FrontPoint.Of(c.Config, c.Result!));
+        var dir = SweepReport.Write(spec, Sweep, front.ToSweepFront(), TimeSpan.FromMinutes(3));
+        if (Environment.GetEnvironmentVariable("LAYERCHOP_KEEP_REPORT") is { Length: > 0 } keep) CopyFolder(dir, keep);
+
+        var markdown = File.ReadAllText(Path.Combine(dir, "report.md"));
+        Assert.Contains("next_word on 2000 questions per candidate", markdown);
+        Assert.DoesNotContain("300 questions", markdown);                            // the configured limit is not a measurement
+        Assert.Contains("measured once per architecture and device (2 figures for 8 candidates)", markdown);
+        Assert.Contains("| 3 | `r4-input-h0-s1` | completed | 600,000 | 0.60 (0.50-0.70) | 0.4500 ± 0.0110 | 2000 |", markdown);
+        foreach (var plot in new[] { "pareto-params.png", "pareto-latency.png", "pareto-params.svg", "pareto-latency.svg" })
+            Assert.True(new FileInfo(Path.Combine(dir, plot)).Length > 1000, plot);
+    }
+
+    static void CopyFolder(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)), overwrite: true);
+    }
+}
