@@ -16,8 +16,9 @@ namespace LayerChop.Bench;
 ///                                                          reference file (to check the parity plumbing itself)
 ///   parity DIR... [--device D] [--dtype T[,T]]            each model folder's logits against its reference.safetensors
 ///                                                          (another implementation's), in each dtype; exit 1 if any fails
-///   serve DIR [--device D] [--dtype T] [--questions N] [--batch B] [--prompt P] [--new N]
-///                                                          scoring requests/s and generation ms/token of a model folder
+///   serve DIR [--device D] [--dtype T] [--questions N] [--batch B] [--prompt P] [--new N] [--runs R]
+///                                                          scoring requests/s and generation ms/token (median, p10,
+///                                                          p90 of R runs) of a model folder
 /// </summary>
 static class DeviceBench
 {
@@ -100,11 +101,14 @@ static class DeviceBench
         var clock = Stopwatch.StartNew();
         scorer.Score(requests);
         double seconds = clock.Elapsed.TotalSeconds;
+        var latency = LatencyMeter.Sample(model, prompt, newTokens, int.Parse(Flag(args, "--runs", "5")));
         return new()
         {
             ["model"] = folder, ["layers"] = model.NumLayers, ["params"] = model.Config.TotalParams, ["dtype"] = DTypes.TorchName(dtype),
             ["device"] = device.ToString(), ["requests"] = requests.Count, ["batch"] = batch, ["requests_per_s"] = requests.Count / seconds,
-            ["prompt_tokens"] = prompt, ["new_tokens"] = newTokens, ["ms_per_token"] = LatencyMeter.MsPerToken(model, prompt, newTokens),
+            ["prompt_tokens"] = prompt, ["new_tokens"] = newTokens, ["latency_runs"] = latency.Count,
+            ["ms_per_token"] = LatencyMeter.Quantile(latency, 0.5), ["ms_per_token_p10"] = LatencyMeter.Quantile(latency, 0.1),
+            ["ms_per_token_p90"] = LatencyMeter.Quantile(latency, 0.9),
         };
     }
 
