@@ -5,6 +5,7 @@ using LayerChop.Engine.Evaluation;
 using LayerChop.Engine.Chopping.Importance;
 using LayerChop.Engine.Modeling;
 using LayerChop.Engine.Training;
+using LayerChop.Bench;
 using static TorchSharp.torch;
 
 // Engine benchmarks whose figures go to bench/RESULTS.md. Each prints one result line.
@@ -15,6 +16,8 @@ using static TorchSharp.torch;
 //                                                       on synthetic questions (contexts 40-120 tokens, 4 choices of 8-32 tokens)
 //   layerchop-bench importance [L H A K I V N T REMOVE [f32|bf16]]  cost of each layer-importance criterion on a random
 //                                                     model (default L8 H384 A6/2 I1024 V8192, 32 x 128 tokens, remove 2)
+//   layerchop-bench device|reference|parity|serve ...   device checks, parity and serving speed of model folders on
+//                                                     any device (DeviceBench.cs; bench/gpu/run.sh calls them)
 switch (args.FirstOrDefault())
 {
     case "load":
@@ -122,14 +125,7 @@ switch (args.FirstOrDefault())
             using var model = new CausalLM(config, dtype, CPU);
             model.InitializeRandom(1);
             model.eval();
-            var random = new Random(1);
-            int[] Tokens(int n) => Enumerable.Range(0, n).Select(_ => random.Next(shape[5])).ToArray();
-            var requests = new List<TokenRequest>();
-            for (int q = 0; q < questions; q++)
-            {
-                var context = Tokens(random.Next(40, 121));
-                for (int c = 0; c < 4; c++) requests.Add(new TokenRequest(context, Tokens(random.Next(8, 33))));
-            }
+            var requests = DeviceBench.SyntheticQuestions(shape[5], questions, new Random(1));
             new ModelScorer(model, new ScorerOptions { BatchSize = batch }).Score(requests.Take(8).ToList());   // warm-up
             // The modes alternate and each reports its best of `reps` runs: on a shared machine the minimum is the
             // figure least disturbed by other work.
@@ -182,8 +178,10 @@ switch (args.FirstOrDefault())
                               $"{report.WallTime.TotalSeconds / report.ForwardPasses,6:0.00} s/pass");
             break;
         }
+    case "device" or "reference" or "parity" or "serve":
+        return DeviceBench.Run(args);
     default:
-        Console.Error.WriteLine("usage: layerchop-bench load DIR [f32|bf16] | forward L H A K I V BATCH SEQ [f32|bf16] | train-step L H A K I V BATCH SEQ | checkpoint L H A K I V | eval tiny|20m|L,H,A,K,I,V [QUESTIONS] [BATCH] [f32|bf16] | importance [L H A K I V N T REMOVE [f32|bf16]]");
+        Console.Error.WriteLine("usage: layerchop-bench load DIR [f32|bf16] | forward L H A K I V BATCH SEQ [f32|bf16] | train-step L H A K I V BATCH SEQ | checkpoint L H A K I V | eval tiny|20m|L,H,A,K,I,V [QUESTIONS] [BATCH] [f32|bf16] | importance [L H A K I V N T REMOVE [f32|bf16]] | device|reference|parity|serve ... (see DeviceBench.cs)");
         return 2;
 }
 return 0;

@@ -62,6 +62,9 @@ public static class Cli
 
     public static Option<bool> JsonOption() => new("--json") { Description = "Print machine-readable JSON instead of a table" };
 
+    /// <summary>Where the model runs; resolved by Trainer.ResolveDevice.</summary>
+    public static Option<string> DeviceOption() => new("--device") { Description = "cpu, cuda or auto", DefaultValueFactory = _ => "cpu" };
+
     public static string Count(long n) => n switch
     {
         >= 1_000_000_000 => $"{n / 1e9:0.##}B",

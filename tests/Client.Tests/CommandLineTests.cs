@@ -39,6 +39,10 @@ public class CommandLineTests(TinyModel tiny) : IClassFixture<TinyModel>
             "--slots -1");
 
     [Fact]
+    public void A_sweep_run_asked_for_an_unreadable_number_of_gpus_is_refused_in_one_line() =>
+        AssertOneLineError(LayerChopProcess.Run("sweep", "run", "no-such-spec.yaml", "--gpus", "two"), "--gpus two");
+
+    [Fact]
     public void Inspect_reports_the_shape_and_sizes_as_documented_json()
     {
         var r = LayerChopProcess.Run("model", "inspect", tiny.Folder, "--json");

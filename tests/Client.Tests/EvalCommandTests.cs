@@ -46,6 +46,17 @@ public class EvalCommandTests(TinyModel tiny) : IClassFixture<TinyModel>
     }
 
     [Fact]
+    public void Eval_and_generate_on_cuda_without_a_gpu_say_so_in_one_line()
+    {
+        var dir = TaskDir("piqa.jsonl", PiqaRows);
+        LayerChopProcess.AssertOneLineError(
+            LayerChopProcess.Run("eval", tiny.Folder, "--tasks", "piqa", "--task-dir", dir, "--device", "cuda"), "--device cuda");
+        LayerChopProcess.AssertOneLineError(LayerChopProcess.Run("generate", tiny.Folder, "--prompt", "a", "--device", "cuda"), "--device cuda");
+        var onCpu = LayerChopProcess.Run("eval", tiny.Folder, "--tasks", "piqa", "--task-dir", dir, "--device", "auto", "--json");
+        Assert.True(onCpu.ExitCode == 0, onCpu.Stderr);
+    }
+
+    [Fact]
     public void An_empty_task_file_is_one_clear_line_naming_the_file()
     {
         var r = LayerChopProcess.Run("eval", tiny.Folder, "--tasks", "piqa", "--task-dir", TaskDir("piqa.jsonl", []));

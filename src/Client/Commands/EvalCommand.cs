@@ -4,6 +4,7 @@ using LayerChop.Engine;
 using LayerChop.Engine.Checkpoints;
 using LayerChop.Engine.Evaluation;
 using LayerChop.Engine.Tokenization;
+using LayerChop.Engine.Training;
 
 namespace LayerChop.Client.Commands;
 
@@ -30,10 +31,11 @@ public static class EvalCommand
         var stride = new Option<int?>("--stride") { Description = "Sliding-window stride for --perplexity (default: the context length, disjoint windows)" };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the built-in tasks' questions (next_word, continuation)", DefaultValueFactory = _ => 0 };
         var dtype = new Option<string>("--dtype") { Description = "Compute dtype: f32, bf16 or f16", DefaultValueFactory = _ => "f32" };
+        var device = Cli.DeviceOption();
         var json = Cli.JsonOption();
         var command = new Command("eval", "Zero-shot accuracy with lm-evaluation-harness prompts and scoring (acc, acc_norm), and held-out perplexity; progress on stderr")
         {
-            dir, tasks, taskDir, limit, batchSize, noShared, maxLength, perplexity, stride, seed, dtype, json,
+            dir, tasks, taskDir, limit, batchSize, noShared, maxLength, perplexity, stride, seed, dtype, device, json,
         };
         command.SetAction(p => Cli.Run(() =>
         {
@@ -50,7 +52,7 @@ public static class EvalCommand
             if (!string.IsNullOrWhiteSpace(spec)) EvalTasks.Resolve(spec);
 
             var tokenizer = TextTokenizer.Load(folder);
-            using var model = ModelFolder.Load(folder, DTypes.Parse(p.GetValue(dtype)!));
+            using var model = ModelFolder.Load(folder, DTypes.Parse(p.GetValue(dtype)!), Trainer.ResolveDevice(p.GetValue(device)!));
             bool interactive = !Console.IsErrorRedirected;
             var clock = Stopwatch.StartNew();
             var lastShown = TimeSpan.Zero;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using LayerChop.Engine.Checkpoints;
 using LayerChop.Engine.Inference;
 using LayerChop.Engine.Tokenization;
+using LayerChop.Engine.Training;
 
 namespace LayerChop.Client.Commands;
 
@@ -15,15 +16,16 @@ public static class GenerateCommand
         var temperature = new Option<double>("--temperature") { Description = "0 for greedy decoding, else sampling temperature", DefaultValueFactory = _ => 0 };
         var seed = new Option<long>("--seed") { Description = "Sampling seed", DefaultValueFactory = _ => 0 };
         var dtype = new Option<string>("--dtype") { Description = "Compute dtype: f32, bf16 or f16", DefaultValueFactory = _ => "f32" };
+        var device = Cli.DeviceOption();
         var command = new Command("generate", "Continue a prompt with the model (key/value-cached decoding); timing goes to stderr")
         {
-            dir, prompt, maxNew, temperature, seed, dtype,
+            dir, prompt, maxNew, temperature, seed, dtype, device,
         };
         command.SetAction(p => Cli.Run(() =>
         {
             string folder = p.GetValue(dir)!;
             var tokenizer = TextTokenizer.Load(folder);
-            using var model = ModelFolder.Load(folder, DTypes.Parse(p.GetValue(dtype)!));
+            using var model = ModelFolder.Load(folder, DTypes.Parse(p.GetValue(dtype)!), Trainer.ResolveDevice(p.GetValue(device)!));
             var ids = tokenizer.Encode(p.GetValue(prompt)!, addSpecial: true);
             var output = Console.Out;
             output.Write(p.GetValue(prompt));

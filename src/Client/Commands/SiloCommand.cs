@@ -81,7 +81,7 @@ public static class SiloCommand
         return command;
     }
 
-    static int CountGpus(string value)
+    internal static int CountGpus(string value)
     {
         if (value != "auto")
             return int.TryParse(value, out int n) && n >= 0 ? n : throw new LayerChopException($"--gpus {value}: give a number or auto");

@@ -113,22 +113,25 @@ public static class SweepCommands
         var specPath = new Argument<string>("SPEC") { Description = "Sweep spec (YAML or JSON; see examples/)" };
         var slots = new Option<int>("--slots") { Description = "Candidates run at once on this machine (CPU mode)", DefaultValueFactory = _ => 1 };
         var threads = new Option<int>("--threads") { Description = "Torch threads per candidate (0: libtorch's default)", DefaultValueFactory = _ => 0 };
+        var gpus = new Option<string>("--gpus") { Description = "GPUs to run candidates on, one at a time each: a number, or auto (nvidia-smi); 0 means --slots CPU slots", DefaultValueFactory = _ => "0" };
         var json = new Option<bool>("--json") { Description = "Print the final results as JSON (one object per candidate) instead of tables" };
         var command = new Command("run", "Run a sweep to completion on this machine (an embedded silo with its state in OUTPUT/state.db; the report in OUTPUT/report); running it again resumes it")
         {
-            specPath, slots, threads, json,
+            specPath, slots, threads, gpus, json,
         };
-        command.SetAction((p, token) => Task.FromResult(Cli.Run(() => RunEmbedded(p.GetValue(specPath)!, p.GetValue(slots), p.GetValue(threads), p.GetValue(json)).GetAwaiter().GetResult())));
+        command.SetAction((p, token) => Task.FromResult(Cli.Run(() => RunEmbedded(p.GetValue(specPath)!, p.GetValue(slots), p.GetValue(threads), p.GetValue(json),
+            gpus: SiloCommand.CountGpus(p.GetValue(gpus)!)).GetAwaiter().GetResult())));
         return command;
     }
 
-    public static async Task<int> RunEmbedded(string path, int slots, int threads, bool json, string? reportPreamble = null)
+    /// <param name="gpus">when above 0, one worker slot per GPU (each worker pinned to its GPU) instead of <paramref name="slots"/> CPU slots.</param>
+    public static async Task<int> RunEmbedded(string path, int slots, int threads, bool json, string? reportPreamble = null, int gpus = 0)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         if (slots < 1) throw new LayerChopException("--slots must be at least 1");
         var spec = SweepSpecReader.Load(path);
         Directory.CreateDirectory(spec.Output);
-        var workers = new WorkerOptions { Slots = slots, Gpu = false, Command = WorkerCommandLine(), CpuThreads = threads };
+        var workers = new WorkerOptions { Slots = gpus > 0 ? gpus : slots, Gpu = gpus > 0, Command = WorkerCommandLine(), CpuThreads = threads };
         using var host = SiloSetup.Embedded(Path.Combine(spec.Output, "state.db"), workers);
         using var interrupt = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; interrupt.Cancel(); };

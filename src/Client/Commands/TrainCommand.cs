@@ -31,7 +31,7 @@ public static class TrainCommand
         var heldout = new Option<int>("--heldout-per-mille") { Description = "Documents held out for validation, per thousand", DefaultValueFactory = _ => 10 };
         var valSequences = new Option<int>("--val-sequences") { Description = "Held-out sequences for the final validation loss", DefaultValueFactory = _ => 64 };
         var precision = new Option<string>("--precision") { Description = "fp32, or bf16 (bf16 compute with fp32 master weights and optimizer state)", DefaultValueFactory = _ => "fp32" };
-        var device = new Option<string>("--device") { Description = "cpu, cuda or auto", DefaultValueFactory = _ => "cpu" };
+        var device = Cli.DeviceOption();
         var teacher = new Option<string?>("--teacher") { Description = "Distill from this (unchopped) model instead of plain continued pretraining (implies --distill)" };
         var distillWeight = new Option<double>("--distill-weight") { Description = "Weight of KL(teacher || student)", DefaultValueFactory = _ => 1.0 };
         var distillTemperature = new Option<double>("--distill-temperature") { Description = "Softmax temperature for distillation", DefaultValueFactory = _ => 1.0 };
