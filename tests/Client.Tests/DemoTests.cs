@@ -20,7 +20,8 @@ public class DemoTests
     {
         var work = Path.Combine(LayerChopProcess.TempFolder(), "demo");
         var corpus = BrownJsonl(40);
-        var first = LayerChopProcess.Run(["demo", "--out", work, "--corpus", corpus, .. Reduced]);
+        // Its own time on an idle machine is in bench/RESULTS.md; the limit leaves room for a loaded test machine.
+        var first = LayerChopProcess.Run(new Dictionary<string, string>(), TimeSpan.FromMinutes(5), ["demo", "--out", work, "--corpus", corpus, .. Reduced]);
         var csvBefore = "";
         Assert.True(first.ExitCode == 0, first.Stderr);
         var report = Path.Combine(work, "sweeps", "demo", "report");
@@ -57,8 +58,8 @@ public class DemoTests
     {
         var work = Path.Combine(LayerChopProcess.TempFolder(), "demo");
         var info = new ProcessStartInfo(LayerChopProcess.DotnetHost) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { LayerChopProcess.Dll, "demo", "--out", work, "--corpus", BrownJsonl(40), .. Reduced[2..], "--base-tokens", "409600" })
-            info.ArgumentList.Add(a);
+        string[] args = [LayerChopProcess.Dll, "demo", "--out", work, "--corpus", BrownJsonl(40), .. Reduced[2..], "--base-tokens", "204800"];
+        foreach (var a in args) info.ArgumentList.Add(a);
         using var demo = Process.Start(info)!;
         var stderr = new System.Text.StringBuilder();
         demo.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (stderr) stderr.AppendLine(e.Data); };
@@ -67,7 +68,7 @@ public class DemoTests
         try
         {
             // Once the base model's training (a child process) has written its first checkpoint, kill it as a crash would.
-            var checkpoint = Path.Combine(work, "models", "base", "checkpoints", "step-50");
+            var checkpoint = Path.Combine(work, "models", "base", "checkpoints", "step-5");   // 50 steps, a checkpoint every 5
             var clock = Stopwatch.StartNew();
             while (!Directory.Exists(checkpoint) && clock.Elapsed < TimeSpan.FromSeconds(90)) Thread.Sleep(100);
             Assert.True(Directory.Exists(checkpoint), "no checkpoint within 90 s:\n" + stderr);
@@ -76,7 +77,7 @@ public class DemoTests
 
             while (!stderr.ToString().Contains("== 3/4 sweep") && !demo.HasExited && clock.Elapsed < TimeSpan.FromSeconds(150)) Thread.Sleep(100);
             var text = stderr.ToString();
-            Assert.Contains("base model: training killed by signal 9 (SIGKILL, e.g. out of memory); resuming from step-50 (attempt 2 of 3)", text);
+            Assert.Matches(@"base model: training killed by signal 9 \(SIGKILL, e.g. out of memory\); resuming from step-\d+ \(attempt 2 of 3\)", text);
             Assert.Contains("== 3/4 sweep", text);                              // the base model finished after the crash
             Assert.True(File.Exists(Path.Combine(work, "models", "base", "train_result.json")));
         }

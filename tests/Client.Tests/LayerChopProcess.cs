@@ -39,7 +39,9 @@ public static class LayerChopProcess
     public static RunResult Run(params string[] args) => Run(new Dictionary<string, string>(), args);
 
     /// <param name="environment">variables to set for the process (replacing inherited ones).</param>
-    public static RunResult Run(IReadOnlyDictionary<string, string> environment, params string[] args)
+    public static RunResult Run(IReadOnlyDictionary<string, string> environment, params string[] args) => Run(environment, TimeSpan.FromSeconds(120), args);
+
+    public static RunResult Run(IReadOnlyDictionary<string, string> environment, TimeSpan limit, params string[] args)
     {
         var info = new ProcessStartInfo(DotnetHost) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var (key, value) in environment) info.Environment[key] = value;
@@ -49,7 +51,7 @@ public static class LayerChopProcess
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(120_000)) { process.Kill(true); throw new TimeoutException("layerchop " + string.Join(' ', args)); }
+        if (!process.WaitForExit(limit)) { process.Kill(true); throw new TimeoutException("layerchop " + string.Join(' ', args)); }
         return new RunResult(process.ExitCode, stdout.Result, stderr.Result);
     }
 

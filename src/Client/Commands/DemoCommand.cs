@@ -189,7 +189,9 @@ public static class DemoCommand
         string[] args =
         [
             "train", init, "--data", Path.Combine(data, "train.jsonl"), "--tokens", tokens.ToString(CultureInfo.InvariantCulture), "--out", trained,
-            "--seq-len", "128", "--batch-tokens", "4096", "--lr", "2e-3", "--warmup-steps", "20", "--checkpoint-every", "50", "--seed", "1",
+            "--seq-len", "128", "--batch-tokens", "4096", "--lr", "2e-3", "--warmup-steps", "20", "--seed", "1",
+            // About ten checkpoints, at most 50 steps apart: a crash loses little.
+            "--checkpoint-every", Math.Clamp(tokens / 4096 / 10, 1, 50).ToString(CultureInfo.InvariantCulture),
         ];
         for (int attempt = 1; ; attempt++)
         {
