@@ -18,20 +18,11 @@ public static class Metrics
         for (int i = 0; i < choices.Count; i++)
         {
             double ll = logLikelihoods[i];
-            double norm = ll / CodePoints(choices[i]);         // as numpy: an empty choice gives -inf
+            double norm = ll / PythonText.Len(choices[i]);      // as numpy: an empty choice gives -inf
             if (i == 0 || ll > best) { best = ll; pred = i; }
             if (i == 0 || norm > bestNorm) { bestNorm = norm; predNorm = i; }
         }
         return (pred, predNorm);
-    }
-
-    /// <summary>Python's len of a string: its Unicode code points (a lone surrogate counts as one).</summary>
-    public static int CodePoints(string text)
-    {
-        int count = 0;
-        for (int i = 0; i < text.Length; i++, count++)
-            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) i++;
-        return count;
     }
 
     public static double Mean(IReadOnlyList<double> values) => values.Count == 0 ? double.NaN : values.Average();

@@ -68,7 +68,7 @@ public static class RequestEncoder
         }
 
         string context = request.Context, continuation = request.Continuation;
-        string trimmed = context.TrimEnd();
+        string trimmed = PythonText.RStrip(context);
         if (trimmed.Length < context.Length)
         {
             continuation = context[trimmed.Length..] + continuation;
