@@ -67,7 +67,6 @@ public sealed record ModelConfig
         ("no_rope_layers", null),
     ];
 
-
     public static ModelConfig Load(string folder)
     {
         var path = Path.Combine(folder, "config.json");
