@@ -117,6 +117,12 @@ public class CommandLineTests(TinyModel tiny) : IClassFixture<TinyModel>
     }
 
     [Fact]
+    public void Init_names_a_missing_tokenizer_text_in_one_line() =>
+        AssertOneLineError(LayerChopProcess.Run("model", "init", "--layers", "2", "--hidden", "32", "--heads", "4", "--intermediate", "48",
+            "--vocab", "300", "--tokenizer-text", "/nonexistent/corpus.jsonl", "--out", Path.Combine(LayerChopProcess.TempFolder(), "m")),
+            "--tokenizer-text /nonexistent/corpus.jsonl: no such file or folder");
+
+    [Fact]
     public void Inspect_counts_the_layers_stored_and_names_a_config_that_says_otherwise()
     {
         var copy = tiny.CorruptedCopy(bytes => bytes);

@@ -54,6 +54,8 @@ public static class ModelCommands
             if (v < 258) throw new LayerChopException($"--vocab {v} is too small: the byte-level tokenizer needs 256 byte tokens plus BOS and EOS (258)");
             if (a <= 0 || h % a != 0) throw new LayerChopException($"--hidden {h} must be a positive multiple of --heads {a}");
             string? textPath = p.GetValue(tokenizerText);
+            if (textPath is not null && !File.Exists(textPath) && !Directory.Exists(textPath))
+                throw new LayerChopException($"--tokenizer-text {textPath}: no such file or folder");
             string? trainingText = textPath is null ? null : string.Join("\n", TextDocuments.Read(textPath));
             var storeDtype = DTypes.Parse(p.GetValue(dtype)!);
 
