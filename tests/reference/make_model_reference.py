@@ -41,13 +41,13 @@ def layer_windows(c):
     t = c["model_type"]
     if t == "llama":
         return [None] * n
-    window = c.get("sliding_window")
+    window = c.get("sliding_window", 4096)                 # the config classes' default
     if t in ("qwen2", "qwen3") and not c.get("use_sliding_window", False):
         window = None
+    if t == "mistral":                                     # MistralConfig ignores layer_types
+        return [window] * n
     if "layer_types" in c:
         return [window if lt == "sliding_attention" else None for lt in c["layer_types"]]
-    if t == "mistral":
-        return [window] * n
     full = c.get("max_window_layers", 28)
     return [window if (window is not None and i >= full) else None for i in range(n)]
 

@@ -199,18 +199,21 @@ public sealed record ModelConfig
     }
 
     /// <summary>
-    /// Which layers use sliding-window attention, as transformers decides: Mistral slides every layer when
-    /// sliding_window is set; Qwen2 and Qwen3 slide only with use_sliding_window, on the layers from
-    /// max_window_layers on, unless an explicit layer_types list ("full_attention" / "sliding_attention") says.
+    /// Which layers use sliding-window attention, as transformers decides: Mistral slides every layer unless
+    /// sliding_window is null (its config class defaults the window to 4096, and it ignores layer_types); Qwen2 and
+    /// Qwen3 slide only with use_sliding_window (window 4096 by default too), on the layers from max_window_layers
+    /// (default 28) on, unless an explicit layer_types list ("full_attention" / "sliding_attention") says.
     /// </summary>
     static IReadOnlyList<int?> Windows(JsonObject obj, string type, int layers, string source)
     {
         if (type == "llama") return [];
-        int? window = Int(obj, "sliding_window", source);
+        int? window = obj.ContainsKey("sliding_window") ? Int(obj, "sliding_window", source) : 4096;
         if (type is "qwen2" or "qwen3" && Bool(obj, "use_sliding_window", source) != true) window = null;
         if (window is <= 0) throw new LayerChopException($"{source}: 'sliding_window' must be positive, got {window}");
         bool[] sliding;
-        if (Field(obj, "layer_types") is JsonArray types)
+        if (type == "mistral")
+            sliding = Enumerable.Repeat(window is not null, layers).ToArray();
+        else if (Field(obj, "layer_types") is JsonArray types)
         {
             if (types.Count != layers)
                 throw new LayerChopException($"{source}: layer_types has {types.Count} entries for {layers} layers (num_hidden_layers)");
@@ -221,15 +224,13 @@ public sealed record ModelConfig
                 _ => throw new LayerChopException($"{source}: layer_types entry \"{t}\" is not supported; supported: full_attention, sliding_attention"),
             }).ToArray();
         }
-        else if (type == "mistral")
-            sliding = Enumerable.Repeat(window is not null, layers).ToArray();
         else
         {
             int fullLayers = Int(obj, "max_window_layers", source) ?? 28;
             sliding = Enumerable.Range(0, layers).Select(i => window is not null && i >= fullLayers).ToArray();
         }
         if (window is null && sliding.Any(s => s))
-            throw new LayerChopException($"{source}: layer_types has sliding_attention layers but no sliding_window{(type == "mistral" ? "" : " (or use_sliding_window is false)")}");
+            throw new LayerChopException($"{source}: layer_types has sliding_attention layers but sliding_window is null or use_sliding_window is not true");
         return sliding.Any(s => s) ? sliding.Select(s => s ? window : null).ToArray() : [];
     }
 

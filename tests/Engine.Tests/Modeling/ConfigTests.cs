@@ -86,13 +86,17 @@ public class ConfigTests
     [Fact]
     public void Sliding_windows_follow_transformers_per_family()
     {
-        // Mistral: every layer when sliding_window is set; Llama: never.
+        // Mistral: every layer unless sliding_window is null (absent: MistralConfig's 4096), whatever layer_types says;
+        // Llama: never.
         Assert.Equal([5, 5, 5, 5], Config("mistral", """, "sliding_window": 5""").AttentionWindows);
+        Assert.Equal([4096, 4096, 4096, 4096], Config("mistral", "").AttentionWindows);
         Assert.Empty(Config("mistral", """, "sliding_window": null""").AttentionWindows);
+        Assert.Equal([5, 5, 5, 5], Config("mistral", """, "sliding_window": 5, "layer_types": ["full_attention", "full_attention", "full_attention", "full_attention"]""").AttentionWindows);
         Assert.Empty(Config("llama", """, "sliding_window": 5""").AttentionWindows);
         // Qwen2/Qwen3: only with use_sliding_window, on the layers from max_window_layers on.
         Assert.Empty(Config("qwen2", """, "sliding_window": 5, "max_window_layers": 1""").AttentionWindows);
         Assert.Equal([null, 5, 5, 5], Config("qwen2", """, "use_sliding_window": true, "sliding_window": 5, "max_window_layers": 1""").AttentionWindows);
+        Assert.Equal([null, null, 4096, 4096], Config("qwen2", """, "use_sliding_window": true, "max_window_layers": 2""").AttentionWindows);
         Assert.Empty(Config("qwen3", """, "use_sliding_window": true, "sliding_window": 5""").AttentionWindows); // max_window_layers defaults to 28
         // An explicit layer_types list wins.
         Assert.Equal([5, null, 5, null], Config("qwen3", """, "use_sliding_window": true, "sliding_window": 5, "max_window_layers": 0, "layer_types": ["sliding_attention", "full_attention", "sliding_attention", "full_attention"]""").AttentionWindows);
@@ -131,7 +135,7 @@ public class ConfigTests
     [InlineData("mistral", """, "attention_dropout": 0.1""", "attention_dropout 0.1 is not supported")]
     [InlineData("llama", """, "attention_chunk_size": 8192""", "attention_chunk_size 8192 is not supported")]
     [InlineData("qwen3", """, "layer_types": ["full_attention", "chunked_attention", "full_attention", "full_attention"]""", "layer_types entry \"chunked_attention\" is not supported")]
-    [InlineData("qwen2", """, "layer_types": ["full_attention", "sliding_attention", "full_attention", "full_attention"]""", "sliding_attention layers but no sliding_window")]
+    [InlineData("qwen2", """, "layer_types": ["full_attention", "sliding_attention", "full_attention", "full_attention"]""", "sliding_attention layers but sliding_window is null or use_sliding_window is not true")]
     [InlineData("mistral", """, "sliding_window": 0""", "'sliding_window' must be positive")]
     public void Config_fields_that_LayerChop_does_not_implement_are_refused_with_the_field_named(string type, string extra, string expected)
     {
