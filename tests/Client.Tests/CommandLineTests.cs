@@ -88,6 +88,68 @@ public class CommandLineTests(TinyModel tiny) : IClassFixture<TinyModel>
     }
 
     [Fact]
+    public void Init_without_tokenizer_text_says_the_tokenizer_size_and_generate_never_picks_an_id_beyond_it()
+    {
+        // 512 embedding rows, a 258-token tokenizer: ids 258..511 have no token to decode.
+        var folder = Path.Combine(LayerChopProcess.TempFolder(), "m");
+        var init = LayerChopProcess.Run("model", "init", "--layers", "2", "--hidden", "32", "--heads", "4", "--intermediate", "48",
+            "--vocab", "512", "--seed", "5", "--max-positions", "128", "--out", folder);
+        Assert.True(init.ExitCode == 0, init.Stderr);
+        Assert.Contains("the tokenizer has 258 tokens", init.Stderr);
+        Assert.Contains("embedding rows 258..511", init.Stderr);
+        var r = LayerChopProcess.Run("generate", folder, "--prompt", "Hello", "--max-new-tokens", "60");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.StartsWith("Hello", r.Stdout);
+    }
+
+    [Fact]
+    public void Init_reads_jsonl_tokenizer_text_as_documents_so_no_merge_learns_json_syntax()
+    {
+        var work = LayerChopProcess.TempFolder();
+        var corpus = Path.Combine(work, "corpus.jsonl");
+        File.WriteAllLines(corpus, Enumerable.Range(0, 40).Select(i => JsonSerializer.Serialize(new { text = $"the cat sat on the mat number {i} and the dog ran" })));
+        var folder = Path.Combine(work, "m");
+        var init = LayerChopProcess.Run("model", "init", "--layers", "2", "--hidden", "32", "--heads", "4", "--intermediate", "48",
+            "--vocab", "300", "--tokenizer-text", corpus, "--max-positions", "128", "--out", folder);
+        Assert.True(init.ExitCode == 0, init.Stderr);
+        using var tokenizer = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "tokenizer.json")));
+        var learned = tokenizer.RootElement.GetProperty("model").GetProperty("vocab").EnumerateObject().Where(t => t.Value.GetInt32() >= 258).Select(t => t.Name).ToList();
+        Assert.NotEmpty(learned);
+        // The documents hold no quote, brace or colon: only reading the file as raw text could merge them.
+        Assert.DoesNotContain(learned, t => t.IndexOfAny(['"', '{', '}', ':']) >= 0);
+        Assert.Contains("Ġthe", learned);
+    }
+
+    [Fact]
+    public void Init_names_a_missing_tokenizer_text_in_one_line() =>
+        AssertOneLineError(LayerChopProcess.Run("model", "init", "--layers", "2", "--hidden", "32", "--heads", "4", "--intermediate", "48",
+            "--vocab", "300", "--tokenizer-text", "/nonexistent/corpus.jsonl", "--out", Path.Combine(LayerChopProcess.TempFolder(), "m")),
+            "--tokenizer-text /nonexistent/corpus.jsonl: no such file or folder");
+
+    [Fact]
+    public void Inspect_counts_the_layers_stored_and_names_a_config_that_says_otherwise()
+    {
+        var copy = tiny.CorruptedCopy(bytes => bytes);
+        var configPath = Path.Combine(copy, "config.json");
+        File.WriteAllText(configPath, File.ReadAllText(configPath).Replace("\"num_hidden_layers\": 6", "\"num_hidden_layers\": 8"));
+        var r = LayerChopProcess.Run("model", "inspect", copy, "--json");
+        Assert.Equal(0, r.ExitCode);
+        using var doc = JsonDocument.Parse(r.Stdout);
+        Assert.Equal(6, doc.RootElement.GetProperty("layers").GetInt32());
+        Assert.Equal(8, doc.RootElement.GetProperty("config_layers").GetInt32());
+        var text = LayerChopProcess.Run("model", "inspect", copy);
+        Assert.Contains("6 stored; config.json says num_hidden_layers 8", text.Stdout);
+    }
+
+    [Theory]
+    [InlineData("--max-new-tokens", "-1", "--max-new-tokens must be at least 1, not -1")]
+    [InlineData("--max-new-tokens", "0", "--max-new-tokens must be at least 1, not 0")]
+    [InlineData("--temperature", "-1", "--temperature must be 0 (greedy) or a positive number, not -1")]
+    [InlineData("--temperature", "NaN", "--temperature must be 0 (greedy) or a positive number")]
+    public void Generate_refuses_settings_it_cannot_honour_in_one_line(string option, string value, string expected) =>
+        AssertOneLineError(LayerChopProcess.Run("generate", tiny.Folder, "--prompt", "Hello", option, value), expected);
+
+    [Fact]
     public void Help_is_available_for_every_command()
     {
         foreach (var command in new[] { new[] { "--help" }, ["model", "init", "--help"], ["model", "inspect", "--help"], ["model", "importance", "--help"], ["chop", "--help"], ["generate", "--help"] })

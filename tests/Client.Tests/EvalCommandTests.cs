@@ -39,6 +39,20 @@ public class EvalCommandTests(TinyModel tiny) : IClassFixture<TinyModel>
     }
 
     [Fact]
+    public void Add_bos_takes_auto_true_or_false_and_anything_else_is_one_clear_line()
+    {
+        var dir = TaskDir("piqa.jsonl", PiqaRows);
+        LayerChopProcess.AssertOneLineError(LayerChopProcess.Run("eval", tiny.Folder, "--tasks", "piqa", "--task-dir", dir, "--add-bos", "maybe"),
+            "--add-bos must be auto, true or false");
+        // The tiny model's tokenizer adds BOS by default: auto and true encode the same contexts, so score the same.
+        var auto = LayerChopProcess.Run("eval", tiny.Folder, "--tasks", "piqa", "--task-dir", dir, "--json");
+        var always = LayerChopProcess.Run("eval", tiny.Folder, "--tasks", "piqa", "--task-dir", dir, "--add-bos", "true", "--json");
+        var never = LayerChopProcess.Run("eval", tiny.Folder, "--tasks", "piqa", "--task-dir", dir, "--add-bos", "false", "--json");
+        Assert.True(never.ExitCode == 0, never.Stderr);
+        Assert.Equal(auto.Stdout, always.Stdout);
+    }
+
+    [Fact]
     public void An_unknown_task_is_one_clear_line()
     {
         var r = LayerChopProcess.Run("eval", tiny.Folder, "--tasks", "piqa,trivia", "--task-dir", LayerChopProcess.TempFolder());

@@ -29,13 +29,19 @@ public static class EvalCommand
         var maxLength = new Option<int?>("--max-length") { Description = "Input token limit (default: the model's max_position_embeddings); longer inputs lose tokens on the left" };
         var perplexity = new Option<string?>("--perplexity") { Description = "Also measure token-level perplexity of held-out text: a .txt file (one document), a .jsonl file (\"text\" per line) or a folder of them" };
         var stride = new Option<int?>("--stride") { Description = "Sliding-window stride for --perplexity (default: the context length, disjoint windows)" };
+        var addBos = new Option<string>("--add-bos")
+        {
+            Description = "Whether task contexts begin with BOS: auto (the tokenizer's own default, as lm-evaluation-harness v0.4.9.2 and later), " +
+                          "false (never, as the harness v0.4.0-v0.4.9.1), true (always)",
+            DefaultValueFactory = _ => "auto",
+        };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the built-in tasks' questions (next_word, continuation)", DefaultValueFactory = _ => 0 };
         var dtype = new Option<string>("--dtype") { Description = "Compute dtype: f32, bf16 or f16", DefaultValueFactory = _ => "f32" };
         var device = Cli.DeviceOption();
         var json = Cli.JsonOption();
         var command = new Command("eval", "Zero-shot accuracy with lm-evaluation-harness prompts and scoring (acc, acc_norm), and held-out perplexity; progress on stderr")
         {
-            dir, tasks, taskDir, limit, batchSize, noShared, maxLength, perplexity, stride, seed, dtype, device, json,
+            dir, tasks, taskDir, limit, batchSize, noShared, maxLength, perplexity, stride, addBos, seed, dtype, device, json,
         };
         command.SetAction(p => Cli.Run(() =>
         {
@@ -48,6 +54,7 @@ public static class EvalCommand
                 throw new LayerChopException("--tasks needs --task-dir, the folder holding the task data files");
             if (p.GetValue(limit) is < 1) throw new LayerChopException($"--limit must be at least 1, not {p.GetValue(limit)}");
             if (p.GetValue(batchSize) < 1) throw new LayerChopException($"--batch-size must be at least 1, not {p.GetValue(batchSize)}");
+            var bos = RequestEncoder.ParseAddBos(p.GetValue(addBos)!);
             // Check the task names before the (slow) model load.
             if (!string.IsNullOrWhiteSpace(spec)) EvalTasks.Resolve(spec);
 
@@ -59,6 +66,7 @@ public static class EvalCommand
             var options = new EvaluationOptions
             {
                 Limit = p.GetValue(limit),
+                AddBos = bos,
                 Scorer = new ScorerOptions
                 {
                     BatchSize = p.GetValue(batchSize),

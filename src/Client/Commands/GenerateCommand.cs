@@ -24,6 +24,7 @@ public static class GenerateCommand
         command.SetAction(p => Cli.Run(() =>
         {
             string folder = p.GetValue(dir)!;
+            Generation.CheckSettings(p.GetValue(maxNew), p.GetValue(temperature));
             var tokenizer = TextTokenizer.Load(folder);
             using var model = ModelFolder.Load(folder, DTypes.Parse(p.GetValue(dtype)!), Trainer.ResolveDevice(p.GetValue(device)!));
             var ids = tokenizer.Encode(p.GetValue(prompt)!, addSpecial: true);
@@ -32,7 +33,7 @@ public static class GenerateCommand
             var pending = new List<int>();
             string shown = "";
             var result = Generation.Generate(model, ids, p.GetValue(maxNew), p.GetValue(temperature), p.GetValue(seed),
-                stopAt: tokenizer.EosId, onToken: t =>
+                stopAt: tokenizer.EosId, vocabulary: tokenizer.VocabSize, onToken: t =>
                 {
                     // Decode the whole continuation each time so multi-byte characters split across tokens print whole.
                     pending.Add(t);
@@ -45,7 +46,8 @@ public static class GenerateCommand
                     }
                 });
             output.WriteLine();
-            Console.Error.WriteLine($"{result.Tokens.Count} tokens, prefill {result.Prefill.TotalMilliseconds:0} ms, {result.MsPerToken:0.0} ms/token");
+            Console.Error.WriteLine($"{result.Tokens.Count} tokens, prefill {result.Prefill.TotalMilliseconds:0} ms" +
+                                    (result.Tokens.Count > 1 ? $", {result.MsPerToken:0.0} ms/token" : ""));
             return 0;
         }));
         return command;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using LayerChop.Engine;
 using LayerChop.Engine.Checkpoints;
 using LayerChop.Engine.Chopping.Importance;
+using LayerChop.Engine.Evaluation;
 using LayerChop.Engine.Modeling;
 using LayerChop.Engine.Tokenization;
 using static TorchSharp.torch;
@@ -33,7 +34,11 @@ public static class ModelCommands
         var tie = new Option<bool>("--tie-embeddings") { Description = "Share the embedding matrix with the output projection" };
         var seed = new Option<long>("--seed") { Description = "Random seed for the weights", DefaultValueFactory = _ => 0 };
         var dtype = new Option<string>("--dtype") { Description = "Stored weight dtype: f32, bf16 or f16", DefaultValueFactory = _ => "f32" };
-        var tokenizerText = new Option<string?>("--tokenizer-text") { Description = "Text file to learn the byte-level BPE merges from (default: bytes only)" };
+        var tokenizerText = new Option<string?>("--tokenizer-text")
+        {
+            Description = "Documents to learn the byte-level BPE merges from, read like every corpus: a .txt file, a .jsonl file (\"text\" per line) or a folder of them " +
+                          "(default: bytes only, 258 tokens; ids beyond the tokenizer are embedding rows that generation never picks)",
+        };
         var output = new Option<string>("--out") { Description = "Output folder (must not exist or be empty)", Required = true };
         var json = Cli.JsonOption();
         var command = new Command("init", "Create a randomly initialised Llama-family model folder of a given shape, with a byte-level tokenizer")
@@ -48,15 +53,21 @@ public static class ModelCommands
             int v = p.GetValue(vocab), h = p.GetValue(hidden), a = p.GetValue(heads);
             if (v < 258) throw new LayerChopException($"--vocab {v} is too small: the byte-level tokenizer needs 256 byte tokens plus BOS and EOS (258)");
             if (a <= 0 || h % a != 0) throw new LayerChopException($"--hidden {h} must be a positive multiple of --heads {a}");
-            string? textFile = p.GetValue(tokenizerText);
-            if (textFile is not null && !File.Exists(textFile)) throw new LayerChopException($"--tokenizer-text {textFile}: no such file");
+            string? textPath = p.GetValue(tokenizerText);
+            if (textPath is not null && !File.Exists(textPath) && !Directory.Exists(textPath))
+                throw new LayerChopException($"--tokenizer-text {textPath}: no such file or folder");
+            string? trainingText = textPath is null ? null : string.Join("\n", TextDocuments.Read(textPath));
             var storeDtype = DTypes.Parse(p.GetValue(dtype)!);
 
             // Token ids: 0..255 bytes, then BOS and EOS (the tokenizer's layout).
             var config = ModelConfig.CreateLlama(p.GetValue(layers), h, a, p.GetValue(kvHeads) ?? a, p.GetValue(intermediate), v,
                 p.GetValue(maxPositions), p.GetValue(tie), DTypes.TorchName(storeDtype), bos: 256, eos: 257);
             Directory.CreateDirectory(outDir);
-            TextTokenizer.WriteByteLevel(outDir, v, textFile is null ? null : File.ReadAllText(textFile));
+            TextTokenizer.WriteByteLevel(outDir, v, trainingText);
+            int tokens = TextTokenizer.Load(outDir).VocabSize;
+            if (tokens < v)
+                Console.Error.WriteLine($"note: the tokenizer has {tokens} tokens ({(textPath is null ? "no --tokenizer-text to learn merges from" : "the text gave no more merges")}); " +
+                                        $"embedding rows {tokens}..{v - 1} have no token, and generate never picks them");
             using var m = new CausalLM(config, ScalarType.Float32, CPU);
             m.InitializeRandom(p.GetValue(seed));
             ModelFolder.Save(m, outDir, storeDtype, tokenizerFrom: null);
@@ -78,7 +89,8 @@ public static class ModelCommands
             var s = ModelSummary.Read(p.GetValue(dir)!);
             if (p.GetValue(json)) { Cli.WriteJson(SummaryJson(s)); return 0; }
             Console.WriteLine($"arch                  {s.Arch}");
-            Console.WriteLine($"layers                {s.Layers}");
+            Console.WriteLine($"layers                {s.Layers}" + (s.Layers == s.ConfigLayers ? ""
+                : $" stored; config.json says num_hidden_layers {s.ConfigLayers}, so the folder does not load until they agree"));
             Console.WriteLine($"hidden                {s.Hidden}");
             Console.WriteLine($"heads / kv heads      {s.Heads} / {s.KvHeads}");
             Console.WriteLine($"vocab                 {s.Vocab}");
@@ -143,7 +155,7 @@ public static class ModelCommands
 
     public static object SummaryJson(ModelSummary s) => new Dictionary<string, object>
     {
-        ["arch"] = s.Arch, ["layers"] = s.Layers, ["hidden"] = s.Hidden, ["heads"] = s.Heads, ["kv_heads"] = s.KvHeads,
+        ["arch"] = s.Arch, ["layers"] = s.Layers, ["config_layers"] = s.ConfigLayers, ["hidden"] = s.Hidden, ["heads"] = s.Heads, ["kv_heads"] = s.KvHeads,
         ["vocab"] = s.Vocab, ["params"] = s.Params, ["non_embedding_params"] = s.NonEmbeddingParams, ["dtype"] = s.DType,
         ["bytes_on_disk"] = s.BytesOnDisk,
     };

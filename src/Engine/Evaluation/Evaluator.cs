@@ -13,6 +13,9 @@ public sealed class EvaluationOptions
 
     public ScorerOptions Scorer { get; init; } = new();
 
+    /// <summary>Whether task contexts begin with BOS (<see cref="Evaluation.AddBos"/>; perplexity always has its prefix token).</summary>
+    public AddBos AddBos { get; init; } = AddBos.Auto;
+
     /// <summary>Seed of the built-in document tasks' questions (next_word, continuation).</summary>
     public ulong Seed { get; init; }
 
@@ -45,11 +48,12 @@ public static class Evaluator
     {
         options ??= new EvaluationOptions();
         if (tasks.Count > 0 && taskDir is null) throw new LayerChopException("tasks need a task directory (--task-dir) holding their data files");
+        RequestEncoder.CheckAddBos(tokenizer, options.AddBos);
         var prepared = new List<(EvalTask Task, IReadOnlyList<TaskDoc> Docs, List<TokenRequest> Requests)>();
         foreach (var task in tasks)
         {
             var docs = task.Load(taskDir!, options.Limit);
-            prepared.Add((task, docs, Encode(tokenizer, docs)));
+            prepared.Add((task, docs, Encode(tokenizer, docs, options.AddBos)));
         }
         var heldOut = options.PerplexityPath is null ? null : TextDocuments.Read(options.PerplexityPath);
 
@@ -73,14 +77,14 @@ public static class Evaluator
     }
 
     /// <summary>Every request of the documents, in document order, encoded as the harness does.</summary>
-    public static List<TokenRequest> Encode(ITextEncoder tokenizer, IReadOnlyList<TaskDoc> docs)
+    public static List<TokenRequest> Encode(ITextEncoder tokenizer, IReadOnlyList<TaskDoc> docs, AddBos addBos = AddBos.Auto)
     {
         var requests = new List<TokenRequest>();
         foreach (var doc in docs)
         {
             foreach (var request in doc.Requests)
             {
-                try { requests.Add(RequestEncoder.Encode(tokenizer, request)); }
+                try { requests.Add(RequestEncoder.Encode(tokenizer, request, addBos)); }
                 catch (LayerChopException e) { throw new LayerChopException($"{doc.Origin}: {e.Message}"); }
             }
         }

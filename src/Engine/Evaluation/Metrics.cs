@@ -5,7 +5,9 @@ public static class Metrics
 {
     /// <summary>
     /// Index of the highest log-likelihood (acc), and of the highest log-likelihood divided by the choice's length
-    /// in characters (acc_norm). Ties go to the first, as numpy's argmax does.
+    /// in characters (acc_norm). Ties go to the first, as numpy's argmax does. A character is a Unicode code point,
+    /// what Python's len counts (the harness's completion_len): an emoji outside the Basic Multilingual Plane is
+    /// one character, not the two UTF-16 units of a .NET string.
     /// </summary>
     public static (int Pred, int PredNorm) Predict(IReadOnlyList<double> logLikelihoods, IReadOnlyList<string> choices)
     {
@@ -16,7 +18,7 @@ public static class Metrics
         for (int i = 0; i < choices.Count; i++)
         {
             double ll = logLikelihoods[i];
-            double norm = ll / choices[i].Length;              // as numpy: an empty choice gives -inf
+            double norm = ll / PythonText.Len(choices[i]);      // as numpy: an empty choice gives -inf
             if (i == 0 || ll > best) { best = ll; pred = i; }
             if (i == 0 || norm > bestNorm) { bestNorm = norm; predNorm = i; }
         }

@@ -19,9 +19,32 @@ public sealed record TokenRequest(int[] Context, int[] Continuation);
 /// whether greedy decoding would have produced every continuation token (the argmax at each position).</summary>
 public readonly record struct Loglikelihood(double LogProb, bool IsGreedy);
 
+/// <summary>
+/// Whether contexts begin with BOS. <see cref="Auto"/> follows the tokenizer's own add-BOS default, as
+/// lm-evaluation-harness does from v0.4.9.2 on (its add_bos_token=None); <see cref="False"/> never adds it, the
+/// harness's default from v0.4.0 to v0.4.9.1; <see cref="True"/> always does (add_bos_token=True).
+/// </summary>
+public enum AddBos { Auto, True, False }
+
 /// <summary>Turns text requests into token requests exactly as the harness does for a causal model.</summary>
 public static class RequestEncoder
 {
+    /// <summary>The --add-bos values, by the names the command line and the docs use.</summary>
+    public static AddBos ParseAddBos(string value) => value.Trim().ToLowerInvariant() switch
+    {
+        "auto" => AddBos.Auto,
+        "true" => AddBos.True,
+        "false" => AddBos.False,
+        _ => throw new LayerChopException($"--add-bos must be auto, true or false, not \"{value}\""),
+    };
+
+    /// <exception cref="LayerChopException"><see cref="AddBos.True"/> with a tokenizer that has no BOS token.</exception>
+    public static void CheckAddBos(ITextEncoder tokenizer, AddBos addBos)
+    {
+        if (addBos == AddBos.True && tokenizer.BosId is null)
+            throw new LayerChopException("--add-bos true needs a BOS token, and the model's tokenizer has none; use auto or false");
+    }
+
     /// <summary>
     /// The harness's rules: trailing whitespace of the context moves to the front of the continuation (so a word
     /// and its leading space stay one token); the continuation's tokens are those of encode(context +
@@ -29,13 +52,23 @@ public static class RequestEncoder
     /// context becomes the prefix token (BOS, else EOS), and if the continuation itself starts with that token,
     /// that first token is the context instead. Text is encoded without special tokens.
     /// A context that is all whitespace is treated like an empty one after its whitespace moves.
+    /// Non-empty contexts (and the context + continuation they are cut from) begin with BOS as
+    /// <paramref name="addBos"/> says, never twice (the harness skips it when the text already starts with BOS).
     /// </summary>
     /// <exception cref="LayerChopException">the continuation encodes to no tokens of its own, or an empty
     /// context meets a tokenizer with neither BOS nor EOS.</exception>
-    public static TokenRequest Encode(ITextEncoder tokenizer, TextRequest request)
+    public static TokenRequest Encode(ITextEncoder tokenizer, TextRequest request, AddBos addBos = AddBos.Auto)
     {
+        bool withBos = addBos switch { AddBos.True => true, AddBos.False => false, _ => tokenizer.AddBos };
+        IReadOnlyList<int> EncodeText(string text)
+        {
+            var ids = tokenizer.Encode(text, addSpecial: false);
+            if (!withBos || tokenizer.BosId is not int bos || (ids.Count > 0 && ids[0] == bos)) return ids;
+            return [bos, .. ids];
+        }
+
         string context = request.Context, continuation = request.Continuation;
-        string trimmed = context.TrimEnd();
+        string trimmed = PythonText.RStrip(context);
         if (trimmed.Length < context.Length)
         {
             continuation = context[trimmed.Length..] + continuation;
@@ -60,8 +93,8 @@ public static class RequestEncoder
         }
         else
         {
-            var whole = tokenizer.Encode(context + continuation, addSpecial: false);
-            contextIds = tokenizer.Encode(context, addSpecial: false).ToArray();
+            var whole = EncodeText(context + continuation);
+            contextIds = EncodeText(context).ToArray();
             continuationIds = whole.Skip(contextIds.Length).ToArray();
         }
         if (continuationIds.Length == 0)

@@ -139,9 +139,9 @@ public static class EvalTasks
         new("boolq", "validation", null, MetricNames.Acc, BoolQ, reportsAccNorm: false),
         new("openbookqa", "test", "main", MetricNames.AccNorm,
             r => EvalTask.MultipleChoice(r, r.String("question_stem"), r.Strings("choices.text"),
-                LabelIndex(r, r.Strings("choices.label"), r.String("answerKey").TrimStart()))),
+                LabelIndex(r, r.Strings("choices.label"), PythonText.LStrip(r.String("answerKey"))))),
         new("sciq", "test", null, MetricNames.Acc,
-            r => EvalTask.MultipleChoice(r, $"{r.String("support").TrimStart()}\nQuestion: {r.String("question")}\nAnswer:",
+            r => EvalTask.MultipleChoice(r, $"{PythonText.LStrip(r.String("support"))}\nQuestion: {r.String("question")}\nAnswer:",
                 [r.String("distractor1"), r.String("distractor2"), r.String("distractor3"), r.String("correct_answer")], 3)),
         new("lambada_openai", "test", null, MetricNames.Acc, Lambada, TaskKind.Loglikelihood),
     ];
@@ -179,7 +179,7 @@ public static class EvalTasks
     /// <summary>HellaSwag's cleanup of WikiHow artifacts: strip, " [title]" to ". ", drop [bracketed] text, collapse double spaces once.</summary>
     public static string HellaswagPreprocess(string text)
     {
-        text = text.Trim();
+        text = PythonText.Strip(text);
         text = text.Replace(" [title]", ". ", StringComparison.Ordinal);
         text = BracketPattern.Replace(text, "");
         return text.Replace("  ", " ", StringComparison.Ordinal);
@@ -187,13 +187,9 @@ public static class EvalTasks
 
     static readonly Regex BracketPattern = new(@"\[.*?\]", RegexOptions.CultureInvariant);
 
-    /// <summary>Python's str.capitalize(): the first character upper case, the rest lower case.</summary>
-    public static string Capitalize(string text) =>
-        text.Length == 0 ? text : char.ToUpperInvariant(text[0]) + text[1..].ToLowerInvariant();
-
     static TaskDoc Hellaswag(TaskRow r)
     {
-        var context = r.String("ctx_a") + " " + Capitalize(r.String("ctx_b"));
+        var context = r.String("ctx_a") + " " + PythonText.Capitalize(r.String("ctx_b"));
         var query = HellaswagPreprocess(r.String("activity_label") + ": " + context);
         var choices = r.Strings("endings").Select(HellaswagPreprocess).ToArray();
         return EvalTask.MultipleChoice(r, query, choices, r.Int("label"));
@@ -222,7 +218,7 @@ public static class EvalTasks
             _ => throw r.Error($"label {answer} is out of range for 2 choices (answer must be \"1\" or \"2\")"),
         };
         var contexts = new[] { sentence[..blank] + r.String("option1"), sentence[..blank] + r.String("option2") };
-        return EvalTask.PartialScoring(r, contexts, sentence[(blank + 1)..].Trim(), gold);
+        return EvalTask.PartialScoring(r, contexts, PythonText.Strip(sentence[(blank + 1)..]), gold);
     }
 
     static TaskDoc BoolQ(TaskRow r)

@@ -2,10 +2,14 @@ using static TorchSharp.torch;
 
 namespace LayerChop.Engine.Modeling;
 
-/// <summary>Causal self-attention with grouped-query key/value heads and rotary positions.</summary>
+/// <summary>
+/// Causal self-attention with grouped-query key/value heads and rotary positions; with Qwen3's qk-norm, q and k
+/// are RMS-normalised per head before rotary.
+/// </summary>
 public sealed class Attention : nn.Module
 {
     public readonly Dense q_proj, k_proj, v_proj, o_proj;
+    public readonly RmsNorm? q_norm, k_norm;                  // (D) weights, Qwen3 only
     readonly int heads, kvHeads, headDim;
 
     public Attention(ModelConfig c, ScalarType dtype, Device device) : base("Attention")
@@ -15,6 +19,11 @@ public sealed class Attention : nn.Module
         k_proj = new Dense(c.HiddenSize, (long)kvHeads * headDim, c.QkvBias, dtype, device);
         v_proj = new Dense(c.HiddenSize, (long)kvHeads * headDim, c.QkvBias, dtype, device);
         o_proj = new Dense((long)heads * headDim, c.HiddenSize, c.OutputBias, dtype, device);
+        if (c.QkNorm)
+        {
+            q_norm = new RmsNorm(headDim, c.RmsNormEps, dtype, device);
+            k_norm = new RmsNorm(headDim, c.RmsNormEps, dtype, device);
+        }
         RegisterComponents();
     }
 
@@ -24,8 +33,11 @@ public sealed class Attention : nn.Module
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
-        var q = q_proj.Forward(x).view(b, t, heads, headDim).transpose(1, 2);      // (B, H, T, D)
-        var k = k_proj.Forward(x).view(b, t, kvHeads, headDim).transpose(1, 2);    // (B, KV, T, D)
+        var q = q_proj.Forward(x).view(b, t, heads, headDim);                      // (B, T, H, D)
+        var k = k_proj.Forward(x).view(b, t, kvHeads, headDim);                    // (B, T, KV, D)
+        if (q_norm is not null) { q = q_norm.Forward(q); k = k_norm!.Forward(k); }
+        q = q.transpose(1, 2);                                                     // (B, H, T, D)
+        k = k.transpose(1, 2);                                                     // (B, KV, T, D)
         var v = v_proj.Forward(x).view(b, t, kvHeads, headDim).transpose(1, 2);
         q = Rotary.Apply(q, cos, sin);
         k = Rotary.Apply(k, cos, sin);

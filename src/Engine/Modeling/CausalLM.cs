@@ -69,15 +69,15 @@ public sealed class CausalLM : nn.Module
         if (past + t > Config.MaxPositionEmbeddings)
             throw new LayerChopException($"sequence of {past + t} positions exceeds the model's context of {Config.MaxPositionEmbeddings} (max_position_embeddings)");
         var (cos, sin) = rotary.Get(past, t, DType);
-        Tensor? mask = null;
-        if (past > 0 && t > 1)
-        {
-            // New queries attend to every cached position and causally among themselves.
-            var queryPos = arange(past, past + t, 1, ScalarType.Int64, Device).unsqueeze(1);   // (T, 1)
-            var keyPos = arange(0, past + t, 1, ScalarType.Int64, Device).unsqueeze(0);       // (1, S)
-            mask = keyPos <= queryPos;                                                        // (T, S)
-        }
-        var h = Layers(ids, cos, sin, mask, cache, skipLayers, layerOutputs);
+        // New queries attend to every cached position and causally among themselves; null = plain causal over ids
+        // (or, for one new token, everything cached).
+        var queryPos = arange(past, past + t, 1, ScalarType.Int64, Device).unsqueeze(1);       // (T, 1)
+        var keyPos = arange(0, past + t, 1, ScalarType.Int64, Device).unsqueeze(0);           // (1, S)
+        Tensor? mask = past > 0 && t > 1 ? keyPos <= queryPos : null;                         // (T, S)
+        // A sliding window also hides keys at or before query - window (only matters past the window's length).
+        Tensor? Windowed(int window) => past + t <= window ? mask
+            : (keyPos <= queryPos).logical_and(keyPos > queryPos - window);                   // (T, S)
+        var h = Layers(ids, cos, sin, mask, Windowed, cache, skipLayers, layerOutputs);
         cache?.Advance(t);
         return h.MoveToOuterDisposeScope();
     }
@@ -101,19 +101,29 @@ public sealed class CausalLM : nn.Module
                 throw new LayerChopException($"position {last} exceeds the model's context of {Config.MaxPositionEmbeddings} (max_position_embeddings)");
         }
         var (cos, sin) = rotary.At(positions, DType);                                        // (B, 1, T, D)
-        var h = Layers(ids, cos, sin, mask.unsqueeze(1), null, skipLayers, null);            // mask (B, 1, T, T)
+        // Sliding windows count positions, as they would be in each sequence alone.
+        Tensor Windowed(int window) =>
+            mask.logical_and(positions.unsqueeze(1) > positions.unsqueeze(2) - window).unsqueeze(1); // (B, 1, T, T)
+        var h = Layers(ids, cos, sin, mask.unsqueeze(1), Windowed, null, skipLayers, null);  // mask (B, 1, T, T)
         return h.MoveToOuterDisposeScope();
     }
 
-    Tensor Layers(Tensor ids, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache, IReadOnlySet<int>? skipLayers,
-        IDictionary<int, Tensor>? layerOutputs)
+    /// <param name="windowed">the mask of a layer with a sliding window of the given size.</param>
+    Tensor Layers(Tensor ids, Tensor cos, Tensor sin, Tensor? mask, Func<int, Tensor?> windowed, KvCache? cache,
+        IReadOnlySet<int>? skipLayers, IDictionary<int, Tensor>? layerOutputs)
     {
         var h = model.embed_tokens.Forward(ids);                                              // (B, T, C)
         if (layerOutputs is not null) layerOutputs[-1] = h.MoveToOuterDisposeScope();
+        var windowMasks = new Dictionary<int, Tensor?>();
         for (int i = 0; i < model.layers.Count; i++)
         {
             if (skipLayers is not null && skipLayers.Contains(i)) continue;
-            h = model.layers[i].Forward(h, cos, sin, mask, cache, i);
+            var layerMask = mask;
+            if (Config.AttentionWindow(i) is int window)
+            {
+                if (!windowMasks.TryGetValue(window, out layerMask)) windowMasks[window] = layerMask = windowed(window);
+            }
+            h = model.layers[i].Forward(h, cos, sin, layerMask, cache, i);
             if (layerOutputs is not null) layerOutputs[i] = h.MoveToOuterDisposeScope();
         }
         return model.norm.Forward(h);

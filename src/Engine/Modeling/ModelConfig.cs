@@ -8,13 +8,14 @@ namespace LayerChop.Engine.Modeling;
 public enum RopeScalingKind { None, Linear, Llama3 }
 
 /// <summary>
-/// One decoder-only Llama-family model (Llama 1/2/3, Mistral, Qwen2), described by the fields of a
+/// One decoder-only Llama-family model (Llama 1/2/3, Mistral, Qwen2, Qwen3), described by the fields of a
 /// Hugging Face config.json. Family differences are fields here, not subclasses. The original JSON is kept
-/// so a written folder carries every field LayerChop does not interpret.
+/// so a written folder carries every field LayerChop does not interpret; a field that would change what the
+/// model computes and that LayerChop does not implement is refused (<see cref="UnsupportedFields"/>).
 /// </summary>
 public sealed record ModelConfig
 {
-    public required string ModelType { get; init; }          // "llama", "mistral", "qwen2"
+    public required string ModelType { get; init; }          // "llama", "mistral", "qwen2", "qwen3"
     public required int HiddenSize { get; init; }
     public required int IntermediateSize { get; init; }
     public required int NumLayers { get; init; }
@@ -34,13 +35,37 @@ public sealed record ModelConfig
     public bool QkvBias { get; init; }                       // Qwen2: q/k/v projections carry a bias
     public bool OutputBias { get; init; }                    // Llama attention_bias=true: o_proj too
     public bool MlpBias { get; init; }
+    public bool QkNorm { get; init; }                        // Qwen3: RMSNorm over each head of q and k before rotary
+    /// <summary>
+    /// Per layer, the sliding attention window (a query at position i sees keys j with i - window &lt; j &lt;= i),
+    /// or null for full causal attention; empty when every layer attends fully.
+    /// </summary>
+    public IReadOnlyList<int?> AttentionWindows { get; init; } = [];
     public int? BosTokenId { get; init; }
     public int? EosTokenId { get; init; }
     public string TorchDtype { get; init; } = "float32";
     /// <summary>The config.json this was read from (or built as); unknown fields are written back unchanged.</summary>
     public JsonObject Raw { get; init; } = new();
 
-    public static readonly IReadOnlyList<string> SupportedTypes = ["llama", "mistral", "qwen2"];
+    public static readonly IReadOnlyList<string> SupportedTypes = ["llama", "mistral", "qwen2", "qwen3"];
+
+    /// <summary>The sliding window of a layer, or null when it attends to every earlier position.</summary>
+    public int? AttentionWindow(int layer) => layer < AttentionWindows.Count ? AttentionWindows[layer] : null;
+
+    /// <summary>
+    /// Config fields that change what the model computes and that LayerChop does not implement, with the one value
+    /// LayerChop computes as (null: only absent or null). A config that sets one to anything else is refused with one
+    /// line naming the field, rather than run as a different model.
+    /// </summary>
+    public static readonly IReadOnlyList<(string Field, JsonNode? Implemented)> UnsupportedFields =
+    [
+        ("partial_rotary_factor", 1.0),
+        ("attention_dropout", 0.0),
+        ("attn_logit_softcapping", null),
+        ("final_logit_softcapping", null),
+        ("attention_chunk_size", null),
+        ("no_rope_layers", null),
+    ];
 
     public static ModelConfig Load(string folder)
     {
@@ -77,7 +102,9 @@ public sealed record ModelConfig
         Positive(source, "intermediate_size", inter); Positive(source, "vocab_size", vocab);
         if (heads % kvHeads != 0)
             throw new LayerChopException($"{source}: num_attention_heads ({heads}) must be a multiple of num_key_value_heads ({kvHeads})");
-        int headDim = Int(obj, "head_dim", source) ?? 0;
+        CheckUnsupported(obj, source);
+        // Qwen3's config class defaults head_dim to 128; the others derive it from the hidden size.
+        int headDim = Int(obj, "head_dim", source) ?? (type == "qwen3" ? 128 : 0);
         if (headDim == 0)
         {
             if (hidden % heads != 0)
@@ -119,8 +146,7 @@ public sealed record ModelConfig
                 default:
                     throw new LayerChopException($"{source}: rope scaling type '{ropeType}' is not supported; supported: default, linear, llama3");
             }
-            if (Num(scaling, "partial_rotary_factor", source) is double prf && prf != 1.0)
-                throw new LayerChopException($"{source}: partial_rotary_factor {prf} is not supported");
+            CheckUnsupported(scaling, source, obj["rope_parameters"] is JsonObject ? "rope_parameters." : "rope_scaling.", RotaryFields);
         }
 
         bool attentionBias = Bool(obj, "attention_bias", source) ?? false;
@@ -146,11 +172,66 @@ public sealed record ModelConfig
             QkvBias = type == "qwen2" || attentionBias,
             OutputBias = type != "qwen2" && attentionBias,
             MlpBias = Bool(obj, "mlp_bias", source) ?? false,
+            QkNorm = type == "qwen3",
+            AttentionWindows = Windows(obj, type, layers, source),
             BosTokenId = TokenId(obj, "bos_token_id", source),
             EosTokenId = TokenId(obj, "eos_token_id", source),
             TorchDtype = Str(obj, "torch_dtype", source) ?? Str(obj, "dtype", source) ?? "float32",
             Raw = (JsonObject)obj.DeepClone(),
         };
+    }
+
+    // Inside rope_scaling / rope_parameters only the rotary fields apply.
+    static readonly IReadOnlyList<(string Field, JsonNode? Implemented)> RotaryFields = [UnsupportedFields[0]];
+
+    static void CheckUnsupported(JsonObject obj, string source, string prefix = "", IReadOnlyList<(string Field, JsonNode? Implemented)>? fields = null)
+    {
+        foreach (var (field, implemented) in fields ?? UnsupportedFields)
+        {
+            var value = Field(obj, field);
+            bool same = value is null                                 // absent or null: the family's default, implemented
+                || implemented is not null && (value.GetValueKind() == JsonValueKind.Number && implemented.GetValueKind() == JsonValueKind.Number
+                    ? Num(obj, field, source) == implemented.GetValue<double>()
+                    : JsonNode.DeepEquals(value, implemented));
+            if (!same)
+                throw new LayerChopException($"{source}: {prefix}{field} {value?.ToJsonString() ?? "null"} is not supported; LayerChop computes the model as {prefix}{field} = {implemented?.ToJsonString() ?? "null (absent)"}");
+        }
+    }
+
+    /// <summary>
+    /// Which layers use sliding-window attention, as transformers decides: Mistral slides every layer unless
+    /// sliding_window is null (its config class defaults the window to 4096, and it ignores layer_types); Qwen2 and
+    /// Qwen3 slide only with use_sliding_window (window 4096 by default too), on the layers from max_window_layers
+    /// (default 28) on, unless an explicit layer_types list ("full_attention" / "sliding_attention") says.
+    /// </summary>
+    static IReadOnlyList<int?> Windows(JsonObject obj, string type, int layers, string source)
+    {
+        if (type == "llama") return [];
+        int? window = obj.ContainsKey("sliding_window") ? Int(obj, "sliding_window", source) : 4096;
+        if (type is "qwen2" or "qwen3" && Bool(obj, "use_sliding_window", source) != true) window = null;
+        if (window is <= 0) throw new LayerChopException($"{source}: 'sliding_window' must be positive, got {window}");
+        bool[] sliding;
+        if (type == "mistral")
+            sliding = Enumerable.Repeat(window is not null, layers).ToArray();
+        else if (Field(obj, "layer_types") is JsonArray types)
+        {
+            if (types.Count != layers)
+                throw new LayerChopException($"{source}: layer_types has {types.Count} entries for {layers} layers (num_hidden_layers)");
+            sliding = types.Select(t => t?.GetValueKind() == JsonValueKind.String ? t.GetValue<string>() : t?.ToJsonString()).Select(t => t switch
+            {
+                "full_attention" => false,
+                "sliding_attention" => true,
+                _ => throw new LayerChopException($"{source}: layer_types entry \"{t}\" is not supported; supported: full_attention, sliding_attention"),
+            }).ToArray();
+        }
+        else
+        {
+            int fullLayers = Int(obj, "max_window_layers", source) ?? 28;
+            sliding = Enumerable.Range(0, layers).Select(i => window is not null && i >= fullLayers).ToArray();
+        }
+        if (window is null && sliding.Any(s => s))
+            throw new LayerChopException($"{source}: layer_types has sliding_attention layers but sliding_window is null or use_sliding_window is not true");
+        return sliding.Any(s => s) ? sliding.Select(s => s ? window : null).ToArray() : [];
     }
 
     /// <summary>A fresh Llama config.json for a model of the given shape (what <c>model init</c> writes).</summary>
@@ -198,9 +279,11 @@ public sealed record ModelConfig
                 raw[key] = new JsonArray(kept.Select(i => array[i]?.DeepClone()).ToArray());
         }
         raw["num_hidden_layers"] = kept.Count;
-        if (raw["max_window_layers"] is JsonValue mwl && mwl.TryGetValue(out int maxWindowLayers) && maxWindowLayers > kept.Count)
-            raw["max_window_layers"] = kept.Count;
-        return this with { NumLayers = kept.Count, Raw = raw };
+        // The first max_window_layers layers attend fully: count the kept ones among them.
+        if (raw["max_window_layers"] is JsonValue mwl && mwl.TryGetValue(out int maxWindowLayers))
+            raw["max_window_layers"] = kept.Count(i => i < maxWindowLayers);
+        var windows = AttentionWindows.Count == 0 ? AttentionWindows : kept.Select(i => AttentionWindows[i]).ToArray();
+        return this with { NumLayers = kept.Count, Raw = raw, AttentionWindows = windows };
     }
 
     public ModelConfig WithDtype(string dtype)
@@ -228,7 +311,8 @@ public sealed record ModelConfig
         get
         {
             long q = (long)NumHeads * HeadDim, kv = (long)NumKvHeads * HeadDim, h = HiddenSize, i = IntermediateSize;
-            long attention = h * q + 2 * h * kv + q * h + (QkvBias ? q + 2 * kv : 0) + (OutputBias ? h : 0);
+            long attention = h * q + 2 * h * kv + q * h + (QkvBias ? q + 2 * kv : 0) + (OutputBias ? h : 0)
+                             + (QkNorm ? 2L * HeadDim : 0);
             long mlp = 3 * h * i + (MlpBias ? 2 * i + h : 0);
             return attention + mlp + 2 * h;                   // + two RMSNorm weights
         }

@@ -39,6 +39,31 @@ public class ChopperTests
     }
 
     [Fact]
+    public void A_chopped_qwen3_with_mixed_window_layers_computes_what_the_original_computes_with_those_layers_skipped()
+    {
+        // Layers 0-2 attend fully, 3-5 through a window of 4 (max_window_layers 3); removing 1 and 4 must leave each
+        // kept layer its own kind of attention, with q/k norms carried along.
+        var config = TestModels.FromJson("""
+            { "model_type": "qwen3", "hidden_size": 32, "intermediate_size": 48, "num_hidden_layers": 6, "num_attention_heads": 4,
+              "num_key_value_heads": 2, "head_dim": 16, "vocab_size": 300, "max_position_embeddings": 128,
+              "use_sliding_window": true, "sliding_window": 4, "max_window_layers": 3 }
+            """);
+        using var original = TestModels.Random(config, seed: 5);
+        var source = TestModels.TempFolder();
+        ModelFolder.Save(original, source, ScalarType.Float32, tokenizerFrom: null);
+        var target = Path.Combine(TestModels.TempFolder(), "chopped");
+        var result = Chopper.Chop(source, ChopStrategy.Parse("layers:1,4", null), target);
+
+        using var chopped = ModelFolder.Load(target);
+        Assert.Equal([null, null, 4, 4], chopped.Config.AttentionWindows);
+        using var ids = TestModels.Ids(2, 16, config.VocabSize);
+        using var noGrad = no_grad();
+        using var expected = original.Forward(ids, skipLayers: result.Removed.ToHashSet());
+        using var actual = chopped.Forward(ids);
+        Assert.True(TestModels.MaxAbsDiff(expected, actual) <= 1e-6);
+    }
+
+    [Fact]
     public void Kept_layers_are_renumbered_in_order_with_bit_identical_bytes()
     {
         var config = TestModels.Llama(layers: 5);

@@ -12,6 +12,7 @@ internal sealed class ByteTextEncoder(int eosId = 256, int vocabSize = 257) : IT
     public int? BosId => null;
     public int? EosId { get; } = eosId;
     public int VocabSize { get; } = vocabSize;
+    public bool AddBos => false;
 
     public IReadOnlyList<int> Encode(string text, bool addSpecial = false) =>
         Encoding.UTF8.GetBytes(text).Select(b => (int)b).ToArray();

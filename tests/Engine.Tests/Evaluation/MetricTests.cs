@@ -57,6 +57,20 @@ public class MetricTests
     }
 
     [Fact]
+    public void Acc_norm_counts_code_points_as_python_len_does_so_an_emoji_is_one_character()
+    {
+        // Python: len("😀😀") == 2, len("abc") == 3. -2.2 / 2 = -1.1 < -3 / 3 = -1.0, so the harness picks "abc".
+        // Counting UTF-16 units (4) would give -0.55 and pick the emoji instead.
+        var logProbs = new Dictionary<string, double> { [" 😀😀"] = -2.2, [" abc"] = -3 };
+        var result = Score(EvalTasks.Resolve("hellaswag")[0], [Doc(1, "😀😀", "abc")], logProbs);
+        Assert.Equal(1.0, result.AccNorm);
+        Assert.Equal(1, Metrics.Predict([-2.2, -3], ["😀😀", "abc"]).PredNorm);
+        Assert.Equal(2, PythonText.Len("😀😀"));
+        Assert.Equal(4, PythonText.Len("e\u0301𝔸x"));               // a combining accent counts, as in Python
+        Assert.Equal(1, PythonText.Len("\ud800"));                  // a lone surrogate is one code point
+    }
+
+    [Fact]
     public void Means_and_standard_errors_are_the_harness_mean_and_sample_stderr()
     {
         var logProbs = new Dictionary<string, double> { [" right"] = -1, [" wrong"] = -3, [" tie1"] = -2, [" tie2"] = -2 };

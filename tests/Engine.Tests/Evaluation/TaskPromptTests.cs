@@ -139,13 +139,13 @@ public class TaskPromptTests
     [MemberData(nameof(SampleRows))]
     public void Each_tasks_continuation_tokens_are_the_whole_encoding_minus_the_contexts_tokens(string task, string json)
     {
-        var tokenizer = new WordTokenizer();
+        var tokenizer = new WordTokenizer();                      // adds BOS by default, so contexts start with it
         foreach (var request in Build(task, json).Requests)
         {
             var encoded = RequestEncoder.Encode(tokenizer, request);
-            var whole = tokenizer.Encode(request.Context + request.Continuation);
+            var whole = tokenizer.Encode(request.Context + request.Continuation, addSpecial: true);
             Assert.Equal(whole, encoded.Context.Concat(encoded.Continuation));
-            Assert.Equal(request.Context.TrimEnd(), tokenizer.Decode(encoded.Context));
+            Assert.Equal("<s>" + request.Context.TrimEnd(), tokenizer.Decode(encoded.Context));
             // The continuation starts with its delimiter space, so it is exactly the continuation's own word pieces.
             Assert.StartsWith(" ", tokenizer.Decode(encoded.Continuation));
             Assert.Equal(request.Continuation, tokenizer.Decode(encoded.Continuation));

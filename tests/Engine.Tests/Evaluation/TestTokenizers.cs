@@ -10,6 +10,7 @@ public sealed class ByteTokenizer(int? bos = 256, int? eos = 257) : ITextEncoder
     public int? BosId => bos;
     public int? EosId => eos;
     public int VocabSize => 258;
+    public bool AddBos => bos is not null;
 
     public IReadOnlyList<int> Encode(string text, bool addSpecial = false)
     {
@@ -34,6 +35,7 @@ public sealed partial class WordTokenizer : ITextEncoder
     public int? BosId => 0;
     public int? EosId => 1;
     public int VocabSize => pieces.Count;
+    public bool AddBos => true;
 
     public IReadOnlyList<string> Pieces(string text) => Piece().Matches(text).Select(m => m.Value).ToList();
 

@@ -12,6 +12,7 @@ public class CalibrationSetTests
         public int? BosId => 256;
         public int? EosId => 257;
         public int VocabSize => 258;
+        public bool AddBos => true;
         public IReadOnlyList<int> Encode(string text, bool addSpecial = false) =>
             (addSpecial ? [256] : Array.Empty<int>()).Concat(Encoding.UTF8.GetBytes(text).Select(b => (int)b)).ToList();
         public string Decode(IEnumerable<int> ids) => Encoding.UTF8.GetString(ids.Where(i => i < 256).Select(i => (byte)i).ToArray());

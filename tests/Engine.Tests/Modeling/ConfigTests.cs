@@ -79,6 +79,78 @@ public class ConfigTests
         Assert.Equal(2, chopped.Raw["max_window_layers"]!.GetValue<int>());
     }
 
+    const string Shape = """ "hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 4, "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 40 """;
+
+    static ModelConfig Config(string type, string extra) => TestModels.FromJson($$"""{ "model_type": "{{type}}", {{Shape}} {{extra}} }""");
+
+    [Fact]
+    public void Sliding_windows_follow_transformers_per_family()
+    {
+        // Mistral: every layer unless sliding_window is null (absent: MistralConfig's 4096), whatever layer_types says;
+        // Llama: never.
+        Assert.Equal([5, 5, 5, 5], Config("mistral", """, "sliding_window": 5""").AttentionWindows);
+        Assert.Equal([4096, 4096, 4096, 4096], Config("mistral", "").AttentionWindows);
+        Assert.Empty(Config("mistral", """, "sliding_window": null""").AttentionWindows);
+        Assert.Equal([5, 5, 5, 5], Config("mistral", """, "sliding_window": 5, "layer_types": ["full_attention", "full_attention", "full_attention", "full_attention"]""").AttentionWindows);
+        Assert.Empty(Config("llama", """, "sliding_window": 5""").AttentionWindows);
+        // Qwen2/Qwen3: only with use_sliding_window, on the layers from max_window_layers on.
+        Assert.Empty(Config("qwen2", """, "sliding_window": 5, "max_window_layers": 1""").AttentionWindows);
+        Assert.Equal([null, 5, 5, 5], Config("qwen2", """, "use_sliding_window": true, "sliding_window": 5, "max_window_layers": 1""").AttentionWindows);
+        Assert.Equal([null, null, 4096, 4096], Config("qwen2", """, "use_sliding_window": true, "max_window_layers": 2""").AttentionWindows);
+        Assert.Empty(Config("qwen3", """, "use_sliding_window": true, "sliding_window": 5""").AttentionWindows); // max_window_layers defaults to 28
+        // An explicit layer_types list wins.
+        Assert.Equal([5, null, 5, null], Config("qwen3", """, "use_sliding_window": true, "sliding_window": 5, "max_window_layers": 0, "layer_types": ["sliding_attention", "full_attention", "sliding_attention", "full_attention"]""").AttentionWindows);
+    }
+
+    [Fact]
+    public void Chopping_keeps_each_kept_layer_its_window_and_recounts_max_window_layers()
+    {
+        // Layers 0, 1 full and 2, 3 sliding; keeping 0, 2, 3 leaves one full layer first.
+        var qwen = Config("qwen2", """, "use_sliding_window": true, "sliding_window": 5, "max_window_layers": 2""");
+        var chopped = qwen.WithLayersKept([0, 2, 3]);
+        Assert.Equal([null, 5, 5], chopped.AttentionWindows);
+        Assert.Equal(1, chopped.Raw["max_window_layers"]!.GetValue<int>());
+        var reread = ModelConfig.FromJson(chopped.Raw, "chopped config");
+        Assert.Equal(chopped.AttentionWindows, reread.AttentionWindows);
+    }
+
+    [Fact]
+    public void Qwen3_has_per_head_qk_norms_no_qkv_bias_and_head_dim_from_the_config()
+    {
+        var qwen3 = Config("qwen3", """, "head_dim": 8""");
+        Assert.True(qwen3.QkNorm);
+        Assert.False(qwen3.QkvBias);
+        Assert.False(qwen3.OutputBias);
+        Assert.Equal(8, qwen3.HeadDim);                         // not hidden / heads = 4
+        Assert.Equal(128, Config("qwen3", "").HeadDim);          // Qwen3Config's default
+        Assert.True(Config("qwen3", """, "attention_bias": true""").OutputBias);
+        // Per layer: q 16x32, k and v 16x16 each, o 32x16, MLP 3x16x32, two norms of 16, q/k norms of 8 each.
+        Assert.Equal(16 * 32 + 2 * 16 * 16 + 32 * 16 + 3 * 16 * 32 + 2 * 16 + 2 * 8, qwen3.ParamsPerLayer);
+        Assert.False(Config("qwen2", "").QkNorm);
+    }
+
+    [Theory]
+    [InlineData("llama", """, "partial_rotary_factor": 0.5""", "partial_rotary_factor 0.5 is not supported")]
+    [InlineData("llama", """, "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "partial_rotary_factor": 0.25}""", "rope_parameters.partial_rotary_factor 0.25 is not supported")]
+    [InlineData("mistral", """, "attention_dropout": 0.1""", "attention_dropout 0.1 is not supported")]
+    [InlineData("llama", """, "attention_chunk_size": 8192""", "attention_chunk_size 8192 is not supported")]
+    [InlineData("qwen3", """, "layer_types": ["full_attention", "chunked_attention", "full_attention", "full_attention"]""", "layer_types entry \"chunked_attention\" is not supported")]
+    [InlineData("qwen2", """, "layer_types": ["full_attention", "sliding_attention", "full_attention", "full_attention"]""", "sliding_attention layers but sliding_window is null or use_sliding_window is not true")]
+    [InlineData("mistral", """, "sliding_window": 0""", "'sliding_window' must be positive")]
+    public void Config_fields_that_LayerChop_does_not_implement_are_refused_with_the_field_named(string type, string extra, string expected)
+    {
+        var e = Assert.Throws<LayerChopException>(() => Config(type, extra));
+        Assert.Contains(expected, e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void Implemented_values_of_those_fields_are_accepted()
+    {
+        var c = Config("llama", """, "partial_rotary_factor": 1.0, "attention_dropout": 0.0, "attn_logit_softcapping": null""");
+        Assert.Equal(4, c.HeadDim);
+    }
+
     [Theory]
     [InlineData("""{ "model_type": "gpt2", "hidden_size": 8 }""", "model_type 'gpt2' is not supported")]
     [InlineData("""{ "model_type": "llama", "hidden_size": 8 }""", "missing required field 'num_attention_heads'")]

@@ -26,6 +26,18 @@ public class DecodingTests
     }
 
     [Fact]
+    public void Generation_never_produces_an_id_beyond_the_given_vocabulary()
+    {
+        // Unlimited, this model's greedy continuation uses ids above 100; limited to 100 ids it must not.
+        using var model = TestModels.Random(TestModels.Llama());
+        var unlimited = LayerChop.Engine.Inference.Generation.Generate(model, [1, 2, 3], 10);
+        Assert.Contains(unlimited.Tokens, t => t >= 100);
+        var limited = LayerChop.Engine.Inference.Generation.Generate(model, [1, 2, 3], 10, vocabulary: 100);
+        Assert.Equal(10, limited.Tokens.Count);
+        Assert.All(limited.Tokens, t => Assert.InRange(t, 0, 99));
+    }
+
+    [Fact]
     public void Cached_prefill_in_chunks_equals_the_full_forward_pass()
     {
         using var model = TestModels.Random(TestModels.Llama());
