@@ -68,10 +68,12 @@ public class DemoTests
         try
         {
             // Once the base model's training (a child process) has written its first checkpoint, kill it as a crash would.
-            var checkpoint = Path.Combine(work, "models", "base", "checkpoints", "step-5");   // 50 steps, a checkpoint every 5
+            // 50 steps, a checkpoint every 5; a complete one is a folder named step-NNNNNNNN.
+            var checkpoints = Path.Combine(work, "models", "base", "checkpoints");
+            bool Written() => Directory.Exists(checkpoints) && Directory.GetDirectories(checkpoints).Any(d => System.Text.RegularExpressions.Regex.IsMatch(Path.GetFileName(d), @"^step-\d+$"));
             var clock = Stopwatch.StartNew();
-            while (!Directory.Exists(checkpoint) && clock.Elapsed < TimeSpan.FromSeconds(90)) Thread.Sleep(100);
-            Assert.True(Directory.Exists(checkpoint), "no checkpoint within 90 s:\n" + stderr);
+            while (!Written() && clock.Elapsed < TimeSpan.FromSeconds(90)) Thread.Sleep(50);
+            Assert.True(Written(), "no checkpoint within 90 s:\n" + stderr);
             var child = Children(demo.Id).Single();
             Process.GetProcessById(child).Kill();                               // SIGKILL, as the out-of-memory killer would
 
