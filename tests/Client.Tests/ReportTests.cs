@@ -88,7 +88,6 @@ public class ReportTests
         var front = new ParetoFront();
         foreach (var c in Sweep) front.Add(FrontPoint.Of(c.Config, c.Result!));
         var dir = SweepReport.Write(spec, Sweep, front.ToSweepFront(), TimeSpan.FromMinutes(3));
-        if (Environment.GetEnvironmentVariable("LAYERCHOP_KEEP_REPORT") is { Length: > 0 } keep) CopyFolder(dir, keep);
 
         var markdown = File.ReadAllText(Path.Combine(dir, "report.md"));
         Assert.Contains("next_word on 2000 questions per candidate", markdown);
@@ -97,11 +96,5 @@ public class ReportTests
         Assert.Contains("| 3 | `r4-input-h0-s1` | completed | 600,000 | 0.60 (0.50-0.70) | 0.4500 ± 0.0110 | 2000 |", markdown);
         foreach (var plot in new[] { "pareto-params.png", "pareto-latency.png", "pareto-params.svg", "pareto-latency.svg" })
             Assert.True(new FileInfo(Path.Combine(dir, plot)).Length > 1000, plot);
-    }
-
-    static void CopyFolder(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.GetFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)), overwrite: true);
     }
 }

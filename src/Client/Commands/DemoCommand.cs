@@ -23,6 +23,9 @@ public static class DemoCommand
     /// <summary>Questions per candidate: a standard error of about 0.008, so differences of 0.022 are 2 SE of the difference.</summary>
     const int DefaultQuestions = 4000;
 
+    /// <summary>The next_word task as the demo's sweep runs it (its defaults).</summary>
+    static readonly NextWordOptions NextWord = new();
+
     /// <summary>Placements of the demo's grid: the paper's best (input) and worst (output), and spread out.</summary>
     static readonly string[] Placements = ["input", "output", "max-gap"];
 
@@ -66,7 +69,7 @@ public static class DemoCommand
         var spec = WriteSpec(work, healTokens, evalLimit, layers);
         string preamble = $"LayerChop's demo: a {layers}-layer model trained from scratch for {baseTokens:N0} tokens on {source}, " +
                           $"then chopped, healed for {healTokens:N0} tokens and evaluated on held-out documents (the built-in next_word task and perplexity). " +
-                          "next_word is a sanity task (pick the word that follows a 32-word passage among 4 words of the same text), not comparable with the paper's suite.";
+                          $"next_word is a sanity task (pick the word that follows a {NextWord.ContextWords}-word passage among {NextWord.Choices} words of the same text), not comparable with the paper's suite.";
         int code = SweepCommands.RunEmbedded(spec, slots, threads, json: false, preamble).GetAwaiter().GetResult();
         Stage($"4/4 done: report in {Path.Combine(work, "sweeps", "demo", "report", "report.md")}");
         return code;
@@ -186,12 +189,13 @@ public static class DemoCommand
         Console.Error.WriteLine($"base model: training {ModelSummary.Read(init).Params:N0} parameters from scratch for {tokens:N0} tokens");
         // In a child process (`layerchop train`), so a native crash loses at most the steps since its last
         // checkpoint: the demo says what happened and resumes, instead of ending with the crash.
+        const int batchTokens = 4096;
         string[] args =
         [
             "train", init, "--data", Path.Combine(data, "train.jsonl"), "--tokens", tokens.ToString(CultureInfo.InvariantCulture), "--out", trained,
-            "--seq-len", "128", "--batch-tokens", "4096", "--lr", "2e-3", "--warmup-steps", "20", "--seed", "1",
+            "--seq-len", "128", "--batch-tokens", batchTokens.ToString(CultureInfo.InvariantCulture), "--lr", "2e-3", "--warmup-steps", "20", "--seed", "1",
             // About ten checkpoints, at most 50 steps apart: a crash loses little.
-            "--checkpoint-every", Math.Clamp(tokens / 4096 / 10, 1, 50).ToString(CultureInfo.InvariantCulture),
+            "--checkpoint-every", Math.Clamp(tokens / batchTokens / 10, 1, 50).ToString(CultureInfo.InvariantCulture),
         ];
         for (int attempt = 1; ; attempt++)
         {
@@ -203,7 +207,7 @@ public static class DemoCommand
             string how = code > 128 ? $"killed by signal {code - 128}{(code - 128 == 11 ? " (SIGSEGV, a native crash)" : code - 128 == 9 ? " (SIGKILL, e.g. out of memory)" : "")}" : $"exit code {code}";
             var newest = TrainCheckpoint.Newest(trained);
             if (attempt == BaseTrainingAttempts)
-                throw new LayerChopException($"base-model training failed {attempt} times (last: {how}); its checkpoints are in {trained}; run the demo again to resume, ");
+                throw new LayerChopException($"base-model training failed {attempt} times (last: {how}); its checkpoints are in {trained}; run the demo again to resume");
             Console.Error.WriteLine($"base model: training {how}; resuming from {(newest is null ? "the start" : Path.GetFileName(newest))} (attempt {attempt + 1} of {BaseTrainingAttempts})");
         }
     }

@@ -117,7 +117,7 @@ public static class Evaluator
             {
                 var logProbs = slice.Select(s => s.LogProb).ToArray();
                 int n = doc.Choices.Count;
-                var (pred, predNorm) = Metrics.Predict(task.ReportsAccMutualInfo ? logProbs[..n] : logProbs, doc.Choices);
+                var (pred, predNorm) = Metrics.Predict(logProbs[..n], doc.Choices);       // the choices after the context
                 acc.Add(pred == doc.Gold ? 1 : 0);
                 accNorm.Add(predNorm == doc.Gold ? 1 : 0);
                 if (task.ReportsAccMutualInfo)

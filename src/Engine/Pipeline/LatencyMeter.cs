@@ -83,11 +83,11 @@ public static class LatencyBook
         var path = Path.Combine(folder, $"{key}.json");
         if (Read(path) is { } known) return known;
 
+        // Measured only when still missing once the host is quiet; whatever figure is published first is the one returned.
         LatencyFigure? measured = null;
-        bool published = false;
         void Measure()
         {
-            if (Read(path) is { } meanwhile) { measured = meanwhile; published = true; return; }
+            if (File.Exists(path)) return;
             var samples = LatencyMeter.Sample(model, promptTokens, newTokens, runs);
             measured = new LatencyFigure
             {
@@ -97,20 +97,21 @@ public static class LatencyBook
                 MeasuredUtc = DateTime.UtcNow,
             };
         }
-        if (model.Device.type == TorchSharp.DeviceType.CPU && gate is not null)
-        {
-            var waited = gate.Exclusive(Measure);
-            if (!published) measured = measured! with { WaitedSeconds = Math.Round(waited.TotalSeconds, 3) };
-        }
+        var waited = TimeSpan.Zero;
+        if (model.Device.type == TorchSharp.DeviceType.CPU && gate is not null) waited = gate.Exclusive(Measure);
         else Measure();
-        if (published) return measured!;
-
-        Directory.CreateDirectory(folder);
-        var staging = Path.Combine(folder, $".{key}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        File.WriteAllText(staging, JsonSerializer.Serialize(measured, Json));
-        try { File.Move(staging, path, overwrite: false); }    // create-only: the first figure published stays
-        catch (IOException) when (File.Exists(path)) { File.Delete(staging); }
+        if (measured is not null) Publish(folder, path, measured with { WaitedSeconds = Math.Round(waited.TotalSeconds, 3) });
         return Read(path) ?? throw new LayerChopException($"{path}: latency figure could not be read back");
+    }
+
+    /// <summary>Create-only: when another worker published the figure first, theirs stays.</summary>
+    static void Publish(string folder, string path, LatencyFigure figure)
+    {
+        Directory.CreateDirectory(folder);
+        var staging = Path.Combine(folder, $".{Path.GetFileNameWithoutExtension(path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        File.WriteAllText(staging, JsonSerializer.Serialize(figure, Json));
+        try { File.Move(staging, path, overwrite: false); }
+        catch (IOException) when (File.Exists(path)) { File.Delete(staging); }
     }
 
     static LatencyFigure? Read(string path) =>
