@@ -147,7 +147,10 @@ if [[ $mode == gpu && -f $carry/libLibTorchSharp.so ]]; then cp "$carry/libLibTo
 export LD_LIBRARY_PATH=$TORCH_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 export LAYERCHOP_DEBUG=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 export PY TORCH_DIR TORCH_LIB DEV APP L B LIB carry
-have_transformers() { "$PY" -c 'import torch, transformers, safetensors' 2>/dev/null; }
+# Importing torch and transformers takes seconds: asked once, for every step.
+"$PY" -c 'import torch, transformers, safetensors' 2>/dev/null && HAVE_TRANSFORMERS=1 || HAVE_TRANSFORMERS=0
+export HAVE_TRANSFORMERS
+have_transformers() { [[ $HAVE_TRANSFORMERS == 1 ]]; }
 skip() { echo "$1"; touch "$WORK/steps/$2.skipped"; }
 export -f have_transformers skip
 python3 - "$WORK/steps/a0-setup.json" <<PY

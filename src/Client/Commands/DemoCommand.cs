@@ -217,7 +217,7 @@ public static class DemoCommand
     /// <summary>Runs another copy of layerchop with the same terminal (its progress shows as it goes); returns its exit code.</summary>
     static int RunChild(IReadOnlyList<string> args)
     {
-        var command = SweepCommands.WorkerCommandLine();
+        var command = LayerChop.Grains.Workers.WorkerOptions.LayerChopCommand();
         var info = new ProcessStartInfo(command[0]) { UseShellExecute = false };
         foreach (var a in command.Skip(1).Concat(args)) info.ArgumentList.Add(a);
         using var child = Process.Start(info) ?? throw new LayerChopException($"could not start {command[0]}");

@@ -32,12 +32,7 @@ public static class SiloCommand
             if (!IPAddress.TryParse(p.GetValue(advertise), out var address))
                 throw new LayerChopException($"--advertise {p.GetValue(advertise)} is not an IP address");
             if (p.GetValue(slots) < 0) throw new LayerChopException($"--slots {p.GetValue(slots)}: give 0 or more CPU slots");
-            var dll = Environment.GetEnvironmentVariable("LAYERCHOP_WORKER_DLL");
-            var workers = new WorkerOptions
-            {
-                Slots = gpuCount > 0 ? gpuCount : p.GetValue(slots), Gpu = gpuCount > 0, CpuThreads = p.GetValue(threads),
-                Command = dll is not null ? ["dotnet", dll] : WorkerOptions.CurrentBinary(),
-            };
+            var workers = WorkerOptions.ForHost(gpuCount, p.GetValue(slots), p.GetValue(threads));
             using var host = SiloSetup.ClusterSilo(ClusterOptions.Require(p.GetValue(cluster)), p.GetValue(clusterId)!, workers, address,
                 p.GetValue(port), p.GetValue(gatewayPort));
             host.Start();

@@ -131,7 +131,7 @@ public static class SweepCommands
         if (slots < 1) throw new LayerChopException("--slots must be at least 1");
         var spec = SweepSpecReader.Load(path);
         Directory.CreateDirectory(spec.Output);
-        var workers = new WorkerOptions { Slots = gpus > 0 ? gpus : slots, Gpu = gpus > 0, Command = WorkerCommandLine(), CpuThreads = threads };
+        var workers = WorkerOptions.ForHost(gpus, slots, threads);
         using var host = SiloSetup.Embedded(Path.Combine(spec.Output, "state.db"), workers);
         using var interrupt = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; interrupt.Cancel(); };
@@ -170,13 +170,6 @@ public static class SweepCommands
         {
             await host.StopAsync(CancellationToken.None);
         }
-    }
-
-    /// <summary>The command that starts another layerchop process (LAYERCHOP_WORKER_DLL overrides it).</summary>
-    internal static IReadOnlyList<string> WorkerCommandLine()
-    {
-        var dll = Environment.GetEnvironmentVariable("LAYERCHOP_WORKER_DLL");
-        return dll is not null ? ["dotnet", dll] : WorkerOptions.CurrentBinary();
     }
 
     static void PrintFront(SweepFront front)

@@ -69,9 +69,8 @@ public static class ModelFolder
     /// <summary>The checkpoint name of a parameter of a model that keeps only <paramref name="keptLayers"/>.</summary>
     public static string StoredName(string name, IReadOnlyList<int>? keptLayers)
     {
-        if (keptLayers is null || !name.StartsWith("model.layers.", StringComparison.Ordinal)) return name;
-        int start = "model.layers.".Length, end = name.IndexOf('.', start);
-        return $"model.layers.{keptLayers[int.Parse(name[start..end])]}{name[end..]}";
+        return keptLayers is not null && LayerTensorName.TryParse(name, out int layer, out string rest)
+            ? LayerTensorName.Format(keptLayers[layer], rest) : name;
     }
 
     /// <summary>Writes the model's weights (in <paramref name="dtype"/>), its config and the tokenizer files of <paramref name="tokenizerFrom"/>.</summary>

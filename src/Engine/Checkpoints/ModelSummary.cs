@@ -20,7 +20,7 @@ public sealed record ModelSummary(
         var layers = new HashSet<int>();
         foreach (var name in checkpoint.Names)
         {
-            if (LayerIndex(name) is int layer) layers.Add(layer);
+            if (LayerTensorName.TryParse(name, out int layer, out _)) layers.Add(layer);
             var info = checkpoint.Info(name);
             long count = info.Shape.Aggregate(1L, (a, b) => a * b);
             total += count;
@@ -32,14 +32,5 @@ public sealed record ModelSummary(
         long bytes = Directory.EnumerateFiles(folder, "*.safetensors").Sum(f => new FileInfo(f).Length);
         return new ModelSummary(config.ModelType, layers.Count, config.NumLayers, config.HiddenSize, config.NumHeads,
             config.NumKvHeads, config.VocabSize, total, total - embedding, dtype, bytes);
-    }
-
-    const string LayerPrefix = "model.layers.";
-
-    static int? LayerIndex(string tensorName)
-    {
-        if (!tensorName.StartsWith(LayerPrefix, StringComparison.Ordinal)) return null;
-        int end = tensorName.IndexOf('.', LayerPrefix.Length);
-        return end > LayerPrefix.Length && int.TryParse(tensorName.AsSpan(LayerPrefix.Length, end - LayerPrefix.Length), out int index) ? index : null;
     }
 }

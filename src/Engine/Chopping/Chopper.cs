@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using LayerChop.Engine.Checkpoints;
 using LayerChop.Engine.Chopping.Importance;
 using LayerChop.Engine.Modeling;
@@ -16,9 +15,6 @@ public sealed record ChopResult(IReadOnlyList<int> Removed, IReadOnlyList<int> K
 /// </summary>
 public static partial class Chopper
 {
-    [GeneratedRegex(@"^model\.layers\.(\d+)\.(.+)$")]
-    private static partial Regex LayerTensor();
-
     /// <summary>The chop record in a model folder: where it came from and which layers were removed.</summary>
     public const string RecordFile = "layerchop.json";
 
@@ -108,14 +104,12 @@ public static partial class Chopper
                 long count = info.Shape.Aggregate(1L, (a, b) => a * b);
                 before += count;
                 string outName = name;
-                var match = LayerTensor().Match(name);
-                if (match.Success)
+                if (LayerTensorName.TryParse(name, out int layer, out string rest))
                 {
-                    int layer = int.Parse(match.Groups[1].Value);
                     if (layer >= config.NumLayers)
                         throw new LayerChopException($"{source}: tensor '{name}' names layer {layer} but config.json says num_hidden_layers = {config.NumLayers}");
                     if (!newIndex.TryGetValue(layer, out int renumbered)) continue;
-                    outName = $"model.layers.{renumbered}.{match.Groups[2].Value}";
+                    outName = LayerTensorName.Format(renumbered, rest);
                 }
                 after += count;
                 sources.Add(new TensorSource(outName, SafeTensorsDTypes.ToScalarType(info.DType), info.Shape, () => checkpoint.Read(name)));

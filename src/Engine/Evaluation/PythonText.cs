@@ -35,7 +35,13 @@ public static class PythonText
     }
 
     /// <summary>Python's len: the code points of a string (an emoji outside the Basic Multilingual Plane is one).</summary>
-    public static int Len(string text) => CodePoints(text).Length;
+    public static int Len(string text)
+    {
+        int length = text.Length;                       // a valid surrogate pair is one code point, as CodePoints reads it
+        for (int i = 0; i + 1 < text.Length; i++)
+            if (char.IsHighSurrogate(text[i]) && char.IsLowSurrogate(text[i + 1])) { length--; i++; }
+        return length;
+    }
 
     /// <summary>Python's str.capitalize (3.8 and later).</summary>
     public static string Capitalize(string text)

@@ -71,12 +71,22 @@ public sealed class CausalLM : nn.Module
         var (cos, sin) = rotary.Get(past, t, DType);
         // New queries attend to every cached position and causally among themselves; null = plain causal over ids
         // (or, for one new token, everything cached).
-        var queryPos = arange(past, past + t, 1, ScalarType.Int64, Device).unsqueeze(1);       // (T, 1)
-        var keyPos = arange(0, past + t, 1, ScalarType.Int64, Device).unsqueeze(0);           // (1, S)
-        Tensor? mask = past > 0 && t > 1 ? keyPos <= queryPos : null;                         // (T, S)
+        // Positions are built only when a mask needs them, not for every decoded token.
+        Tensor? queryPos = null, keyPos = null;
+        void Positions()
+        {
+            queryPos ??= arange(past, past + t, 1, ScalarType.Int64, Device).unsqueeze(1);    // (T, 1)
+            keyPos ??= arange(0, past + t, 1, ScalarType.Int64, Device).unsqueeze(0);        // (1, S)
+        }
+        Tensor? mask = null;
+        if (past > 0 && t > 1) { Positions(); mask = keyPos! <= queryPos!; }                   // (T, S)
         // A sliding window also hides keys at or before query - window (only matters past the window's length).
-        Tensor? Windowed(int window) => past + t <= window ? mask
-            : (keyPos <= queryPos).logical_and(keyPos > queryPos - window);                   // (T, S)
+        Tensor? Windowed(int window)
+        {
+            if (past + t <= window) return mask;
+            Positions();
+            return (keyPos! <= queryPos!).logical_and(keyPos! > queryPos! - window);          // (T, S)
+        }
         var h = Layers(ids, cos, sin, mask, Windowed, cache, skipLayers, layerOutputs);
         cache?.Advance(t);
         return h.MoveToOuterDisposeScope();

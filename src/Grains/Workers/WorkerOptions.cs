@@ -11,8 +11,18 @@ public sealed class WorkerOptions
     /// <summary>Torch threads per CPU worker (0: libtorch's default).</summary>
     public int CpuThreads { get; init; }
 
+    /// <summary>One worker per GPU when <paramref name="gpus"/> is above 0 (each pinned to its GPU), else <paramref name="cpuSlots"/> CPU workers.</summary>
+    public static WorkerOptions ForHost(int gpus, int cpuSlots, int cpuThreads) => new()
+    {
+        Slots = gpus > 0 ? gpus : cpuSlots, Gpu = gpus > 0, CpuThreads = cpuThreads, Command = LayerChopCommand(),
+    };
+
+    /// <summary>The command that starts another layerchop process: `dotnet LAYERCHOP_WORKER_DLL` when that is set, else this binary.</summary>
+    public static IReadOnlyList<string> LayerChopCommand() =>
+        Environment.GetEnvironmentVariable("LAYERCHOP_WORKER_DLL") is { } dll ? ["dotnet", dll] : CurrentBinary();
+
     /// <summary>The running layerchop binary, as a command that starts another copy of it.</summary>
-    public static IReadOnlyList<string> CurrentBinary()
+    static IReadOnlyList<string> CurrentBinary()
     {
         var process = Environment.ProcessPath ?? throw new InvalidOperationException("cannot tell which binary is running");
         var entry = System.Reflection.Assembly.GetEntryAssembly()?.Location;
