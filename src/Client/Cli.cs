@@ -8,15 +8,21 @@ namespace LayerChop.Client;
 /// <summary>Conventions every command shares: one-line errors on stderr, exit codes, JSON output.</summary>
 public static class Cli
 {
-    public const int UserError = 2;
-    public const int InternalError = 70;
+    public const int UserError = (int)Interfaces.WorkerExit.BadInput;
+    public const int InternalError = (int)Interfaces.WorkerExit.InternalError;
 
-    static readonly System.Text.Json.JsonSerializerOptions JsonOptions = new()
+    /// <summary>Indented JSON for a command's output. A non-finite number (a perplexity that overflowed, an average
+    /// of a task without questions) is written as "NaN", "Infinity" or "-Infinity", never hidden.</summary>
+    public static readonly System.Text.Json.JsonSerializerOptions JsonIndentedOptions = new()
     {
         WriteIndented = true,
-        // A perplexity can overflow to Infinity on a badly broken model; write it as "Infinity" instead of failing.
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
+
+    /// <summary>The same on one line (JSON lines).</summary>
+    public static readonly System.Text.Json.JsonSerializerOptions JsonLineOptions = new(JsonIndentedOptions) { WriteIndented = false };
+
+    static System.Text.Json.JsonSerializerOptions JsonOptions => JsonIndentedOptions;
 
     /// <summary>Runs a command body; a problem with the user's input becomes one line on stderr and exit code 2.</summary>
     /// <param name="onError">also receives the one-line message (the worker puts it in its JSON events).</param>

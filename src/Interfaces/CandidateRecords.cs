@@ -102,7 +102,10 @@ public sealed record LatencyConditions
     [Id(5)] public bool Exclusive { get; init; }
 }
 
-/// <summary>Everything known about one candidate: what the candidate grain holds and the sweep grain mirrors.</summary>
+/// <summary>
+/// Everything known about one candidate. The candidate grain owns it and alone writes it; the sweep keeps a
+/// <see cref="CandidateSummary"/> derived from it.
+/// </summary>
 [GenerateSerializer, Alias("layerchop.candidate-state")]
 public sealed record CandidateState
 {
@@ -110,12 +113,153 @@ public sealed record CandidateState
     [Id(1)] public CandidateConfig Config { get; init; } = new();
     [Id(2)] public CandidateStatus Status { get; init; }
     [Id(3)] public CandidateProgress? Progress { get; init; }
+    /// <summary>Every attempt ever started, numbered 1, 2, ... without gaps; a retry adds to them.</summary>
     [Id(4)] public IReadOnlyList<AttemptRecord> Attempts { get; init; } = [];
     /// <summary>Set once Completed.</summary>
     [Id(5)] public CandidateResult? Result { get; init; }
     /// <summary>The last attempt's failure, one line.</summary>
     [Id(6)] public string? Error { get; init; }
     [Id(7)] public DateTime UpdatedUtc { get; init; }
+    /// <summary>Grows by one with every change the grain makes, so that a reader keeps the newest of two copies.</summary>
+    [Id(8)] public long Revision { get; init; }
+    /// <summary>Failed attempts allowed, from <see cref="FailuresCountFrom"/> on (the sweep's max_attempts).</summary>
+    [Id(9)] public int MaxAttempts { get; init; } = 3;
+    /// <summary>Attempts before this index do not count against <see cref="MaxAttempts"/> (a retry moves it).</summary>
+    [Id(10)] public int FailuresCountFrom { get; init; }
+    /// <summary>Healing loss by step, thinned to a bounded number of points (see <see cref="LossCurve"/>).</summary>
+    [Id(11)] public LossCurve Loss { get; init; } = new();
 
     public string Id => Config.Id;
+
+    /// <summary>The attempt that runs now: the last one, when it has not ended.</summary>
+    public AttemptRecord? Running => Attempts.Count > 0 && Attempts[^1].Outcome == AttemptOutcome.Running ? Attempts[^1] : null;
+
+    /// <summary>Failed attempts that count against <see cref="MaxAttempts"/>.</summary>
+    public int Failures => Attempts.Skip(FailuresCountFrom).Count(a => a.Outcome == AttemptOutcome.Failed);
+
+    public CandidateSummary Summarize() => new()
+    {
+        Config = Config, Status = Status, Revision = Revision, Attempts = Attempts.Count,
+        Running = Running is { } r ? new SlotRef { Silo = r.Silo, Slot = r.Slot } : null,
+        RunningAttempt = Running?.Number ?? 0, Progress = Progress, Error = Error, Result = Result, UpdatedUtc = UpdatedUtc,
+    };
+}
+
+/// <summary>
+/// A training loss curve with at most <see cref="Capacity"/> points: when full, every other point is dropped and
+/// only every 2nd, 4th, ... step is kept from then on, so a curve of any length keeps its shape in bounded space.
+/// </summary>
+[GenerateSerializer, Alias("layerchop.loss-curve")]
+public sealed record LossCurve
+{
+    public const int Capacity = 512;
+
+    [Id(0)] public IReadOnlyList<long> Steps { get; init; } = [];
+    [Id(1)] public IReadOnlyList<double> Losses { get; init; } = [];
+    /// <summary>Only steps that are multiples of this are kept.</summary>
+    [Id(2)] public long Stride { get; init; } = 1;
+
+    /// <summary>The curve with this step added (points at or after it, from an interrupted attempt, are replaced).</summary>
+    public LossCurve Add(long step, double loss)
+    {
+        if (step % Stride != 0) return this;
+        int keep = 0;
+        while (keep < Steps.Count && Steps[keep] < step) keep++;
+        var steps = Steps.Take(keep).Append(step).ToList();
+        var losses = Losses.Take(keep).Append(loss).ToList();
+        long stride = Stride;
+        while (steps.Count > Capacity)
+        {
+            stride *= 2;
+            var kept = Enumerable.Range(0, steps.Count).Where(i => steps[i] % stride == 0).ToList();
+            steps = kept.Select(i => steps[i]).ToList();
+            losses = kept.Select(i => losses[i]).ToList();
+        }
+        return new LossCurve { Steps = steps, Losses = losses, Stride = stride };
+    }
+}
+
+/// <summary>A worker slot of a silo: the silo's address (<c>SiloAddress.ToParsableString()</c>) and the slot's index.</summary>
+[GenerateSerializer, Alias("layerchop.slot-ref")]
+public sealed record SlotRef
+{
+    [Id(0)] public string Silo { get; init; } = "";
+    [Id(1)] public int Slot { get; init; }
+
+    public override string ToString() => $"{Silo} slot {Slot}";
+}
+
+/// <summary>
+/// The right to run one attempt of one candidate in one slot. Whatever the worker of an attempt reports is
+/// accepted only while that attempt is the candidate's live one; a newer lease fences every older one.
+/// </summary>
+[GenerateSerializer, Alias("layerchop.lease")]
+public sealed record Lease
+{
+    [Id(0)] public string Sweep { get; init; } = "";
+    [Id(1)] public string Candidate { get; init; } = "";
+    [Id(2)] public int Attempt { get; init; }
+    [Id(3)] public SlotRef Slot { get; init; } = new();
+
+    /// <summary>The candidate grain's key.</summary>
+    public string Key => SweepKeys.Candidate(Sweep, Candidate);
+
+    public override string ToString() => $"{Key} attempt {Attempt}";
+}
+
+/// <summary>What a silo's supervisor gets when it asks a sweep for work: the lease and what the job is built from.</summary>
+[GenerateSerializer, Alias("layerchop.work-order")]
+public sealed record WorkOrder
+{
+    [Id(0)] public Lease Lease { get; init; } = new();
+    [Id(1)] public SweepSpec Spec { get; init; } = new();
+    [Id(2)] public CandidateConfig Config { get; init; } = new();
+}
+
+/// <summary>How an attempt's worker process ended, as its supervisor saw it.</summary>
+[GenerateSerializer, Alias("layerchop.attempt-end")]
+public sealed record AttemptEnd
+{
+    [Id(0)] public AttemptOutcome Outcome { get; init; }
+    /// <summary>One line: the worker's failure message, its named exit reason, or a signal.</summary>
+    [Id(1)] public string? Reason { get; init; }
+    /// <summary>Set when <see cref="Outcome"/> is Succeeded.</summary>
+    [Id(2)] public CandidateResult? Result { get; init; }
+    /// <summary>A failure no further attempt can fix (bad input): the candidate fails at once.</summary>
+    [Id(3)] public bool Permanent { get; init; }
+}
+
+/// <summary>What the candidate grain answers to a worker's report.</summary>
+[GenerateSerializer, Alias("layerchop.report-verdict")]
+public enum ReportVerdict
+{
+    /// <summary>Applied: the attempt is the live one.</summary>
+    Accepted = 0,
+    /// <summary>Refused: a newer attempt exists, or this one was ended (cancelled, or its silo declared dead). Stop the worker.</summary>
+    Stale = 1,
+}
+
+/// <summary>What a sweep keeps of one candidate: enough for status, queue, front and report, and no attempt history.</summary>
+[GenerateSerializer, Alias("layerchop.candidate-summary")]
+public sealed record CandidateSummary
+{
+    [Id(0)] public CandidateConfig Config { get; init; } = new();
+    [Id(1)] public CandidateStatus Status { get; init; }
+    /// <summary>The candidate state's revision this summary was made from.</summary>
+    [Id(2)] public long Revision { get; init; }
+    /// <summary>Attempts started so far.</summary>
+    [Id(3)] public int Attempts { get; init; }
+    /// <summary>The slot of the attempt that runs now; null when none runs.</summary>
+    [Id(4)] public SlotRef? Running { get; init; }
+    [Id(5)] public CandidateProgress? Progress { get; init; }
+    [Id(6)] public string? Error { get; init; }
+    [Id(7)] public CandidateResult? Result { get; init; }
+    [Id(8)] public DateTime UpdatedUtc { get; init; }
+    /// <summary>The number of the attempt that runs now; 0 when none runs.</summary>
+    [Id(9)] public int RunningAttempt { get; init; }
+
+    public string Id => Config.Id;
+
+    /// <summary>A candidate that has never run and has no stored state.</summary>
+    public static CandidateSummary New(CandidateConfig config) => new() { Config = config, Status = CandidateStatus.Pending };
 }

@@ -1,60 +1,63 @@
 namespace LayerChop.Interfaces;
 
 /// <summary>
-/// One candidate's chop, heal and evaluate lifecycle, keyed by <see cref="SweepKeys.Candidate"/>. It owns the
-/// worker process, persists progress, retries interrupted attempts up to the spec's max_attempts and reports
-/// every change to its sweep grain.
+/// One candidate's lifecycle state machine, keyed by <see cref="SweepKeys.Candidate"/>. It owns the candidate's
+/// state and alone changes it, every status change through <see cref="CandidateTransitions"/>. Its sweep begins
+/// attempts (<see cref="Begin"/>), cancels and retries; the supervisor of the silo that runs an attempt feeds it
+/// the worker's typed events and the attempt's end. Calls from the sweep answer with the new summary and never
+/// call back; calls from supervisors pass the new summary on to the sweep.
 /// </summary>
 [Alias("layerchop.candidate-grain")]
 public interface ICandidateGrain : IGrainWithStringKey
 {
-    /// <summary>
-    /// Begins the work on this silo if it has not begun, in the slot reserved for this candidate here (or a
-    /// free one); calling it again does nothing. Without a slot nothing starts, the reply says so and this
-    /// activation goes away, so that the coordinator can place the candidate again.
-    /// </summary>
-    [Alias("start")] Task<StartReply> Start(SweepSpec sweep, CandidateConfig config);
-
-    /// <summary>Null before the first <see cref="Start"/>.</summary>
+    /// <summary>Null while the candidate has never been begun, cancelled or retried (it is then Pending).</summary>
     [Alias("state")] Task<CandidateState?> GetState();
 
-    /// <summary>Stops the worker and marks the candidate Cancelled, unless it already finished.</summary>
-    [Alias("cancel")] Task Cancel();
+    /// <summary>
+    /// Starts a new attempt in <paramref name="slot"/>: a running attempt left by a silo that died is closed as
+    /// interrupted first, and the new attempt's number fences every older one. No lease when the candidate is
+    /// finished (Completed, Failed, Cancelled).
+    /// </summary>
+    [Alias("begin")] Task<BeginReply> Begin(string sweep, CandidateConfig config, SlotRef slot, int maxAttempts);
 
-    /// <summary>Moves a Failed or Cancelled candidate back to Pending with a fresh attempt count (its coordinator
-    /// then queues it); returns false when the candidate was in no such state.</summary>
-    [Alias("retry")] Task<bool> Retry();
+    /// <summary>Applies a worker event when its attempt is the live one; <see cref="ReportVerdict.Stale"/> otherwise.</summary>
+    [Alias("report")] Task<ReportVerdict> Report(WorkerEvent e);
 
     /// <summary>
-    /// Whether this candidate's work is running, and its state; starts nothing. An activation with no work
-    /// (its silo died and this call activated it afresh) goes away, and the coordinator queues the candidate
-    /// again: it resumes from its last checkpoint wherever a slot frees.
+    /// Ends the live attempt: Completed with its result, back to Pending (interrupted, or failed with attempts
+    /// left), or Failed. Ending an attempt that already ended changes nothing and tells the sweep again.
     /// </summary>
-    [Alias("ensure")] Task<StartReply> Ensure();
+    [Alias("end")] Task<ReportVerdict> End(int attempt, AttemptEnd end);
+
+    /// <summary>
+    /// The silo of <paramref name="attempt"/> left the cluster: the attempt is closed as interrupted and the
+    /// candidate waits for a slot again. Nothing changes when another attempt is live by now.
+    /// </summary>
+    [Alias("interrupt")] Task<CandidateSummary> Interrupt(string sweep, CandidateConfig config, int attempt, string reason);
+
+    /// <summary>Cancels an unfinished candidate: a running worker is told to stop, and its later reports are refused.</summary>
+    [Alias("cancel")] Task<CandidateSummary> Cancel(string sweep, CandidateConfig config);
+
+    /// <summary>
+    /// Moves a Failed or Cancelled candidate back to Pending with <paramref name="maxAttempts"/> fresh attempts
+    /// (numbers go on from the last one); null when it was in no such state.
+    /// </summary>
+    [Alias("retry")] Task<CandidateSummary?> Retry(int maxAttempts);
+
+    /// <summary>
+    /// A resubmitted spec raised max_attempts: a candidate that failed for running out of attempts gets the new
+    /// allowance (back to Pending when it has attempts left); null when nothing changed.
+    /// </summary>
+    [Alias("raise-attempts")] Task<CandidateSummary?> RaiseMaxAttempts(int maxAttempts);
 }
 
-/// <summary>Where a candidate stands after <see cref="ICandidateGrain.Start"/> or <see cref="ICandidateGrain.Ensure"/>.</summary>
-[GenerateSerializer, Alias("layerchop.start-reply")]
-public sealed record StartReply
+/// <summary>The answer to <see cref="ICandidateGrain.Begin"/>.</summary>
+[GenerateSerializer, Alias("layerchop.begin-reply")]
+public sealed record BeginReply
 {
-    [Id(0)] public StartOutcome Outcome { get; init; }
-    /// <summary>The silo whose slot runs it (<c>SiloAddress.ToParsableString()</c>), when running.</summary>
-    [Id(1)] public string? Silo { get; init; }
-    [Id(2)] public CandidateState? State { get; init; }
-}
-
-/// <summary>Numeric values cross the wire: append, never renumber.</summary>
-[GenerateSerializer, Alias("layerchop.start-outcome")]
-public enum StartOutcome
-{
-    /// <summary>Its worker runs (or is starting) in a slot of <see cref="StartReply.Silo"/>.</summary>
-    Running = 0,
-    /// <summary>No slot was free on the silo it was activated on; nothing runs. Queue it again.</summary>
-    NoSlot = 1,
-    /// <summary>Completed, Failed or Cancelled: nothing to run.</summary>
-    Finished = 2,
-    /// <summary>Unfinished, but no work runs in this activation (never started, or its silo died).</summary>
-    Idle = 3,
+    /// <summary>Null when the candidate is finished and nothing starts.</summary>
+    [Id(0)] public Lease? Lease { get; init; }
+    [Id(1)] public CandidateSummary Summary { get; init; } = new();
 }
 
 /// <summary>Grain keys, in one place so the client, the coordinator and tools agree.</summary>

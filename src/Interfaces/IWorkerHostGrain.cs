@@ -1,23 +1,20 @@
 namespace LayerChop.Interfaces;
 
 /// <summary>
-/// The worker slots of one silo, as the cluster sees them: one grain per silo, keyed by the silo's address
-/// (<c>SiloAddress.ToParsableString()</c>) and always activated on that silo. Coordinators reserve a slot here
-/// before they place a candidate on the silo, so that no slot (no GPU) is ever given to two candidates.
+/// The handle the cluster has on one silo's worker supervisor: one grain per silo, keyed by the silo's address
+/// (<c>SiloAddress.ToParsableString()</c>) and always activated on that silo. The supervisor owns the silo's
+/// slots and worker processes and pulls work from the sweeps itself; this grain only tells it things.
 /// </summary>
 [Alias("layerchop.worker-host-grain")]
 public interface IWorkerHostGrain : IGrainWithStringKey
 {
     [Alias("slots"), Orleans.Concurrency.AlwaysInterleave] Task<SlotsView> GetSlots();
 
-    /// <summary>
-    /// Keeps a free slot for the candidate (key <see cref="SweepKeys.Candidate"/>) for a short while, until
-    /// the candidate, activated on this silo, claims it. Returns the slot, or null when none is free.
-    /// </summary>
-    [Alias("reserve"), Orleans.Concurrency.AlwaysInterleave] Task<int?> Reserve(string candidate);
+    /// <summary>There may be work: a free slot asks the sweeps for some now.</summary>
+    [Alias("wake"), Orleans.Concurrency.AlwaysInterleave] Task Wake();
 
-    /// <summary>Gives back a reservation the candidate did not use.</summary>
-    [Alias("unreserve"), Orleans.Concurrency.AlwaysInterleave] Task CancelReservation(string candidate);
+    /// <summary>Stops the worker of this lease, when it runs here (it checkpoints first; it is killed when slow).</summary>
+    [Alias("stop"), Orleans.Concurrency.AlwaysInterleave] Task Stop(Lease lease);
 }
 
 /// <summary>What one silo's slots are doing.</summary>
@@ -26,7 +23,7 @@ public sealed record SlotsView
 {
     [Id(0)] public string Silo { get; init; } = "";
     [Id(1)] public bool Gpu { get; init; }
-    /// <summary>Per slot, the candidate holding or reserving it; null when free.</summary>
+    /// <summary>Per slot, the lease (candidate key and attempt) of the worker in it; null when free.</summary>
     [Id(2)] public IReadOnlyList<string?> Holders { get; init; } = [];
 
     public int Capacity => Holders.Count;

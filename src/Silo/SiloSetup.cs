@@ -4,6 +4,7 @@ using LayerChop.Grains.Sweeps;
 using LayerChop.Grains.Workers;
 using LayerChop.Silo.Storage;
 using Orleans.Configuration;
+using Orleans.Runtime;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -20,7 +21,8 @@ public static class SiloSetup
     public static ISiloBuilder AddLayerChopSweeps(this ISiloBuilder silo, WorkerOptions workers, string storageConnection)
     {
         silo.Services.AddSingleton(workers);
-        silo.Services.AddSingleton<WorkerSlots>();
+        silo.Services.AddSingleton<WorkerSupervisor>();
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(s => s.GetRequiredService<WorkerSupervisor>());
         silo.Services.AddPlacementDirector<OnSiloOfKeyPlacement, OnSiloOfKeyPlacementDirector>();
         silo.AddLayerChopStorage(new StorageOptions { Database = DatabaseTarget.Parse(storageConnection), StorageName = StorageNames.Sweeps });
         silo.AddStartupTask((services, cancel) => SweepWakeUp.Run(services.GetRequiredService<IGrainFactory>(),

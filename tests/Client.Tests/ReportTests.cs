@@ -27,9 +27,8 @@ public class ReportTests
         Assert.Equal(Verdict.WithinNoise, NoiseRule.Compare(0.5599, se, 0.5, se).Verdict);
     }
 
-    static CandidateState Candidate(int remove, string strategy, long heal, double accuracy, double stderr, double perplexity, int n = 2000) => new()
+    static CandidateSummary Candidate(int remove, string strategy, long heal, double accuracy, double stderr, double perplexity, int n = 2000) => new()
     {
-        Sweep = "s",
         Config = new CandidateConfig { Remove = remove, Strategy = remove == 0 ? CandidateConfig.None : strategy, HealTokens = heal, HealMethod = heal == 0 ? CandidateConfig.None : "pretrain" },
         Status = CandidateStatus.Completed,
         Result = new CandidateResult
@@ -43,7 +42,7 @@ public class ReportTests
         },
     };
 
-    static readonly CandidateState[] Sweep =
+    static readonly CandidateSummary[] Sweep =
     [
         Candidate(0, "none", 0, 0.600, 0.011, 80),
         Candidate(0, "none", 1000, 0.605, 0.011, 79),

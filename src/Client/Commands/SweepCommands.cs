@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using LayerChop.Engine;
+using LayerChop.Engine.Pipeline;
 using LayerChop.Grains.Sweeps;
 using LayerChop.Grains.Workers;
 using LayerChop.Interfaces;
@@ -17,52 +18,80 @@ public static class SweepCommands
         var sweep = new Command("sweep", "Run a grid of chop -> heal -> evaluate candidates and keep the Pareto front of size and latency against accuracy");
         sweep.Subcommands.Add(Run());
         sweep.Subcommands.Add(Start());
-        sweep.Subcommands.Add(Query("status", "Counts and one line per candidate (JSON: the candidates' states)", async (s, json) =>
+        sweep.Subcommands.Add(List());
+        sweep.Subcommands.Add(Query("status", "Counts by status and one line per candidate (JSON: counts and candidate summaries)", async (s, json) =>
         {
-            var status = await s.GetStatus() ?? throw new LayerChopException("no such sweep in this cluster");
-            if (json) { Console.WriteLine(ResultsJson(status.Candidates, await s.GetFront())); return 0; }
-            new ProgressTable(live: false, Console.Out).Draw(status, force: true);
+            var status = await s.GetStatus() ?? throw NoSuchSweep();
+            if (json) { Cli.WriteJson(StatusJson(status)); return 0; }
+            new ProgressTable(live: false, Console.Out).Draw(status.Candidates, status, force: true);
             return 0;
         }));
-        sweep.Subcommands.Add(Query("watch", "Follow a sweep until it finishes", async (s, json) =>
+        sweep.Subcommands.Add(Query("watch", "Follow a sweep until it finishes (JSON: one line per change of a candidate)", async (s, json) =>
         {
             var table = new ProgressTable();
+            var candidates = new Dictionary<string, CandidateSummary>();
+            var order = new List<string>();
+            long since = 0;
             while (true)
             {
-                var status = await s.GetStatus() ?? throw new LayerChopException("no such sweep in this cluster");
-                table.Draw(status);
+                var status = await s.GetStatus(since) ?? throw NoSuchSweep();
+                foreach (var c in status.Candidates)
+                {
+                    if (!candidates.ContainsKey(c.Id)) order.Add(c.Id);
+                    candidates[c.Id] = c;
+                    if (json) Console.WriteLine(JsonSerializer.Serialize(CandidateJson(c, onFront: false), Cli.JsonLineOptions));
+                }
+                since = status.Revision;
+                if (!json) table.Draw(order.Select(id => candidates[id]).ToList(), status);
                 if (status.IsFinished) return status.Count(CandidateStatus.Failed) > 0 ? 1 : 0;
                 await Task.Delay(1000);
             }
         }));
         sweep.Subcommands.Add(Query("front", "The non-dominated candidates (by parameters and by latency against accuracy)", async (s, json) =>
         {
+            if (await s.GetSpec() is null) throw NoSuchSweep();
             var front = await s.GetFront();
-            if (json) Console.WriteLine(JsonSerializer.Serialize(new
+            if (json) Cli.WriteJson(new Dictionary<string, object>
             {
-                by_params = front.ByParams.Select(p => new { id = p.CandidateId, p.Params, latency_ms_per_token = p.LatencyMsPerToken, p.Average }),
-                by_latency = front.ByLatency.Select(p => new { id = p.CandidateId, p.Params, latency_ms_per_token = p.LatencyMsPerToken, p.Average }),
-            }, Indented));
+                ["by_params"] = front.ByParams.Select(FrontJson).ToArray(),
+                ["by_latency"] = front.ByLatency.Select(FrontJson).ToArray(),
+            });
             else PrintFront(front);
             return 0;
         }));
         sweep.Subcommands.Add(Query("results", "Every candidate's configuration, status, attempts, sizes, latency and scores (JSON with --json)", async (s, json) =>
         {
-            var results = await s.GetResults();
+            var status = await s.GetStatus() ?? throw NoSuchSweep();
             var front = await s.GetFront();
-            if (json) Console.WriteLine(ResultsJson(results, front));
-            else new ProgressTable(live: false, Console.Out).Draw(new SweepStatus { Name = "", Candidates = results }, force: true);
+            if (json) Console.WriteLine(ResultsJson(status.Candidates, front));
+            else new ProgressTable(live: false, Console.Out).Draw(status.Candidates, status, force: true);
             return 0;
         }));
-        sweep.Subcommands.Add(Query("cancel", "Cancel the unfinished candidates (workers checkpoint first)", async (s, json) => { await s.Cancel(); return 0; }));
-        sweep.Subcommands.Add(Query("retry", "Start failed and cancelled candidates again", async (s, json) =>
+        sweep.Subcommands.Add(Query("cancel", "Cancel the unfinished candidates: queued ones at once, running ones by stopping their workers (they checkpoint first)", async (s, json) =>
         {
-            var retried = await s.Retry();
-            Console.WriteLine(retried.Count == 0 ? "nothing to retry" : "retrying " + string.Join(", ", retried));
+            if (await s.GetSpec() is null) throw NoSuchSweep();
+            var cancelled = await s.Cancel();
+            if (json) Cli.WriteJson(new Dictionary<string, object>
+            {
+                ["stopped"] = cancelled.Stopped, ["queued"] = cancelled.Queued, ["already_finished"] = cancelled.AlreadyFinished,
+            });
+            else Console.WriteLine($"cancelled {cancelled.Stopped.Count + cancelled.Queued.Count} candidate(s): {cancelled.Stopped.Count} running (their workers stop), {cancelled.Queued.Count} queued; {cancelled.AlreadyFinished} had finished before");
             return 0;
         }));
+        sweep.Subcommands.Add(Query("retry", "Start failed and cancelled candidates again, with max_attempts fresh attempts each", async (s, json) =>
+        {
+            if (await s.GetSpec() is null) throw NoSuchSweep();
+            var retried = await s.Retry();
+            if (json) Cli.WriteJson(new Dictionary<string, object> { ["retried"] = retried });
+            else Console.WriteLine(retried.Count == 0 ? "nothing to retry" : "retrying " + string.Join(", ", retried));
+            return 0;
+        }));
+        sweep.Subcommands.Add(Show());
+        sweep.Subcommands.Add(Export());
         return sweep;
     }
+
+    static LayerChopException NoSuchSweep() => new("no such sweep in this cluster (`layerchop sweep list` shows the ones there are)");
 
     static Command Start()
     {
@@ -87,12 +116,121 @@ public static class SweepCommands
     static Command Query(string verb, string description, Func<ISweepGrain, bool, Task<int>> body)
     {
         var name = new Argument<string>("NAME") { Description = "Sweep name (the spec's name)" };
-        var cluster = ClusterOptions.Connection();
-        var clusterId = ClusterOptions.Id();
+        var store = new SweepStore();
         var json = Cli.JsonOption();
-        var command = new Command(verb, description) { name, cluster, clusterId, json };
-        command.SetAction(p => Cli.Run(() => WithCluster(p.GetValue(cluster), p.GetValue(clusterId)!,
-            grains => body(grains.GetGrain<ISweepGrain>(p.GetValue(name)!), p.GetValue(json)))));
+        var command = new Command(verb, description) { name, json };
+        store.AddTo(command);
+        command.SetAction(p => Cli.Run(() => store.With(p, grains => body(grains.GetGrain<ISweepGrain>(p.GetValue(name)!), p.GetValue(json)))));
+        return command;
+    }
+
+    static Command List()
+    {
+        var store = new SweepStore();
+        var json = Cli.JsonOption();
+        var command = new Command("list", "The sweeps in a cluster (or in an embedded sweep's state file), with their candidates' counts by status") { json };
+        store.AddTo(command);
+        command.SetAction(p => Cli.Run(() => store.With(p, async grains =>
+        {
+            var rows = new List<SweepStatus>();
+            foreach (var name in await grains.GetGrain<ISweepIndexGrain>(0).GetAll())
+                if (await grains.GetGrain<ISweepGrain>(name).GetStatus(long.MaxValue) is { } status) rows.Add(status);
+            if (p.GetValue(json)) { Cli.WriteJson(rows.Select(StatusJson).ToArray()); return 0; }
+            if (rows.Count == 0) { Console.WriteLine("no sweeps"); return 0; }
+            Console.WriteLine($"{"sweep",-24} {"submitted (UTC)",-17} {"total",6} {"done",6} {"running",8} {"queued",7} {"failed",7} {"cancelled",10}");
+            foreach (var r in rows)
+                Console.WriteLine($"{r.Name,-24} {r.SubmittedUtc,-17:yyyy-MM-dd HH:mm} {r.Total,6} {r.Count(CandidateStatus.Completed),6} {r.Running,8} {r.Count(CandidateStatus.Pending) - Math.Min(r.Running, r.Count(CandidateStatus.Pending)),7} {r.Count(CandidateStatus.Failed),7} {r.Count(CandidateStatus.Cancelled),10}");
+            return 0;
+        })));
+        return command;
+    }
+
+    static Command Show()
+    {
+        var name = new Argument<string>("NAME") { Description = "Sweep name" };
+        var candidate = new Argument<string>("CANDIDATE") { Description = "Candidate id (as `sweep status` lists them)" };
+        var store = new SweepStore();
+        var json = Cli.JsonOption();
+        var command = new Command("show", "One candidate: configuration, status, attempts (silo, slot, outcome, reason), healing loss by step, scores") { name, candidate, json };
+        store.AddTo(command);
+        command.SetAction(p => Cli.Run(() => store.With(p, async grains =>
+        {
+            var (spec, state) = await FindCandidate(grains, p.GetValue(name)!, p.GetValue(candidate)!);
+            if (p.GetValue(json)) { Cli.WriteJson(CandidateDetailJson(spec, state)); return 0; }
+            PrintCandidate(spec, state);
+            return 0;
+        })));
+        return command;
+    }
+
+    /// <summary>The sweep's spec and the candidate's whole state (Pending with no attempts when it never ran).</summary>
+    static async Task<(SweepSpec, CandidateState)> FindCandidate(IGrainFactory grains, string sweep, string id)
+    {
+        var spec = await grains.GetGrain<ISweepGrain>(sweep).GetSpec() ?? throw NoSuchSweep();
+        var config = SweepGrid.Expand(spec).FirstOrDefault(c => c.Id == id)
+            ?? throw new LayerChopException($"sweep '{sweep}' has no candidate '{id}' (`layerchop sweep status {sweep}` lists them)");
+        var state = await grains.GetGrain<ICandidateGrain>(SweepKeys.Candidate(sweep, id)).GetState()
+            ?? new CandidateState { Sweep = sweep, Config = config, Status = CandidateStatus.Pending };
+        return (spec, state);
+    }
+
+    static void PrintCandidate(SweepSpec spec, CandidateState c)
+    {
+        Console.WriteLine($"candidate {c.Id} of sweep {c.Sweep}: {c.Status.ToString().ToLowerInvariant()}{(c.Error is null ? "" : $" ({c.Error})")}");
+        Console.WriteLine($"  remove {c.Config.Remove} ({c.Config.Strategy}), heal {CandidateConfig.FormatTokens(c.Config.HealTokens)} tokens ({c.Config.HealMethod}), seed {c.Config.Seed}");
+        Console.WriteLine($"  folder {JobBuilder.CandidateFolder(spec, c.Config)}");
+        Console.WriteLine($"  attempts ({c.Attempts.Count}; failures count from attempt {c.FailuresCountFrom + 1}, {c.MaxAttempts} allowed):");
+        foreach (var a in c.Attempts)
+            Console.WriteLine($"    #{a.Number} {a.StartedUtc:yyyy-MM-dd HH:mm:ss} -> {(a.EndedUtc is { } e ? e.ToString("HH:mm:ss") : "running"),-8} {a.Silo} slot {a.Slot}: {a.Outcome.ToString().ToLowerInvariant()}{(a.Reason is null ? "" : $" ({a.Reason})")}");
+        if (c.Loss.Steps.Count > 0)
+        {
+            Console.WriteLine($"  healing loss ({c.Loss.Steps.Count} points, every {c.Loss.Stride} step(s)):");
+            int every = Math.Max(1, c.Loss.Steps.Count / 10);
+            for (int i = 0; i < c.Loss.Steps.Count; i += every)
+                Console.WriteLine($"    step {c.Loss.Steps[i],8}  loss {c.Loss.Losses[i]:0.0000}");
+            if ((c.Loss.Steps.Count - 1) % every != 0)
+                Console.WriteLine($"    step {c.Loss.Steps[^1],8}  loss {c.Loss.Losses[^1]:0.0000}");
+        }
+        if (c.Result is { } r)
+        {
+            Console.WriteLine($"  {Cli.Count(r.Params)} parameters, {r.LatencyMsPerToken:0.00} ms/token, average {Number(r.Average, "0.0000")} ± {Number(r.AverageStderr, "0.0000")}, perplexity {Number(r.Perplexity, "0.00")}");
+            foreach (var (task, score) in r.Scores)
+                Console.WriteLine($"    {task,-16} {Number(score, "0.0000")} ± {Number(r.ScoreStderrs.GetValueOrDefault(task, double.NaN), "0.0000")} (n = {r.ScoreCounts.GetValueOrDefault(task)})");
+        }
+    }
+
+    /// <summary>A number as text; a non-finite one as what it is (nan, inf), never hidden.</summary>
+    internal static string Number(double? value, string format) => value switch
+    {
+        null => "-",
+        double v when double.IsNaN(v) => "nan",
+        double v when double.IsInfinity(v) => v > 0 ? "inf" : "-inf",
+        double v => v.ToString(format, System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    static Command Export()
+    {
+        var name = new Argument<string>("NAME") { Description = "Sweep name" };
+        var candidate = new Argument<string>("CANDIDATE") { Description = "Candidate id" };
+        var output = new Option<string>("--out") { Description = "New folder for the exported model", Required = true };
+        var store = new SweepStore();
+        var json = Cli.JsonOption();
+        var command = new Command("export", "Write a completed candidate's final model as a Hugging Face folder, with lineage.json (base model, removed layers, healing, scores)") { name, candidate, output, json };
+        store.AddTo(command);
+        command.SetAction(p => Cli.Run(() => store.With(p, async grains =>
+        {
+            var (spec, state) = await FindCandidate(grains, p.GetValue(name)!, p.GetValue(candidate)!);
+            if (state.Status != CandidateStatus.Completed)
+                throw new LayerChopException($"candidate {state.Id} is {state.Status.ToString().ToLowerInvariant()}, not completed: only a completed candidate has a final model to export");
+            var outDir = Path.GetFullPath(p.GetValue(output)!);
+            var workDir = JobBuilder.CandidateFolder(spec, state.Config);
+            var c = state.Config;
+            CandidateArtifacts.Export(workDir, spec.BaseModel, outDir, new Lineage(spec.Name, c.Id, c.Strategy, c.HealTokens, c.HealMethod, c.Seed));
+            var exported = CandidateArtifacts.FinalModel(workDir, spec.BaseModel);
+            if (p.GetValue(json)) Cli.WriteJson(new Dictionary<string, object?> { ["candidate"] = state.Id, ["out"] = outDir, ["model_from"] = exported });
+            else Console.WriteLine($"exported {state.Id} to {outDir} (model from {exported}; lineage in lineage.json)");
+            return 0;
+        })));
         return command;
     }
 
@@ -115,17 +253,19 @@ public static class SweepCommands
         var threads = new Option<int>("--threads") { Description = "Torch threads per candidate (0: libtorch's default)", DefaultValueFactory = _ => 0 };
         var gpus = new Option<string>("--gpus") { Description = "GPUs to run candidates on, one at a time each: a number, or auto (nvidia-smi); 0 means --slots CPU slots", DefaultValueFactory = _ => "0" };
         var json = new Option<bool>("--json") { Description = "Print the final results as JSON (one object per candidate) instead of tables" };
-        var command = new Command("run", "Run a sweep to completion on this machine (an embedded silo with its state in OUTPUT/state.db; the report in OUTPUT/report); running it again resumes it")
+        var retry = new Option<bool>("--retry") { Description = "Start failed and cancelled candidates of an earlier run again, with max_attempts fresh attempts each" };
+        var command = new Command("run", "Run a sweep to completion on this machine (an embedded silo with its state in OUTPUT/state.db; the report in OUTPUT/report); running it again resumes it, and a spec with a higher max_attempts gives failed candidates more attempts")
         {
-            specPath, slots, threads, gpus, json,
+            specPath, slots, threads, gpus, json, retry,
         };
         command.SetAction((p, token) => Task.FromResult(Cli.Run(() => RunEmbedded(p.GetValue(specPath)!, p.GetValue(slots), p.GetValue(threads), p.GetValue(json),
-            gpus: SiloCommand.CountGpus(p.GetValue(gpus)!)).GetAwaiter().GetResult())));
+            gpus: SiloCommand.CountGpus(p.GetValue(gpus)!), retry: p.GetValue(retry)).GetAwaiter().GetResult())));
         return command;
     }
 
     /// <param name="gpus">when above 0, one worker slot per GPU (each worker pinned to its GPU) instead of <paramref name="slots"/> CPU slots.</param>
-    public static async Task<int> RunEmbedded(string path, int slots, int threads, bool json, string? reportPreamble = null, int gpus = 0)
+    /// <param name="retry">failed and cancelled candidates start again.</param>
+    public static async Task<int> RunEmbedded(string path, int slots, int threads, bool json, string? reportPreamble = null, int gpus = 0, bool retry = false)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         if (slots < 1) throw new LayerChopException("--slots must be at least 1");
@@ -142,12 +282,26 @@ public static class SweepCommands
             var submitted = await sweep.Submit(spec);
             if (!submitted.Accepted) throw new LayerChopException(submitted.Error ?? "the sweep was rejected");
             Console.Error.WriteLine($"sweep {spec.Name}: {submitted.Candidates.Count} candidates ({submitted.Added.Count} new), output in {spec.Output}");
+            if (retry)
+            {
+                var retried = await sweep.Retry();
+                Console.Error.WriteLine(retried.Count == 0 ? "nothing to retry" : $"retrying {retried.Count} candidate(s): {string.Join(", ", retried)}");
+            }
             var table = new ProgressTable();
+            var candidates = new Dictionary<string, CandidateSummary>();
+            var order = new List<string>();
+            long since = 0;
             SweepStatus status;
             while (true)
             {
-                status = (await sweep.GetStatus())!;
-                table.Draw(status);
+                status = (await sweep.GetStatus(since))!;
+                foreach (var c in status.Candidates)
+                {
+                    if (!candidates.ContainsKey(c.Id)) order.Add(c.Id);
+                    candidates[c.Id] = c;
+                }
+                since = status.Revision;
+                table.Draw(order.Select(id => candidates[id]).ToList(), status);
                 if (status.IsFinished) break;
                 try { await Task.Delay(1000, interrupt.Token); }
                 catch (OperationCanceledException)
@@ -163,7 +317,9 @@ public static class SweepCommands
             else PrintFront(front);
             Console.Error.WriteLine($"report: {Path.Combine(report, "report.md")} (results.csv, results.json, pareto-params.png/svg, pareto-latency.png/svg)");
             int failed = status.Count(CandidateStatus.Failed);
-            if (failed > 0) Console.Error.WriteLine($"{failed} candidate(s) failed; 'layerchop sweep run' again after fixing the cause retries nothing by itself: see report/results.json for reasons");
+            if (failed > 0) Console.Error.WriteLine($"{failed} candidate(s) failed (reasons in report/results.json); after fixing the cause, 'layerchop sweep run --retry' starts them again");
+            if (status.Cancelled || status.Count(CandidateStatus.Cancelled) > 0)
+                Console.Error.WriteLine($"{status.Count(CandidateStatus.Cancelled)} candidate(s) cancelled; 'layerchop sweep run --retry' starts them again");
             return failed > 0 ? 1 : 0;
         }
         finally
@@ -177,50 +333,104 @@ public static class SweepCommands
         Console.WriteLine("Pareto front (parameters vs average accuracy):");
         Console.WriteLine($"  {"candidate",-36} {"params",10} {"ms/token",9} {"average",8}");
         foreach (var p in front.ByParams)
-            Console.WriteLine($"  {p.CandidateId,-36} {Cli.Count(p.Params),10} {p.LatencyMsPerToken,9:0.00} {p.Average,8:0.0000}");
+            Console.WriteLine($"  {p.CandidateId,-36} {Cli.Count(p.Params),10} {p.LatencyMsPerToken,9:0.00} {Number(p.Average, "0.0000"),8}");
     }
 
-    static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    static Dictionary<string, object?> FrontJson(FrontPoint p) => new()
+    {
+        ["id"] = p.CandidateId, ["params"] = p.Params, ["latency_ms_per_token"] = p.LatencyMsPerToken, ["average"] = p.Average,
+    };
 
-    public static string ResultsJson(IReadOnlyList<CandidateState> results, SweepFront front)
+    static Dictionary<string, object?> StatusJson(SweepStatus s) => new()
+    {
+        ["name"] = s.Name, ["submitted_utc"] = s.SubmittedUtc, ["revision"] = s.Revision, ["total"] = s.Total, ["running"] = s.Running,
+        ["cancelled"] = s.Cancelled, ["finished"] = s.IsFinished,
+        ["counts"] = Enum.GetValues<CandidateStatus>().ToDictionary(v => v.ToString().ToLowerInvariant(), v => s.Count(v)),
+        ["candidates"] = s.Candidates.Select(c => CandidateJson(c, onFront: false)).ToArray(),
+    };
+
+    /// <summary>One candidate's summary, as every command's JSON shows it.</summary>
+    static Dictionary<string, object?> CandidateJson(CandidateSummary c, bool onFront) => new()
+    {
+        ["id"] = c.Id,
+        ["config"] = new Dictionary<string, object?>
+        {
+            ["remove"] = c.Config.Remove, ["strategy"] = c.Config.Strategy, ["heal_tokens"] = c.Config.HealTokens,
+            ["heal_method"] = c.Config.HealMethod, ["seed"] = c.Config.Seed,
+        },
+        ["status"] = c.Status.ToString().ToLowerInvariant(),
+        ["attempts"] = c.Attempts,
+        ["running_on"] = c.Running is { } r ? new Dictionary<string, object?> { ["silo"] = r.Silo, ["slot"] = r.Slot, ["attempt"] = c.RunningAttempt } : null,
+        ["progress"] = c.Progress is { } p ? new Dictionary<string, object?>
+        {
+            ["stage"] = p.Stage.ToString().ToLowerInvariant(), ["step"] = p.Step, ["total_steps"] = p.TotalSteps, ["loss"] = p.Loss, ["tokens_per_s"] = p.TokensPerS,
+        } : null,
+        ["error"] = c.Error,
+        ["params"] = c.Result?.Params,
+        ["non_embedding_params"] = c.Result?.NonEmbeddingParams,
+        ["latency_ms_per_token"] = c.Result?.LatencyMsPerToken,
+        ["latency"] = c.Result?.Latency is { } l ? new Dictionary<string, object?>
+        {
+            ["p10_ms_per_token"] = l.P10MsPerToken, ["p90_ms_per_token"] = l.P90MsPerToken, ["runs"] = l.Runs,
+            ["shape"] = l.Shape, ["device"] = l.Device, ["exclusive"] = l.Exclusive,
+        } : null,
+        ["scores"] = c.Result?.Scores,
+        ["score_stderrs"] = c.Result?.ScoreStderrs,
+        ["score_counts"] = c.Result?.ScoreCounts,
+        ["average"] = c.Result?.Average,
+        ["average_stderr"] = c.Result?.AverageStderr,
+        ["perplexity"] = c.Result?.Perplexity,
+        ["on_front"] = onFront,
+    };
+
+    static Dictionary<string, object?> CandidateDetailJson(SweepSpec spec, CandidateState c)
+    {
+        var json = CandidateJson(c.Summarize(), onFront: false);
+        json["folder"] = JobBuilder.CandidateFolder(spec, c.Config);
+        json["max_attempts"] = c.MaxAttempts;
+        json["history"] = c.Attempts.Select(a => new Dictionary<string, object?>
+        {
+            ["number"] = a.Number, ["silo"] = a.Silo, ["slot"] = a.Slot, ["outcome"] = a.Outcome.ToString().ToLowerInvariant(),
+            ["reason"] = a.Reason, ["started_utc"] = a.StartedUtc, ["ended_utc"] = a.EndedUtc,
+        }).ToArray();
+        json["loss"] = new Dictionary<string, object?> { ["steps"] = c.Loss.Steps, ["losses"] = c.Loss.Losses, ["stride"] = c.Loss.Stride };
+        return json;
+    }
+
+    /// <summary>Every candidate, as `sweep results --json`, `sweep run --json` and report/results.json write it.</summary>
+    public static string ResultsJson(IReadOnlyList<CandidateSummary> results, SweepFront front)
     {
         var onFront = front.ByParams.Select(p => p.CandidateId).Concat(front.ByLatency.Select(p => p.CandidateId)).ToHashSet();
-        var list = results.Select(c => new Dictionary<string, object?>
-        {
-            ["id"] = c.Id,
-            ["config"] = new Dictionary<string, object?>
-            {
-                ["remove"] = c.Config.Remove, ["strategy"] = c.Config.Strategy, ["heal_tokens"] = c.Config.HealTokens,
-                ["heal_method"] = c.Config.HealMethod, ["seed"] = c.Config.Seed,
-            },
-            ["status"] = c.Status.ToString().ToLowerInvariant(),
-            ["attempts"] = c.Attempts.Count,
-            ["history"] = c.Attempts.Select(a => new Dictionary<string, object?>
-            {
-                ["number"] = a.Number, ["silo"] = a.Silo, ["slot"] = a.Slot, ["outcome"] = a.Outcome.ToString().ToLowerInvariant(),
-                ["reason"] = a.Reason, ["started_utc"] = a.StartedUtc, ["ended_utc"] = a.EndedUtc,
-            }).ToArray(),
-            ["error"] = c.Error,
-            ["params"] = c.Result?.Params,
-            ["non_embedding_params"] = c.Result?.NonEmbeddingParams,
-            ["latency_ms_per_token"] = c.Result?.LatencyMsPerToken,
-            ["latency"] = c.Result?.Latency is { } l ? new Dictionary<string, object?>
-            {
-                ["p10_ms_per_token"] = l.P10MsPerToken, ["p90_ms_per_token"] = l.P90MsPerToken, ["runs"] = l.Runs,
-                ["shape"] = l.Shape, ["device"] = l.Device, ["exclusive"] = l.Exclusive,
-            } : null,
-            ["scores"] = c.Result?.Scores,
-            ["score_stderrs"] = c.Result?.ScoreStderrs.ToDictionary(p => p.Key, p => Finite(p.Value)),
-            ["score_counts"] = c.Result?.ScoreCounts,
-            ["average"] = c.Result is { } r ? Finite(r.Average) : null,
-            ["average_stderr"] = c.Result is { } rs ? Finite(rs.AverageStderr) : null,
-            ["perplexity"] = c.Result?.Perplexity,
-            ["on_front"] = onFront.Contains(c.Id),
-        });
-        return JsonSerializer.Serialize(list, Indented);
+        return JsonSerializer.Serialize(results.Select(c => CandidateJson(c, onFront.Contains(c.Id))), Cli.JsonIndentedOptions);
+    }
+}
+
+/// <summary>
+/// Where sweep queries go: a cluster (PostgreSQL, through a client) or an embedded sweep's state file (opened
+/// by a silo of this process that runs no workers; only while no `sweep run` uses that file).
+/// </summary>
+sealed class SweepStore
+{
+    readonly Option<string?> cluster = ClusterOptions.Connection();
+    readonly Option<string> clusterId = ClusterOptions.Id();
+    readonly Option<string?> stateFile = new("--state") { Description = "An embedded sweep's state file (OUTPUT/state.db of `sweep run`) instead of a cluster" };
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(cluster);
+        command.Options.Add(clusterId);
+        command.Options.Add(stateFile);
     }
 
-    static double? Finite(double value) => double.IsFinite(value) ? value : null;
+    public int With(ParseResult p, Func<IGrainFactory, Task<int>> body)
+    {
+        if (p.GetValue(stateFile) is not { } file) return SweepCommands.WithCluster(p.GetValue(cluster), p.GetValue(clusterId)!, body);
+        if (!File.Exists(file)) throw new LayerChopException($"--state {file}: no such file (it is OUTPUT/state.db of a `sweep run`)");
+        using var host = SiloSetup.Embedded(file, WorkerOptions.ForHost(gpus: 0, cpuSlots: 0, cpuThreads: 0));
+        host.StartAsync().GetAwaiter().GetResult();
+        try { return body(host.Services.GetRequiredService<IGrainFactory>()).GetAwaiter().GetResult(); }
+        finally { host.StopAsync().GetAwaiter().GetResult(); }
+    }
 }
 
 /// <summary>One line per candidate, redrawn in place on a terminal; a summary line now and then otherwise.</summary>
@@ -232,10 +442,11 @@ sealed class ProgressTable(bool? live = null, TextWriter? output = null)
     DateTime lastPlain = DateTime.MinValue;
     string lastSummary = "";
 
-    public void Draw(SweepStatus status, bool force = false)
+    public void Draw(IReadOnlyList<CandidateSummary> candidates, SweepStatus status, bool force = false)
     {
-        var lines = status.Candidates.Select(Line).ToList();
-        string summary = $"{status.Count(CandidateStatus.Completed)}/{status.Candidates.Count} completed, {status.Candidates.Count(c => CandidateTransitions.IsRunning(c.Status))} running, {status.Count(CandidateStatus.Failed)} failed";
+        var lines = candidates.Select(Line).ToList();
+        string summary = $"{status.Count(CandidateStatus.Completed)}/{status.Total} completed, {status.Running} running, {status.Count(CandidateStatus.Failed)} failed" +
+                         (status.Count(CandidateStatus.Cancelled) > 0 ? $", {status.Count(CandidateStatus.Cancelled)} cancelled" : "");
         lines.Add(summary);
         if (live)
         {
@@ -249,7 +460,7 @@ sealed class ProgressTable(bool? live = null, TextWriter? output = null)
         foreach (var line in lines) output.WriteLine(line);
     }
 
-    static string Line(CandidateState c)
+    static string Line(CandidateSummary c)
     {
         string bar = "";
         if (c.Status == CandidateStatus.Healing && c.Progress is { TotalSteps: > 0 } p)
@@ -258,9 +469,10 @@ sealed class ProgressTable(bool? live = null, TextWriter? output = null)
             bar = $"[{new string('#', filled)}{new string('.', 20 - filled)}] {p.Step}/{p.TotalSteps} loss {p.Loss:0.000} {p.TokensPerS:N0} tok/s";
         }
         else if (c.Status == CandidateStatus.Completed && c.Result is { } r)
-            bar = $"avg {r.Average:0.0000} ± {r.AverageStderr:0.0000}  ppl {r.Perplexity:0.0}  {Cli.Count(r.Params)} params  {r.LatencyMsPerToken:0.00} ms/token";
-        else if (c.Status == CandidateStatus.Failed) bar = c.Error ?? "";
-        string attempts = c.Attempts.Count > 1 ? $" (attempt {c.Attempts.Count})" : "";
+            bar = $"avg {SweepCommands.Number(r.Average, "0.0000")} ± {SweepCommands.Number(r.AverageStderr, "0.0000")}  ppl {SweepCommands.Number(r.Perplexity, "0.0")}  {Cli.Count(r.Params)} params  {r.LatencyMsPerToken:0.00} ms/token";
+        else if (c.Status is CandidateStatus.Failed or CandidateStatus.Cancelled) bar = c.Error ?? "";
+        else if (c.Status == CandidateStatus.Pending && c.Running is not null) bar = "starting";
+        string attempts = c.Attempts > 1 ? $" (attempt {c.Attempts})" : "";
         return $"{c.Id,-36} {c.Status.ToString().ToLowerInvariant(),-10} {bar}{attempts}";
     }
 }

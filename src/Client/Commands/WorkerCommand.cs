@@ -6,6 +6,7 @@ using LayerChop.Engine.Data;
 using LayerChop.Engine.Evaluation;
 using LayerChop.Engine.Pipeline;
 using LayerChop.Engine.Training;
+using LayerChop.Interfaces;
 
 namespace LayerChop.Client.Commands;
 
@@ -20,7 +21,7 @@ public static class WorkerCommand
     public static Command Create()
     {
         var job = new Argument<string>("JOB") { Description = "Candidate job file (JSON, snake_case fields of a CandidateJob)" };
-        var command = new Command("worker", "Run one sweep candidate end to end; progress as JSON lines on stdout ({\"event\":\"stage\"|\"progress\"|\"checkpoint\"|\"result\"|\"error\",...}); rerunning continues where it stopped")
+        var command = new Command("worker", "Run one sweep candidate end to end; progress as JSON lines on stdout (the worker protocol: {\"event\":\"stage\"|\"heal_progress\"|\"eval_progress\"|\"checkpoint\"|\"message\"|\"result\"|\"failure\"|\"stopped\"|\"fenced\",\"attempt\":N,...}); rerunning continues where it stopped")
         {
             job,
         };
@@ -33,7 +34,7 @@ public static class WorkerCommand
             WatchParent();
             if (int.TryParse(Environment.GetEnvironmentVariable("LAYERCHOP_THREADS"), out int threads) && threads > 0)
                 TorchSharp.torch.set_num_threads(threads);
-            var events = new JsonLinesObserver();
+            var events = new WorkerEvents();
             string? error = null;
             int code = Cli.Run(() =>
             {
@@ -43,12 +44,29 @@ public static class WorkerCommand
                 try { parsed = JsonSerializer.Deserialize<CandidateJob>(File.ReadAllText(path), CandidateJob.FileFormat); }
                 catch (JsonException e) { throw new LayerChopException($"{path}: not a candidate job ({e.Message})"); }
                 if (parsed is null) throw new LayerChopException($"{path}: empty job file");
-                var outcome = CandidatePipeline.Run(parsed, events, stop.Token);
-                if (outcome is null) { events.Emit(new() { ["event"] = "stopped" }); return 130; }
-                events.Emit(new() { ["event"] = "result", ["result"] = outcome });
-                return 0;
+                events.Attempt = parsed.Attempt;
+                try
+                {
+                    // A sweep's attempt claims the candidate's folder; a job run by hand (attempt 0) publishes freely.
+                    using var fence = parsed.Attempt > 0 ? AttemptFence.Claim(parsed.WorkDir, parsed.Attempt) : null;
+                    var outcome = CandidatePipeline.Run(parsed, events, stop.Token, fence);
+                    if (outcome is null)
+                    {
+                        events.Emit(new StoppedEvent { CheckpointStep = events.LastCheckpoint });
+                        return (int)WorkerExit.Stopped;
+                    }
+                    events.Emit(new ResultEvent { Result = CandidateResults.From(outcome) });
+                    return (int)WorkerExit.Completed;
+                }
+                catch (AttemptFencedException e)
+                {
+                    Console.Error.WriteLine($"stopped: {e.Message}");
+                    events.Emit(new FencedEvent { Owner = e.Owner });
+                    return (int)WorkerExit.Fenced;
+                }
             }, message => error = message);
-            if (error is not null) events.Emit(new() { ["event"] = "error", ["message"] = error, ["exit_code"] = code });
+            if (error is not null)
+                events.Emit(new FailureEvent { Kind = code == Cli.UserError ? FailureKind.BadInput : FailureKind.Internal, Message = error });
             return code;
         });
         return command;
@@ -67,7 +85,7 @@ public static class WorkerCommand
         {
             while (true)
             {
-                if (getppid() != parent) Environment.Exit(137);
+                if (getppid() != parent) Environment.Exit((int)WorkerExit.SiloGone);
                 Thread.Sleep(500);
             }
         }) { IsBackground = true, Name = "parent watch" };
@@ -78,29 +96,36 @@ public static class WorkerCommand
     static extern int getppid();
 }
 
-/// <summary>The worker's progress protocol: one JSON object per line, flushed at once.</summary>
-sealed class JsonLinesObserver : ICandidateObserver
+/// <summary>The worker's side of <see cref="WorkerProtocol"/>: pipeline callbacks become event lines on stdout, flushed at once.</summary>
+sealed class WorkerEvents : ICandidateObserver
 {
-    static readonly JsonSerializerOptions Options = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
     DateTime lastEvalReport = DateTime.MinValue;
 
-    public void Emit(Dictionary<string, object?> value)
+    /// <summary>The job's attempt, stamped on every event.</summary>
+    public int Attempt { get; set; }
+
+    public long? LastCheckpoint { get; private set; }
+
+    public void Emit(WorkerEvent e)
     {
-        Console.Out.WriteLine(JsonSerializer.Serialize(value, Options));
+        Console.Out.WriteLine(WorkerProtocol.Write(e with { Attempt = Attempt }));
         Console.Out.Flush();
     }
 
-    public void OnStage(string stage) => Emit(new() { ["event"] = "stage", ["stage"] = stage });
+    public void OnStage(string stage) => Emit(new StageEvent { Stage = Enum.Parse<WorkerStage>(stage, ignoreCase: true) });
 
-    public void OnStep(StepReport r) => Emit(new()
+    public void OnStep(StepReport r) => Emit(new HealProgressEvent
     {
-        ["event"] = "progress", ["stage"] = "healing", ["step"] = r.Step, ["total_steps"] = r.TotalSteps,
-        ["tokens"] = r.Tokens, ["loss"] = r.Loss, ["lr"] = r.Lr, ["tokens_per_s"] = Math.Round(r.TokensPerSecond, 1),
+        Step = r.Step, TotalSteps = r.TotalSteps, Tokens = r.Tokens, Loss = r.Loss, Lr = r.Lr, TokensPerS = Math.Round(r.TokensPerSecond, 1),
     });
 
-    public void OnCheckpoint(long step, string folder) => Emit(new() { ["event"] = "checkpoint", ["step"] = step });
+    public void OnCheckpoint(long step, string folder)
+    {
+        LastCheckpoint = step;
+        Emit(new CheckpointEvent { Step = step });
+    }
 
-    public void OnMessage(string message) => Emit(new() { ["event"] = "message", ["message"] = message });
+    public void OnMessage(string message) => Emit(new MessageEvent { Message = message });
 
     public void OnCorpusProgress(CorpusProgress p) { }
 
@@ -108,6 +133,25 @@ sealed class JsonLinesObserver : ICandidateObserver
     {
         if (p.Done != p.Total && (DateTime.UtcNow - lastEvalReport).TotalSeconds < 1) return;
         lastEvalReport = DateTime.UtcNow;
-        Emit(new() { ["event"] = "progress", ["stage"] = "evaluating", ["task"] = p.Task, ["done"] = p.Done, ["total"] = p.Total });
+        Emit(new EvalProgressEvent { Task = p.Task, Done = p.Done, Total = p.Total });
     }
+}
+
+/// <summary>A pipeline outcome as the sweep keeps it.</summary>
+public static class CandidateResults
+{
+    public static CandidateResult From(CandidateOutcome o) => new()
+    {
+        Params = o.Params, NonEmbeddingParams = o.NonEmbeddingParams, BytesOnDisk = o.BytesOnDisk,
+        LatencyMsPerToken = o.Latency.MedianMsPerToken, Scores = new Dictionary<string, double>(o.TaskScores),
+        ScoreStderrs = o.TaskStderrs.ToDictionary(p => p.Key, p => p.Value ?? double.NaN),
+        ScoreCounts = new Dictionary<string, int>(o.TaskCounts),
+        Latency = new LatencyConditions
+        {
+            P10MsPerToken = o.Latency.P10MsPerToken, P90MsPerToken = o.Latency.P90MsPerToken, Runs = o.Latency.Runs,
+            Shape = o.Latency.Shape, Device = o.Latency.Device, Exclusive = o.Latency.Exclusive,
+        },
+        Average = o.Average ?? double.NaN, Perplexity = o.Perplexity, HeldoutLoss = o.HealValLoss,
+        Importance = o.ImportanceScores?.Select(v => v ?? double.NaN).ToArray(),
+    };
 }

@@ -15,7 +15,7 @@ public static class ParetoPlot
 {
     static readonly Color Front = Colors.Crimson, Other = new(90, 90, 90);
 
-    public static void Write(IReadOnlyList<CandidateState> results, IReadOnlyList<FrontPoint> front, FrontAxis axis, string pathWithoutExtension)
+    public static void Write(IReadOnlyList<CandidateSummary> results, IReadOnlyList<FrontPoint> front, FrontAxis axis, string pathWithoutExtension)
     {
         bool byParams = axis == FrontAxis.Params;
         var numbers = results.Select((c, i) => (c.Id, i + 1)).ToDictionary(p => p.Id, p => p.Item2);
@@ -98,9 +98,9 @@ public static class ParetoPlot
     }
 
     /// <summary>Groups points that lie within <paramref name="radius"/> of a group's first point (coordinates scaled to the axes' spans).</summary>
-    static List<List<CandidateState>> Clusters(IEnumerable<CandidateState> points, Func<CandidateState, double> x, Func<CandidateState, double> y, double radius)
+    static List<List<CandidateSummary>> Clusters(IEnumerable<CandidateSummary> points, Func<CandidateSummary, double> x, Func<CandidateSummary, double> y, double radius)
     {
-        var clusters = new List<List<CandidateState>>();
+        var clusters = new List<List<CandidateSummary>>();
         foreach (var p in points.OrderByDescending(y))
         {
             var home = clusters.FirstOrDefault(c => Math.Abs(x(c[0]) - x(p)) < radius * 3 && Math.Abs(y(c[0]) - y(p)) < radius);

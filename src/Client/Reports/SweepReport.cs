@@ -14,7 +14,7 @@ public static class SweepReport
 {
     static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    public static string Write(SweepSpec spec, IReadOnlyList<CandidateState> results, SweepFront front, TimeSpan? wallTime, string? preamble = null)
+    public static string Write(SweepSpec spec, IReadOnlyList<CandidateSummary> results, SweepFront front, TimeSpan? wallTime, string? preamble = null)
     {
         var dir = Path.Combine(spec.Output, "report");
         Directory.CreateDirectory(dir);
@@ -26,7 +26,7 @@ public static class SweepReport
         return dir;
     }
 
-    static string Csv(IReadOnlyList<CandidateState> results, SweepFront front)
+    static string Csv(IReadOnlyList<CandidateSummary> results, SweepFront front)
     {
         var tasks = results.Where(r => r.Result is not null).SelectMany(r => r.Result!.Scores.Keys).Distinct().Order().ToList();
         var sb = new StringBuilder();
@@ -41,7 +41,7 @@ public static class SweepReport
             var cells = new List<string>
             {
                 c.Id, c.Config.Remove.ToString(Inv), c.Config.Strategy, c.Config.HealTokens.ToString(Inv), c.Config.HealMethod,
-                c.Config.Seed.ToString(Inv), c.Status.ToString().ToLowerInvariant(), c.Attempts.Count.ToString(Inv),
+                c.Config.Seed.ToString(Inv), c.Status.ToString().ToLowerInvariant(), c.Attempts.ToString(Inv),
                 r?.Params.ToString(Inv) ?? "", r?.NonEmbeddingParams.ToString(Inv) ?? "", Num(r?.LatencyMsPerToken), Num(r?.Latency?.P10MsPerToken),
                 Num(r?.Latency?.P90MsPerToken), Num(r?.Average), Num(r?.AverageStderr), Num(r?.Perplexity), byParams.Contains(c.Id) ? "1" : "0", byLatency.Contains(c.Id) ? "1" : "0",
             };
@@ -53,7 +53,7 @@ public static class SweepReport
 
     static string Num(double? v) => v is double d && double.IsFinite(d) ? d.ToString("0.######", Inv) : "";
 
-    static string Markdown(SweepSpec spec, IReadOnlyList<CandidateState> results, SweepFront front, TimeSpan? wallTime, string? preamble)
+    static string Markdown(SweepSpec spec, IReadOnlyList<CandidateSummary> results, SweepFront front, TimeSpan? wallTime, string? preamble)
     {
         var sb = new StringBuilder();
         var done = Completed(results);
@@ -102,11 +102,11 @@ public static class SweepReport
         return sb.ToString();
     }
 
-    static List<CandidateState> Completed(IReadOnlyList<CandidateState> results) =>
+    static List<CandidateSummary> Completed(IReadOnlyList<CandidateSummary> results) =>
         results.Where(c => c.Status == CandidateStatus.Completed && c.Result is not null).ToList();
 
     /// <summary>"next_word on 2000 questions per candidate" from the counts the candidates report.</summary>
-    static string Measured(IReadOnlyList<CandidateState> done)
+    static string Measured(IReadOnlyList<CandidateSummary> done)
     {
         var tasks = done.SelectMany(c => c.Result!.ScoreCounts).GroupBy(p => p.Key).OrderBy(g => g.Key, StringComparer.Ordinal).ToList();
         if (tasks.Count == 0) return "no task scores";
@@ -118,7 +118,7 @@ public static class SweepReport
     }
 
     /// <summary>How latency was measured, from the figures themselves.</summary>
-    static string LatencyConditions(IReadOnlyList<CandidateState> done)
+    static string LatencyConditions(IReadOnlyList<CandidateSummary> done)
     {
         var figures = done.Select(c => c.Result!.Latency).OfType<LatencyConditions>().ToList();
         if (figures.Count == 0) return "not measured";
@@ -143,13 +143,13 @@ public static class SweepReport
     /// Every statement computed from the candidates' measurements: what removing layers cost, what healing
     /// gave back, how placements ordered, judged by <see cref="NoiseRule"/>.
     /// </summary>
-    public static string Findings(IReadOnlyList<CandidateState> done)
+    public static string Findings(IReadOnlyList<CandidateSummary> done)
     {
         var sb = new StringBuilder();
-        static double Acc(CandidateState c) => c.Result!.Average;
-        static double Se(CandidateState c) => c.Result!.AverageStderr;
-        static Comparison Cmp(CandidateState a, CandidateState b) => NoiseRule.Compare(Acc(a), Se(a), Acc(b), Se(b));
-        string Shown(CandidateState c) => Score(c.Result!);
+        static double Acc(CandidateSummary c) => c.Result!.Average;
+        static double Se(CandidateSummary c) => c.Result!.AverageStderr;
+        static Comparison Cmp(CandidateSummary a, CandidateSummary b) => NoiseRule.Compare(Acc(a), Se(a), Acc(b), Se(b));
+        string Shown(CandidateSummary c) => Score(c.Result!);
 
         foreach (var seedGroup in done.GroupBy(c => c.Config.Seed).OrderBy(g => g.Key))
         {

@@ -11,6 +11,12 @@ public sealed record CandidateJob
         new() { PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower };
 
     public required string Id { get; init; }
+    /// <summary>
+    /// The attempt this job runs (1, 2, ...): every event the worker writes carries it, and the worker publishes
+    /// files in its folder only while no newer attempt has claimed the folder (see <see cref="AttemptFence"/>).
+    /// 0 for a job run by hand, which claims nothing and is fenced by no one.
+    /// </summary>
+    public int Attempt { get; init; }
     public required string BaseModel { get; init; }
     /// <summary>The candidate's own folder on storage every host sees: chopped model, healing run, results.</summary>
     public required string WorkDir { get; init; }
@@ -48,6 +54,12 @@ public sealed record CandidateJob
 public sealed record CandidateOutcome
 {
     public required string Id { get; init; }
+    /// <summary>
+    /// The attempt this job runs (1, 2, ...): every event the worker writes carries it, and the worker publishes
+    /// files in its folder only while no newer attempt has claimed the folder (see <see cref="AttemptFence"/>).
+    /// 0 for a job run by hand, which claims nothing and is fenced by no one.
+    /// </summary>
+    public int Attempt { get; init; }
     public required IReadOnlyList<int> Removed { get; init; }
     public required long Params { get; init; }
     public required long NonEmbeddingParams { get; init; }

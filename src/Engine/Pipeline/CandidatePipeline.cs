@@ -25,7 +25,11 @@ public interface ICandidateObserver : ITrainingObserver
 public static class CandidatePipeline
 {
     public const string ResultFile = "result.json";
-    static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 
     public static CandidateOutcome? ReadResult(string workDir)
     {
@@ -34,9 +38,17 @@ public static class CandidatePipeline
     }
 
     /// <returns>null when <paramref name="stop"/> interrupted healing (a checkpoint was written).</returns>
-    public static CandidateOutcome? Run(CandidateJob job, ICandidateObserver observer, CancellationToken stop = default)
+    /// <param name="publish">moves every finished piece of work into the candidate's folder (the attempt's
+    /// fence in a sweep; see <see cref="AttemptFence"/>); by default it is moved in directly.</param>
+    /// <exception cref="AttemptFencedException">a newer attempt owns the folder: nothing of this run was published after that.</exception>
+    public static CandidateOutcome? Run(CandidateJob job, ICandidateObserver observer, CancellationToken stop = default, IPublishGate? publish = null)
     {
-        if (ReadResult(job.WorkDir) is { } done) return done;
+        publish ??= OpenGate.Instance;
+        if (ReadResult(job.WorkDir) is { } done)
+        {
+            observer.OnStage("evaluating");          // every stage's output is there: this attempt only reports it
+            return done;
+        }
         Directory.CreateDirectory(job.WorkDir);
         // On the CPU, workers of one host take turns with latency measurements (see HostComputeGate).
         using var gate = Trainer.ResolveDevice(job.Device).type == TorchSharp.DeviceType.CPU ? HostComputeGate.EnterShared() : null;
@@ -47,7 +59,7 @@ public static class CandidatePipeline
         if (strategy is DataDrivenStrategy dataDriven)
         {
             // Measured once and recorded: a rerun reuses the selection, so every attempt chops the same layers.
-            (strategy, importance) = SelectLayers(job, dataDriven, observer);
+            (strategy, importance) = SelectLayers(job, dataDriven, observer, publish);
         }
         var removed = strategy is null ? [] : Chopper.Plan(baseConfig, strategy).Removed;
         // With optimizer warm-up, the trainer chops after warming AdamW up on the whole model.
@@ -58,7 +70,16 @@ public static class CandidatePipeline
         {
             observer.OnStage("chopping");
             var chopped = Path.Combine(job.WorkDir, "chopped");
-            if (!File.Exists(Path.Combine(chopped, "config.json"))) Chopper.Chop(job.BaseModel, strategy, chopped);
+            if (!File.Exists(Path.Combine(chopped, "config.json")))
+            {
+                var staging = Path.Combine(job.WorkDir, $".chopped.{Guid.NewGuid():N}");   // this writer's own
+                Chopper.Chop(job.BaseModel, strategy, staging);
+                publish.Publish(() =>
+                {
+                    if (Directory.Exists(chopped)) Directory.Delete(chopped, recursive: true);   // an unfinished one
+                    Directory.Move(staging, chopped);
+                });
+            }
             model = chopped;
         }
 
@@ -81,7 +102,7 @@ public static class CandidatePipeline
                     OptimizerWarmupSteps = chopWhileHealing ? job.OptimizerWarmupSteps : 0,
                 };
                 bool resume = TrainCheckpoint.Newest(healed) is not null;
-                var result = new Trainer(chopWhileHealing ? job.BaseModel : model, healed, options, observer).Run(resume, stop);
+                var result = new Trainer(chopWhileHealing ? job.BaseModel : model, healed, options, observer, publish).Run(resume, stop);
                 if (!result.Completed) return null;
             }
             healing = TrainResultSummary.Read(healed);
@@ -100,7 +121,7 @@ public static class CandidatePipeline
             {
                 Limit = job.EvalLimit, PerplexityPath = job.PerplexityPath, Progress = observer.OnEvaluationProgress,
             });
-            WriteAtomically(evalPath, evaluation.ToJson());
+            WriteAtomically(evalPath, evaluation.ToJson(), publish);
         }
         var evalJson = JsonDocument.Parse(File.ReadAllText(evalPath)).RootElement;
 
@@ -125,16 +146,30 @@ public static class CandidatePipeline
             Id = job.Id, Removed = removed, Params = summary.Params, NonEmbeddingParams = summary.NonEmbeddingParams,
             BytesOnDisk = summary.BytesOnDisk, Latency = latency, TaskScores = scores, TaskStderrs = stderrs, TaskCounts = counts,
             Average = evalJson.GetProperty("average").ValueKind == JsonValueKind.Number ? evalJson.GetProperty("average").GetDouble() : null,
-            Perplexity = evalJson.TryGetProperty("perplexity", out var ppl) ? ppl.GetProperty("perplexity").GetDouble() : null,
+            Perplexity = evalJson.TryGetProperty("perplexity", out var ppl) ? HeldOutPerplexity(ppl) : null,
             HealFinalLoss = healing?.FinalLoss, HealValLoss = healing?.ValLoss, HealSteps = healing?.Steps ?? 0,
             ImportanceScores = importance,
         };
-        WriteAtomically(Path.Combine(job.WorkDir, ResultFile), JsonSerializer.Serialize(outcome, Json));
+        WriteAtomically(Path.Combine(job.WorkDir, ResultFile), JsonSerializer.Serialize(outcome, Json), publish);
         return outcome;
     }
 
+    /// <summary>
+    /// The held-out perplexity of eval.json, where a non-finite value is null: it is then recomputed from the
+    /// summed negative log-likelihood (an overflow gives +Infinity), or NaN when that is not finite either, so
+    /// a diverged model's perplexity is kept as the non-finite number it is.
+    /// </summary>
+    static double HeldOutPerplexity(JsonElement heldOut)
+    {
+        var ppl = heldOut.GetProperty("perplexity");
+        if (ppl.ValueKind == JsonValueKind.Number) return ppl.GetDouble();
+        var nll = heldOut.GetProperty("nll");
+        long tokens = heldOut.GetProperty("tokens").GetInt64();
+        return nll.ValueKind == JsonValueKind.Number && tokens > 0 ? Math.Exp(nll.GetDouble() / tokens) : double.NaN;
+    }
+
     /// <summary>Runs a data-driven criterion on the base model (or reads its earlier selection) and returns the explicit layers it chose.</summary>
-    static (ChopStrategy, IReadOnlyList<double?>) SelectLayers(CandidateJob job, DataDrivenStrategy criterion, ICandidateObserver observer)
+    static (ChopStrategy, IReadOnlyList<double?>) SelectLayers(CandidateJob job, DataDrivenStrategy criterion, ICandidateObserver observer, IPublishGate publish)
     {
         var path = Path.Combine(job.WorkDir, "selection.json");
         if (!File.Exists(path))
@@ -146,7 +181,7 @@ public static class CandidatePipeline
             var calib = CalibrationSet.Load(source, tokenizer, job.CalibrationSequences, job.CalibrationLength);
             using var model = ModelFolder.Load(job.BaseModel, TorchSharp.torch.ScalarType.Float32, Trainer.ResolveDevice(job.Device));
             var result = criterion.Select(model, calib);
-            WriteAtomically(path, JsonSerializer.Serialize(new Selection(result.Removed.ToList(), result.Scores.ToList()), Json));
+            WriteAtomically(path, JsonSerializer.Serialize(new Selection(result.Removed.ToList(), result.Scores.ToList()), Json), publish);
         }
         var selection = JsonSerializer.Deserialize<Selection>(File.ReadAllText(path), Json)!;
         return (new ExplicitLayers(selection.Removed), selection.Scores);
@@ -154,10 +189,12 @@ public static class CandidatePipeline
 
     sealed record Selection(List<int> Removed, List<double?> Scores);
 
-    static void WriteAtomically(string path, string text)
+    static void WriteAtomically(string path, string text, IPublishGate publish)
     {
-        File.WriteAllText(path + ".tmp", text);
-        File.Move(path + ".tmp", path, overwrite: true);
+        var temp = $"{path}.{Guid.NewGuid():N}.tmp";   // this writer's own
+        File.WriteAllText(temp, text);
+        try { publish.Publish(() => File.Move(temp, path, overwrite: true)); }
+        finally { File.Delete(temp); }                   // left only when not published
     }
 
     sealed record TrainResultSummary(long Steps, double FinalLoss, double? ValLoss)

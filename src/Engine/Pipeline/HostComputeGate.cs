@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace LayerChop.Engine.Pipeline;
 
 /// <summary>
@@ -13,8 +11,7 @@ namespace LayerChop.Engine.Pipeline;
 /// </summary>
 public sealed class HostComputeGate : IDisposable
 {
-    const int LockShared = 1, LockExclusive = 2, Unlock = 8;
-    readonly int turnstile, compute;
+    readonly FileLock turnstile, compute;
     bool holdsShared;
 
     HostComputeGate(string folder)
@@ -40,7 +37,7 @@ public sealed class HostComputeGate : IDisposable
     public void Yield()
     {
         if (!holdsShared) return;
-        Flock(compute, Unlock);
+        compute.Flock(FileLock.Unlock);
         holdsShared = false;
         AcquireShared();
     }
@@ -49,17 +46,17 @@ public sealed class HostComputeGate : IDisposable
     public TimeSpan Exclusive(Action work)
     {
         bool wasShared = holdsShared;
-        if (wasShared) { Flock(compute, Unlock); holdsShared = false; }
+        if (wasShared) { compute.Flock(FileLock.Unlock); holdsShared = false; }
         var waited = System.Diagnostics.Stopwatch.StartNew();
-        Flock(turnstile, LockExclusive);
+        turnstile.Flock(FileLock.Exclusive);
         try
         {
-            Flock(compute, LockExclusive);
+            compute.Flock(FileLock.Exclusive);
             waited.Stop();
             try { work(); }
-            finally { Flock(compute, Unlock); }
+            finally { compute.Flock(FileLock.Unlock); }
         }
-        finally { Flock(turnstile, Unlock); }
+        finally { turnstile.Flock(FileLock.Unlock); }
         if (wasShared) AcquireShared();
         return waited.Elapsed;
     }
@@ -67,44 +64,21 @@ public sealed class HostComputeGate : IDisposable
     void AcquireShared()
     {
         // Pass the turnstile (blocked while a measurement waits or runs), then join the other computing workers.
-        Flock(turnstile, LockShared);
-        Flock(turnstile, Unlock);
-        Flock(compute, LockShared);
+        turnstile.Flock(FileLock.Shared);
+        turnstile.Flock(FileLock.Unlock);
+        compute.Flock(FileLock.Shared);
         holdsShared = true;
     }
 
     public void Dispose()
     {
-        close(turnstile);   // closing the descriptors releases any lock they hold
-        close(compute);
+        turnstile.Dispose();
+        compute.Dispose();
     }
 
-    // Plain descriptors, not FileStream: .NET takes advisory locks of its own when it opens a file, which
-    // would collide with the ones this gate holds.
-    static int Open(string path)
+    static FileLock Open(string path)
     {
-        int fd = open(path, OpenReadWrite | OpenCreate | OpenCloseOnExec, 0x1B6);   // rw-rw-rw-
-        if (fd < 0) throw new IOException($"cannot open the host lock file {path} (errno {Marshal.GetLastPInvokeError()}); set LAYERCHOP_HOST_LOCKS to a writable folder");
-        return fd;
+        try { return new FileLock(path); }
+        catch (IOException e) { throw new IOException($"{e.Message}; set LAYERCHOP_HOST_LOCKS to a writable folder", e); }
     }
-
-    static void Flock(int fd, int operation)
-    {
-        while (flock(fd, operation) != 0)
-        {
-            int errno = Marshal.GetLastPInvokeError();
-            if (errno != 4) throw new IOException($"flock on the host lock files in {Folder} failed (errno {errno})");   // 4: EINTR, try again
-        }
-    }
-
-    const int OpenReadWrite = 2, OpenCreate = 0x40, OpenCloseOnExec = 0x80000;   // Linux O_RDWR, O_CREAT, O_CLOEXEC
-
-    [DllImport("libc", SetLastError = true)]
-    static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, int mode);
-
-    [DllImport("libc", SetLastError = true)]
-    static extern int flock(int fd, int operation);
-
-    [DllImport("libc", SetLastError = true)]
-    static extern int close(int fd);
 }

@@ -34,13 +34,13 @@ public static class TrainCheckpoint
 
     public static string Folder(string runDir) => Path.Combine(runDir, "checkpoints");
 
-    public static void Save(string runDir, CausalLM model, AdamW optimizer, TrainState state, int keep)
+    /// <param name="publish">moves the written checkpoint into place and prunes old ones (a sweep attempt's fence).</param>
+    public static void Save(string runDir, CausalLM model, AdamW optimizer, TrainState state, int keep, IPublishGate? publish = null)
     {
         var root = Folder(runDir);
         Directory.CreateDirectory(root);
         var final = Path.Combine(root, $"{Prefix}{state.Step:D8}");
-        var temp = Path.Combine(root, $".{Prefix}{state.Step:D8}.tmp");
-        if (Directory.Exists(temp)) Directory.Delete(temp, true);
+        var temp = Path.Combine(root, $".{Prefix}{state.Step:D8}.{Guid.NewGuid():N}.tmp");   // this writer's own
         Directory.CreateDirectory(temp);
 
         var weights = optimizer.Slots.Select(s => new TensorSource(s.Name, ScalarType.Float32, s.Master.shape, () => s.Master.detach().clone()));
@@ -54,9 +54,19 @@ public static class TrainCheckpoint
             new Dictionary<string, string> { ["adamw_step"] = optimizer.Step.ToString() });
         File.WriteAllText(Path.Combine(temp, "state.json"), JsonSerializer.Serialize(state, new JsonSerializerOptions { WriteIndented = true }));
 
-        if (Directory.Exists(final)) Directory.Delete(final, true);
-        Directory.Move(temp, final);
-        foreach (var old in List(runDir).SkipLast(keep)) Directory.Delete(old, true);
+        try
+        {
+            (publish ?? OpenGate.Instance).Publish(() =>
+            {
+                if (Directory.Exists(final)) Directory.Delete(final, true);
+                Directory.Move(temp, final);
+                foreach (var old in List(runDir).SkipLast(keep)) Directory.Delete(old, true);
+            });
+        }
+        finally
+        {
+            if (Directory.Exists(temp)) Directory.Delete(temp, true);   // not published
+        }
     }
 
     /// <summary>Complete checkpoints, oldest first.</summary>

@@ -30,10 +30,15 @@ public sealed class Trainer
     readonly TrainOptions options;
     readonly ITrainingObserver observer;
 
-    public Trainer(string modelDir, string outDir, TrainOptions options, ITrainingObserver? observer = null)
+    readonly IPublishGate publish;
+
+    /// <param name="publish">moves checkpoints and the final model into <paramref name="outDir"/> (a sweep
+    /// candidate's attempt fence); by default they are moved in directly.</param>
+    public Trainer(string modelDir, string outDir, TrainOptions options, ITrainingObserver? observer = null, IPublishGate? publish = null)
     {
         this.modelDir = modelDir; this.outDir = outDir; this.options = options;
         this.observer = observer ?? new NullObserver();
+        this.publish = publish ?? OpenGate.Instance;
     }
 
     sealed class NullObserver : ITrainingObserver;
@@ -134,7 +139,7 @@ public sealed class Trainer
             bool stopping = stop.IsCancellationRequested;
             if (state.Step % options.CheckpointEvery == 0 || stopping)
             {
-                TrainCheckpoint.Save(outDir, model, optimizer, state, options.KeepCheckpoints);
+                TrainCheckpoint.Save(outDir, model, optimizer, state, options.KeepCheckpoints, publish);
                 observer.OnCheckpoint(state.Step, TrainCheckpoint.Newest(outDir)!);
             }
             if (stopping && state.Step < options.TotalSteps)
@@ -242,8 +247,7 @@ public sealed class Trainer
     /// <summary>The healed model goes into the run folder only when complete: files are written aside, then moved in.</summary>
     void WriteFinal(CausalLM model, TrainState state, double finalLoss, double? valLoss, IReadOnlyList<int>? kept)
     {
-        var staging = Path.Combine(outDir, ".final.tmp");
-        if (Directory.Exists(staging)) Directory.Delete(staging, true);
+        var staging = Path.Combine(outDir, $".final.{Guid.NewGuid():N}.tmp");   // this writer's own
         var storeDtype = DTypes.Parse(ModelConfig.Load(modelDir).TorchDtype);
         ModelFolder.Save(model, staging, storeDtype, tokenizerFrom: modelDir);
         if (kept is not null)
@@ -256,9 +260,12 @@ public sealed class Trainer
             resumed_from = state.ResumedFrom,
         }));
         // config.json last: a folder with config.json is a complete model.
-        foreach (var file in Directory.GetFiles(staging).OrderBy(f => Path.GetFileName(f) == "config.json" ? 1 : 0))
-            File.Move(file, Path.Combine(outDir, Path.GetFileName(file)), overwrite: true);
-        Directory.Delete(staging);
+        publish.Publish(() =>
+        {
+            foreach (var file in Directory.GetFiles(staging).OrderBy(f => Path.GetFileName(f) == "config.json" ? 1 : 0))
+                File.Move(file, Path.Combine(outDir, Path.GetFileName(file)), overwrite: true);
+        });
+        Directory.Delete(staging, recursive: true);
     }
 
     /// <summary>Student layer i corresponds to teacher layer kept[i] (from the chop record), else to i.</summary>

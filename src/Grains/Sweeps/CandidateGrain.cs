@@ -1,240 +1,225 @@
-using System.Text.Json;
-using LayerChop.Engine.Pipeline;
-using LayerChop.Grains.Workers;
 using LayerChop.Interfaces;
 using Microsoft.Extensions.Logging;
-using Orleans.Runtime;
 
 namespace LayerChop.Grains.Sweeps;
 
 /// <summary>
-/// One grid point of a sweep. Its coordinator activates it on a silo where it reserved a worker slot; it runs
-/// the candidate in a supervised worker process in that slot, follows its events, persists every status change
-/// and every checkpoint, retries a crashed worker (which resumes from its last checkpoint) up to the sweep's
-/// max_attempts, and reports each change to its sweep. Grain calls only start or inspect the work; the work
-/// runs beside them.
+/// One grid point of a sweep: the owner of its <see cref="CandidateState"/> and the state machine of its
+/// lifecycle. Each call does one step and returns. Every status change goes through
+/// <see cref="CandidateTransitions"/>; an illegal move is refused and logged, never forced. Attempts are numbered
+/// and only the live attempt's events and end are applied: a worker of an older attempt (its silo declared dead,
+/// a slow worker after a retry) is answered <see cref="ReportVerdict.Stale"/> and its supervisor stops it.
+/// Progress ticks stay in memory (the revision counts writes only; a tick carries a newer progress time);
+/// status changes, checkpoints and ends are written.
 /// </summary>
 public sealed class CandidateGrain(
     [PersistentState("candidate", StorageNames.Sweeps)] IPersistentState<CandidateState> state,
-    WorkerSlots slots, WorkerOptions workerOptions, ILocalSiloDetails silo, ILogger<CandidateGrain> log)
+    ILogger<CandidateGrain> log)
     : Grain, ICandidateGrain
 {
-    SweepSpec? spec;
-    Task? run;
-    CancellationTokenSource? cancel;
-    WorkerProcess? worker;
-    bool cancelRequested;
-
     public Task<CandidateState?> GetState() => Task.FromResult(state.RecordExists ? state.State : null);
 
-    public async Task<StartReply> Start(SweepSpec sweep, CandidateConfig config)
+    /// <summary>The state, created Pending on first use.</summary>
+    CandidateState Current(string sweep, CandidateConfig config) => state.RecordExists
+        ? state.State
+        : new CandidateState { Sweep = sweep, Config = config, Status = CandidateStatus.Pending, UpdatedUtc = DateTime.UtcNow };
+
+    public async Task<BeginReply> Begin(string sweep, CandidateConfig config, SlotRef slot, int maxAttempts)
     {
-        spec = sweep;
-        if (run is { IsCompleted: false }) return Reply(StartOutcome.Running);    // already running here
-        if (!state.RecordExists)
+        var s = Current(sweep, config);
+        if (CandidateTransitions.IsFinished(s.Status)) return new BeginReply { Summary = s.Summarize() };
+        if (s.Running is { } left) s = CloseAttempt(s, left.Number, AttemptOutcome.Interrupted, "its silo stopped before the attempt ended");
+        if (CandidateTransitions.IsRunning(s.Status)) s = Moved(s, CandidateStatus.Pending) ?? s;
+        var attempt = new AttemptRecord
         {
-            state.State = new CandidateState { Sweep = sweep.Name, Config = config, Status = CandidateStatus.Pending, UpdatedUtc = DateTime.UtcNow };
-            await state.WriteStateAsync();
-        }
-        if (CandidateTransitions.IsFinished(state.State.Status)) return Reply(StartOutcome.Finished);   // they stay so
-        var slot = slots.TryClaim(this.GetPrimaryKeyString());
-        if (slot is null)
+            Number = s.Attempts.Count + 1, StartedUtc = DateTime.UtcNow, Silo = slot.Silo, Slot = slot.Slot, Outcome = AttemptOutcome.Running,
+        };
+        s = s with { Attempts = [.. s.Attempts, attempt], MaxAttempts = maxAttempts, Progress = null };
+        await Save(s);
+        return new BeginReply
         {
-            DeactivateOnIdle();                        // so that the coordinator's next placement is a fresh one
-            return Reply(StartOutcome.NoSlot);
-        }
-        cancelRequested = false;
-        cancel = new CancellationTokenSource();
-        RequestContext.Clear();                        // the coordinator's placement hint must not follow the work
-        run = Run(slot, cancel.Token);                 // continues on this grain's scheduler
-        return Reply(StartOutcome.Running);
+            Lease = new Lease { Sweep = sweep, Candidate = config.Id, Attempt = attempt.Number, Slot = slot },
+            Summary = state.State.Summarize(),
+        };
     }
 
-    public Task<StartReply> Ensure()
+    public async Task<ReportVerdict> Report(WorkerEvent e)
     {
-        if (run is { IsCompleted: false }) return Task.FromResult(Reply(StartOutcome.Running));
-        DeactivateOnIdle();                            // nothing runs here: the coordinator places it again
-        return Task.FromResult(Reply(state.RecordExists && CandidateTransitions.IsFinished(state.State.Status) ? StartOutcome.Finished : StartOutcome.Idle));
-    }
-
-    StartReply Reply(StartOutcome outcome) => new()
-    {
-        Outcome = outcome, Silo = outcome == StartOutcome.Running ? silo.SiloAddress.ToParsableString() : null,
-        State = state.RecordExists ? state.State : null,
-    };
-
-    public async Task Cancel()
-    {
-        if (!state.RecordExists || CandidateTransitions.IsFinished(state.State.Status)) return;
-        cancelRequested = true;
-        cancel?.Cancel();
-        worker?.Stop();
-        if (run is null or { IsCompleted: true })
+        if (!IsLive(e.Attempt)) return Stale(e.Attempt, e.GetType().Name);
+        var s = state.State;
+        switch (e)
         {
-            await Finish(CandidateStatus.Cancelled, "cancelled");
-            DeactivateOnIdle();
-        }
-    }
-
-    public async Task<bool> Retry()
-    {
-        if (!state.RecordExists || state.State.Status is not (CandidateStatus.Failed or CandidateStatus.Cancelled)) return false;
-        state.State = state.State with { Status = CandidateStatus.Pending, Error = null, Attempts = [], UpdatedUtc = DateTime.UtcNow };
-        await state.WriteStateAsync();
-        await Report();
-        DeactivateOnIdle();                            // its coordinator places it where a slot is free
-        return true;
-    }
-
-    async Task Run(WorkerSlots.Slot slot, CancellationToken token)
-    {
-        var sweep = spec!;
-        using var held = slot;                         // every attempt of this run uses the slot; then it is free
-        try
-        {
-            while (!token.IsCancellationRequested)
-            {
-                if (state.State.Attempts.LastOrDefault() is { Outcome: AttemptOutcome.Running } stale)
+            case StageEvent stage:
+                var to = WorkerProtocol.StatusOf(stage.Stage);
+                if (to == s.Status) return ReportVerdict.Accepted;
+                if (Moved(s, to) is not { } moved) return ReportVerdict.Accepted;   // refused and logged
+                await SaveAndTell(moved);
+                return ReportVerdict.Accepted;
+            case HealProgressEvent p:
+                state.State = s with
                 {
-                    // The silo that ran this attempt died: close it as interrupted (it does not count as a failure).
-                    state.State = state.State with
+                    Progress = new CandidateProgress
                     {
-                        Attempts = [.. state.State.Attempts.SkipLast(1), stale with { EndedUtc = DateTime.UtcNow, Outcome = AttemptOutcome.Interrupted, Reason = "its silo stopped" }],
-                    };
-                }
-                if (CandidateTransitions.IsRunning(state.State.Status)) await Move(CandidateStatus.Pending);
-                int number = state.State.Attempts.Count + 1;
-                int failures = state.State.Attempts.Count(a => a.Outcome == AttemptOutcome.Failed);
-                var attempt = new AttemptRecord { Number = number, StartedUtc = DateTime.UtcNow, Silo = silo.SiloAddress.ToParsableString(), Slot = slot.Index, Outcome = AttemptOutcome.Running };
-                state.State = state.State with { Attempts = [.. state.State.Attempts, attempt] };
-                await state.WriteStateAsync();
-                var (outcome, reason) = await RunWorker(sweep, slot, token);
-                state.State = state.State with
-                {
-                    Attempts = [.. state.State.Attempts.SkipLast(1), attempt with { EndedUtc = DateTime.UtcNow, Outcome = outcome, Reason = reason }],
+                        Stage = CandidateStatus.Healing, Step = p.Step, TotalSteps = p.TotalSteps, Loss = p.Loss,
+                        TokensPerS = p.TokensPerS, UpdatedUtc = DateTime.UtcNow,
+                    },
+                    Loss = s.Loss.Add(p.Step, p.Loss),
                 };
-                if (outcome == AttemptOutcome.Succeeded) { await Finish(CandidateStatus.Completed, null); return; }
-                if (cancelRequested || outcome == AttemptOutcome.Cancelled) { await Finish(CandidateStatus.Cancelled, "cancelled"); return; }
-                if (outcome == AttemptOutcome.Interrupted) { await state.WriteStateAsync(); return; }   // the silo is stopping
-                log.LogWarning("candidate {Id} attempt {Number} failed: {Reason}", state.State.Id, number, reason);
-                if (failures + 1 >= sweep.MaxAttempts) { await Finish(CandidateStatus.Failed, $"failed {failures + 1} attempt(s); last: {reason}"); return; }
-                await state.WriteStateAsync();
-            }
-        }
-        catch (OperationCanceledException) when (token.IsCancellationRequested)
-        {
-            if (cancelRequested) await Finish(CandidateStatus.Cancelled, "cancelled");
-        }
-    }
-
-    async Task<(AttemptOutcome, string?)> RunWorker(SweepSpec sweep, WorkerSlots.Slot slot, CancellationToken token)
-    {
-        var job = JobBuilder.Build(sweep, state.State.Config, workerOptions.Gpu);
-        using var process = WorkerProcess.Start(workerOptions, job, slot);
-        worker = process;
-        slot.Attach(process);
-        string? error = null;
-        try
-        {
-            string? line;
-            while ((line = await process.ReadLineAsync(CancellationToken.None)) is not null)
-            {
-                DelayDeactivation(TimeSpan.FromMinutes(10));
-                JsonElement e;
-                try { e = JsonDocument.Parse(line).RootElement; } catch (JsonException) { continue; }
-                switch (e.GetProperty("event").GetString())
+                await Tell();
+                return ReportVerdict.Accepted;
+            case EvalProgressEvent p:
+                state.State = s with
                 {
-                    case "stage":
-                        var stage = e.GetProperty("stage").GetString() switch
-                        {
-                            "chopping" => CandidateStatus.Chopping,
-                            "healing" => CandidateStatus.Healing,
-                            _ => CandidateStatus.Evaluating,
-                        };
-                        if (stage != state.State.Status && CandidateTransitions.CanMove(state.State.Status, stage)) await Move(stage);
-                        break;
-                    case "progress" when e.GetProperty("stage").GetString() == "healing":
-                        state.State = state.State with
-                        {
-                            Progress = new CandidateProgress
-                            {
-                                Stage = CandidateStatus.Healing, Step = e.GetProperty("step").GetInt64(), TotalSteps = e.GetProperty("total_steps").GetInt64(),
-                                Loss = e.GetProperty("loss").GetDouble(), TokensPerS = e.GetProperty("tokens_per_s").GetDouble(), UpdatedUtc = DateTime.UtcNow,
-                            },
-                        };
-                        await Report();
-                        break;
-                    case "checkpoint":
-                        await state.WriteStateAsync();
-                        break;
-                    case "error":
-                        error = e.TryGetProperty("message", out var m) ? m.GetString() : null;
-                        break;
-                }
-            }
-            int code = await process.WaitAsync();
-            if (code == 0 && CandidatePipeline.ReadResult(job.WorkDir) is { } outcome)
-            {
-                state.State = state.State with { Result = ToResult(outcome) };
-                return (AttemptOutcome.Succeeded, null);
-            }
-            if (code == 130) return (cancelRequested ? AttemptOutcome.Cancelled : AttemptOutcome.Interrupted, "stopped");
-            return (AttemptOutcome.Failed, error ?? $"worker exited with code {code}: {process.StderrTail()}");
-        }
-        finally
-        {
-            worker = null;
-            slot.Attach(null);
+                    Progress = new CandidateProgress { Stage = CandidateStatus.Evaluating, Step = p.Done, TotalSteps = p.Total, UpdatedUtc = DateTime.UtcNow },
+                };
+                await Tell();
+                return ReportVerdict.Accepted;
+            case CheckpointEvent:
+                await Save(state.State);   // progress and loss curve survive a crash from here
+                return ReportVerdict.Accepted;
+            default:
+                return ReportVerdict.Accepted;   // messages, and the result and failure that End carries
         }
     }
 
-    static CandidateResult ToResult(CandidateOutcome o) => new()
+    public async Task<ReportVerdict> End(int attempt, AttemptEnd end)
     {
-        Params = o.Params, NonEmbeddingParams = o.NonEmbeddingParams, BytesOnDisk = o.BytesOnDisk,
-        LatencyMsPerToken = o.Latency.MedianMsPerToken, Scores = new Dictionary<string, double>(o.TaskScores),
-        ScoreStderrs = o.TaskStderrs.ToDictionary(p => p.Key, p => p.Value ?? double.NaN),
-        ScoreCounts = new Dictionary<string, int>(o.TaskCounts),
-        Latency = new LatencyConditions
+        var s = state.RecordExists ? state.State : null;
+        if (s is null || attempt < 1 || attempt > s.Attempts.Count) return Stale(attempt, "end");
+        if (!IsLive(attempt))
         {
-            P10MsPerToken = o.Latency.P10MsPerToken, P90MsPerToken = o.Latency.P90MsPerToken, Runs = o.Latency.Runs,
-            Shape = o.Latency.Shape, Device = o.Latency.Device, Exclusive = o.Latency.Exclusive,
-        },
-        Average = o.Average ?? double.NaN, Perplexity = o.Perplexity, HeldoutLoss = o.HealValLoss,
-        Importance = o.ImportanceScores?.Select(v => v ?? double.NaN).ToArray(),
+            // Ended before (a retried End whose first answer was lost, or a cancel): tell the sweep again.
+            await Tell();
+            return ReportVerdict.Stale;
+        }
+        s = CloseAttempt(s, attempt, end.Outcome, end.Reason);
+        switch (end.Outcome)
+        {
+            case AttemptOutcome.Succeeded when end.Result is { } result:
+                // A resumed attempt can find every stage's output on disk and report only evaluation; the moves
+                // still go through the table, stage by stage.
+                if (s.Status != CandidateStatus.Evaluating) s = Moved(s, CandidateStatus.Evaluating) ?? s;
+                s = (Moved(s, CandidateStatus.Completed) ?? s) with { Result = result, Error = null };
+                break;
+            case AttemptOutcome.Interrupted:
+                if (CandidateTransitions.IsRunning(s.Status)) s = Moved(s, CandidateStatus.Pending) ?? s;
+                break;
+            case AttemptOutcome.Cancelled:
+                s = Moved(s, CandidateStatus.Cancelled) ?? s;
+                break;
+            default:
+                log.LogWarning("candidate {Key} attempt {Attempt} failed: {Reason}", this.GetPrimaryKeyString(), attempt, end.Reason);
+                bool last = end.Permanent || s.Failures >= s.MaxAttempts;
+                string error = end.Permanent ? end.Reason ?? "failed" : $"failed {s.Failures} attempt(s); last: {end.Reason}";
+                if (last) s = (Moved(s, CandidateStatus.Failed) ?? s) with { Error = error };
+                else
+                {
+                    if (CandidateTransitions.IsRunning(s.Status)) s = Moved(s, CandidateStatus.Pending) ?? s;
+                    s = s with { Error = end.Reason };
+                }
+                break;
+        }
+        await SaveAndTell(s with { Progress = s.Status == CandidateStatus.Completed ? null : s.Progress });
+        return ReportVerdict.Accepted;
+    }
+
+    public async Task<CandidateSummary> Interrupt(string sweep, CandidateConfig config, int attempt, string reason)
+    {
+        var s = Current(sweep, config);
+        if (!IsLive(attempt)) return s.Summarize();
+        s = CloseAttempt(s, attempt, AttemptOutcome.Interrupted, reason);
+        if (CandidateTransitions.IsRunning(s.Status)) s = Moved(s, CandidateStatus.Pending) ?? s;
+        await Save(s);
+        return state.State.Summarize();
+    }
+
+    public async Task<CandidateSummary> Cancel(string sweep, CandidateConfig config)
+    {
+        var s = Current(sweep, config);
+        if (CandidateTransitions.IsFinished(s.Status)) return s.Summarize();
+        var running = s.Running;
+        if (running is not null) s = CloseAttempt(s, running.Number, AttemptOutcome.Cancelled, "cancelled");
+        s = (Moved(s, CandidateStatus.Cancelled) ?? s) with { Error = "cancelled" };
+        await Save(s);
+        if (running is not null)
+        {
+            // The worker's later events are stale from now on; stopping it frees its slot within seconds.
+            var lease = new Lease { Sweep = sweep, Candidate = config.Id, Attempt = running.Number, Slot = new SlotRef { Silo = running.Silo, Slot = running.Slot } };
+            try { await GrainFactory.GetGrain<IWorkerHostGrain>(running.Silo).Stop(lease); }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                log.LogInformation("could not reach the silo of {Lease} to stop it ({Message}); its next report is refused and stops it", lease, e.Message);
+            }
+        }
+        return state.State.Summarize();
+    }
+
+    public async Task<CandidateSummary?> Retry(int maxAttempts)
+    {
+        if (!state.RecordExists || state.State.Status is not (CandidateStatus.Failed or CandidateStatus.Cancelled)) return null;
+        var s = state.State;
+        if (Moved(s, CandidateStatus.Pending) is not { } moved) return null;
+        await Save(moved with { Error = null, MaxAttempts = maxAttempts, FailuresCountFrom = s.Attempts.Count });
+        return state.State.Summarize();
+    }
+
+    public async Task<CandidateSummary?> RaiseMaxAttempts(int maxAttempts)
+    {
+        if (!state.RecordExists || maxAttempts <= state.State.MaxAttempts) return null;
+        var s = state.State with { MaxAttempts = maxAttempts };
+        if (s.Status == CandidateStatus.Failed && s.Failures < maxAttempts && s.Attempts.LastOrDefault()?.Outcome == AttemptOutcome.Failed)
+            s = (Moved(s, CandidateStatus.Pending) ?? s) with { Error = null };
+        await Save(s);
+        return state.State.Summarize();
+    }
+
+    bool IsLive(int attempt) => state.RecordExists && state.State.Running?.Number == attempt && attempt > 0;
+
+    ReportVerdict Stale(int attempt, string what)
+    {
+        log.LogInformation("candidate {Key}: refused {What} of attempt {Attempt}; the live attempt is {Live}",
+            this.GetPrimaryKeyString(), what, attempt, state.RecordExists ? state.State.Running?.Number.ToString() ?? "none" : "none");
+        return ReportVerdict.Stale;
+    }
+
+    static CandidateState CloseAttempt(CandidateState s, int number, AttemptOutcome outcome, string? reason) => s with
+    {
+        Attempts = s.Attempts.Select(a => a.Number == number && a.Outcome == AttemptOutcome.Running
+            ? a with { EndedUtc = DateTime.UtcNow, Outcome = outcome, Reason = reason } : a).ToArray(),
     };
 
-    async Task Move(CandidateStatus to)
+    /// <summary>The state moved to <paramref name="to"/>, or null (logged) when the table forbids the move.</summary>
+    CandidateState? Moved(CandidateState s, CandidateStatus to)
     {
-        if (!CandidateTransitions.CanMove(state.State.Status, to))
-            throw new InvalidOperationException($"candidate {state.State.Id}: {state.State.Status} -> {to} is not a legal transition");
-        state.State = state.State with { Status = to, UpdatedUtc = DateTime.UtcNow };
-        await state.WriteStateAsync();
-        await Report();
-    }
-
-    async Task Finish(CandidateStatus status, string? error)
-    {
-        state.State = state.State with { Status = status, Error = error, UpdatedUtc = DateTime.UtcNow };
-        await state.WriteStateAsync();
-        await Report();
-    }
-
-    Task Report() => GrainFactory.GetGrain<ISweepGrain>(state.State.Sweep).CandidateChanged(state.State);
-
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken token)
-    {
-        // The silo is going away (or the grain is being moved): stop the worker, which checkpoints first.
-        worker?.Stop();
-        if (run is { IsCompleted: false })
+        if (!CandidateTransitions.CanMove(s.Status, to))
         {
-            try { await run.WaitAsync(TimeSpan.FromSeconds(20), token); } catch (TimeoutException) { worker?.Kill(); }
-            catch (OperationCanceledException) { worker?.Kill(); }
+            log.LogWarning("candidate {Key}: refused the illegal move {From} -> {To}", this.GetPrimaryKeyString(), s.Status, to);
+            return null;
         }
+        return s with { Status = to, UpdatedUtc = DateTime.UtcNow };
     }
+
+    async Task Save(CandidateState s)
+    {
+        state.State = s with { Revision = s.Revision + 1, UpdatedUtc = DateTime.UtcNow };
+        await state.WriteStateAsync();
+    }
+
+    async Task SaveAndTell(CandidateState s)
+    {
+        await Save(s);
+        await Tell();
+    }
+
+    /// <summary>Passes the summary on to the sweep (only from calls that the sweep does not make).</summary>
+    Task Tell() => GrainFactory.GetGrain<ISweepGrain>(state.State.Sweep).Changed(state.State.Summarize());
 }
 
 public static class StorageNames
 {
     /// <summary>The grain storage holding sweep and candidate state.</summary>
     public const string Sweeps = "sweeps";
+
+    /// <summary>The candidate grain's state name in that storage (its [PersistentState] name).</summary>
+    public const string CandidateState = "candidate";
 }

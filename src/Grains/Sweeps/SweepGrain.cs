@@ -1,162 +1,186 @@
 using LayerChop.Engine;
 using LayerChop.Interfaces;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.Runtime;
-using Orleans.Runtime.Placement;
+using Orleans.Storage;
 
 namespace LayerChop.Grains.Sweeps;
 
-/// <summary>Persisted state of a sweep: its spec and the last state each candidate reported.</summary>
+/// <summary>Persisted state of a sweep: its spec, and whether it was cancelled. Candidates own their own state.</summary>
 [GenerateSerializer, Alias("layerchop.sweep-state")]
 public sealed record SweepState
 {
     [Id(0)] public SweepSpec? Spec { get; init; }
     [Id(1)] public DateTime SubmittedUtc { get; init; }
-    [Id(2)] public Dictionary<string, CandidateState> Candidates { get; init; } = [];
+    // Id 2 held a copy of every candidate's state in earlier releases; it is no longer read or written.
+    [Id(3)] public bool Cancelled { get; init; }
 }
 
 /// <summary>
-/// The coordinator of one sweep (key: the sweep's name). It validates and expands the grid, keeps the
-/// unfinished candidates in a queue (grid order) and places each on a silo with a free worker slot as soon as
-/// one frees, on any silo: it reserves the slot with that silo's <see cref="IWorkerHostGrain"/>, then activates
-/// the candidate there. It collects what candidates report, keeps the Pareto front incrementally, and answers
-/// status, results and front queries from its own memory without calling the candidates. A candidate whose
-/// silo leaves the cluster goes back to the queue and resumes from its checkpoint elsewhere. Submitting the
-/// same spec again changes nothing; a new activation (after this one's silo died, or the whole cluster
-/// stopped) picks up the persisted state and carries on.
+/// The coordinator of one sweep (key: the sweep's name). It owns the queue of candidates waiting for a slot,
+/// cancellation and the Pareto fronts. It writes only its spec: each candidate grain owns its state, and the
+/// sweep keeps a summary of each in memory, fed by the candidates' <see cref="Changed"/> reports and rebuilt
+/// from the candidates' stored states when it activates. So a status change costs one candidate write and an
+/// in-memory update, whatever the sweep's size. Silos' supervisors pull work with <see cref="TakeNext"/>; the
+/// sweep wakes them when work appears, and puts the candidates of a silo that left the cluster back in the queue.
 /// </summary>
 public sealed class SweepGrain(
     [PersistentState("sweep", StorageNames.Sweeps)] IPersistentState<SweepState> state,
     IClusterMembershipService membership, ILogger<SweepGrain> log)
     : Grain, ISweepGrain, IRemindable
 {
+    /// <summary>How often an unfinished sweep looks for running candidates whose silo left the cluster.</summary>
+    static readonly TimeSpan LostSiloCheck = TimeSpan.FromSeconds(5);
+
+    sealed class Entry(int order, CandidateSummary summary)
+    {
+        public readonly int Order = order;
+        public CandidateSummary Summary = summary;
+        public long ChangedAt;
+    }
+
     readonly ParetoFront front = new();
-    // Candidates known to run, and the silo they run on; every other unfinished candidate waits in the queue.
-    readonly Dictionary<string, string> placed = new(StringComparer.Ordinal);
-    Dictionary<string, int> gridOrder = [];
-    long ticks;
-    bool watching;   // in the index of unfinished sweeps, with a reminder where the silo has reminders
+    readonly Dictionary<string, Entry> entries = new(StringComparer.Ordinal);
+    readonly List<Entry> ordered = [];
+    readonly SortedSet<int> queue = [];                  // grid positions of candidates waiting for a slot
+    readonly Dictionary<string, Entry> running = new(StringComparer.Ordinal);
+    readonly Dictionary<CandidateStatus, int> counts = [];
+    long revision;
+    bool watching;
+
+    SweepSpec? Spec => state.State.Spec;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        foreach (var c in state.State.Candidates.Values) AddToFront(c);
-        if (state.State.Spec is { } spec) gridOrder = Order(spec);
-        // While the sweep is unfinished: place queued candidates each second (at once when one of ours ends),
-        // and every few seconds ask the placed ones whether they still run.
-        this.RegisterGrainTimer(Tick, new GrainTimerCreationOptions(TimeSpan.Zero, TimeSpan.FromSeconds(1)) { KeepAlive = false });
-        watching = true;                     // until a first tick of a finished sweep has cleared what an earlier activation left
+        if (Spec is { } spec)
+        {
+            var storage = ServiceProvider.GetRequiredKeyedService<IGrainStorage>(StorageNames.Sweeps);
+            foreach (var config in SweepGrid.Expand(spec)) Add(config);
+            // The candidates' own stored states, read in parallel batches: the summaries are derived from them.
+            foreach (var batch in ordered.Chunk(64))
+            {
+                var reads = batch.Select(async e =>
+                {
+                    var grainState = new GrainState<CandidateState>();
+                    var id = Candidate(e.Summary.Id).GetGrainId();
+                    await storage.ReadStateAsync(StorageNames.CandidateState, id, grainState);
+                    return (e, grainState);
+                }).ToArray();
+                foreach (var (e, s) in await Task.WhenAll(reads))
+                    if (s.RecordExists && s.State is { } stored) Apply(stored.Summarize());
+            }
+        }
+        this.RegisterGrainTimer(CheckLostSilos, new GrainTimerCreationOptions(LostSiloCheck, LostSiloCheck) { KeepAlive = false });
         if (Unfinished) await KeepWatching();
     }
 
-    bool Unfinished => state.State.Spec is not null && state.State.Candidates.Values.Any(c => !CandidateTransitions.IsFinished(c.Status));
+    ICandidateGrain Candidate(string id) => GrainFactory.GetGrain<ICandidateGrain>(SweepKeys.Candidate(this.GetPrimaryKeyString(), id));
 
-    static Dictionary<string, int> Order(SweepSpec spec) =>
-        SweepGrid.Expand(spec).Select((c, i) => (c.Id, i)).ToDictionary(p => p.Id, p => p.i, StringComparer.Ordinal);
+    bool Unfinished => Spec is not null && counts.Where(c => !CandidateTransitions.IsFinished(c.Key)).Any(c => c.Value > 0);
 
-    async Task Tick(CancellationToken cancel)
+    Entry Add(CandidateConfig config)
     {
-        if (!Unfinished)
-        {
-            if (watching) await StopWatching();
-            return;
-        }
-        DelayDeactivation(TimeSpan.FromMinutes(2));
-        await Schedule(confirm: ticks++ % 5 == 0);
+        var entry = new Entry(ordered.Count, CandidateSummary.New(config)) { ChangedAt = ++revision };
+        ordered.Add(entry);
+        entries[config.Id] = entry;
+        counts[CandidateStatus.Pending] = counts.GetValueOrDefault(CandidateStatus.Pending) + 1;
+        queue.Add(entry.Order);
+        return entry;
     }
-
-    /// <summary>The silos that are members of the cluster now, by <c>SiloAddress.ToParsableString()</c>.</summary>
-    HashSet<string> ActiveSilos() => membership.CurrentSnapshot.Members.Values
-        .Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress.ToParsableString()).ToHashSet(StringComparer.Ordinal);
-
-    ICandidateGrain Candidate(string id) => GrainFactory.GetGrain<ICandidateGrain>(SweepKeys.Candidate(state.State.Spec!.Name, id));
 
     /// <summary>
-    /// Puts every candidate it can into a free slot. With <paramref name="confirm"/>, first asks each placed
-    /// candidate whether it still runs (which also keeps it active while it has no other callers).
+    /// Takes a candidate's summary when it is newer than the one kept: a higher revision (a write), or the same
+    /// revision with newer progress (a tick). Older ones, arriving late, are dropped. Returns whether it was taken.
     /// </summary>
-    async Task Schedule(bool confirm)
+    bool Apply(CandidateSummary summary)
     {
-        var spec = state.State.Spec;
-        if (spec is null) return;
-        var active = ActiveSilos();
-        foreach (var (id, silo) in placed.ToList())
-            if (!active.Contains(silo)) placed.Remove(id);               // its silo is gone: back to the queue
-        if (confirm)
-            foreach (var id in placed.Keys.ToList()) await Ask(id, c => c.Ensure());
-
-        // A candidate whose last attempt still runs on a live silo may only have lost touch with this
-        // coordinator (a new activation of it): ask before giving it a second slot.
-        foreach (var c in Queue())
-            if (c.Attempts.LastOrDefault() is { Outcome: AttemptOutcome.Running } last && active.Contains(last.Silo))
-                await Ask(c.Id, g => g.Ensure());
-
-        var queue = Queue();
-        if (queue.Count == 0) return;
-        var free = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var silo in active)
-        {
-            try { free[silo] = (await GrainFactory.GetGrain<IWorkerHostGrain>(silo).GetSlots()).Free; }
-            catch (Exception e) when (e is not OperationCanceledException) { }   // joining or leaving: skip it this time
-        }
-        foreach (var c in queue)
-        {
-            while (true)
-            {
-                // The silo with the most free slots, so that work spreads over the cluster.
-                var silo = free.Where(f => f.Value > 0).OrderByDescending(f => f.Value).ThenBy(f => f.Key, StringComparer.Ordinal).Select(f => f.Key).FirstOrDefault();
-                if (silo is null) return;                                       // every slot is busy: the rest wait
-                var host = GrainFactory.GetGrain<IWorkerHostGrain>(silo);
-                int? slot;
-                try { slot = await host.Reserve(SweepKeys.Candidate(spec.Name, c.Id)); }
-                catch (Exception e) when (e is not OperationCanceledException) { slot = null; }
-                if (slot is null) { free[silo] = 0; continue; }
-                var reply = await Ask(c.Id, g =>
-                {
-                    RequestContext.Set(IPlacementDirector.PlacementHintKey, SiloAddress.FromParsableString(silo));
-                    try { return g.Start(spec, c.Config); }
-                    finally { RequestContext.Remove(IPlacementDirector.PlacementHintKey); }
-                });
-                if (reply is { Outcome: StartOutcome.Running } && reply.Silo == silo) free[silo]--;
-                else
-                {
-                    try { await host.CancelReservation(SweepKeys.Candidate(spec.Name, c.Id)); }
-                    catch (Exception e) when (e is not OperationCanceledException) { }   // it expires by itself
-                    if (reply is { Outcome: StartOutcome.NoSlot }) free[silo] = 0;
-                }
-                break;
-            }
-        }
+        if (!entries.TryGetValue(summary.Id, out var entry)) return false;
+        var known = entry.Summary;
+        if (summary.Revision < known.Revision) return false;
+        if (summary.Revision == known.Revision && !(summary.Progress?.UpdatedUtc > known.Progress?.UpdatedUtc)) return false;
+        counts[known.Status]--;
+        counts[summary.Status] = counts.GetValueOrDefault(summary.Status) + 1;
+        entry.Summary = summary;
+        entry.ChangedAt = ++revision;
+        if (summary.Running is not null) running[summary.Id] = entry; else running.Remove(summary.Id);
+        if (summary.Status == CandidateStatus.Pending && summary.Running is null) queue.Add(entry.Order); else queue.Remove(entry.Order);
+        if (summary.Status == CandidateStatus.Completed && summary.Result is { } r && double.IsFinite(r.Average))
+            front.Add(FrontPoint.Of(summary.Config, r));
+        return true;
     }
 
-    /// <summary>Unfinished candidates not known to run, in grid order.</summary>
-    List<CandidateState> Queue() => state.State.Candidates.Values
-        .Where(c => !CandidateTransitions.IsFinished(c.Status) && !placed.ContainsKey(c.Id))
-        .OrderBy(c => gridOrder.GetValueOrDefault(c.Id, int.MaxValue)).ToList();
-
-    /// <summary>Calls a candidate and takes in its reply (its state, and whether and where it runs).</summary>
-    async Task<StartReply?> Ask(string id, Func<ICandidateGrain, Task<StartReply>> call)
+    public async Task Changed(CandidateSummary summary)
     {
-        StartReply reply;
-        try { reply = await call(Candidate(id)); }
-        catch (Exception e) when (e is not OperationCanceledException)
+        bool wasQueued = entries.TryGetValue(summary.Id, out var e) && queue.Contains(e.Order);
+        if (!Apply(summary)) return;
+        if (!wasQueued && queue.Contains(e!.Order) && !state.State.Cancelled) await WakeSupervisors();   // back in the queue
+        if (!Unfinished && watching) await StopWatching();
+    }
+
+    public async Task<WorkOrder?> TakeNext(SlotRef slot)
+    {
+        if (Spec is not { } spec || state.State.Cancelled) return null;
+        await RequeueLost();
+        while (queue.Count > 0)
         {
-            log.LogDebug(e, "candidate {Id} did not answer; it stays queued", id);
-            placed.Remove(id);
-            return null;
+            var entry = ordered[queue.Min];
+            queue.Remove(entry.Order);                   // out of the queue while its attempt begins
+            BeginReply reply;
+            try
+            {
+                reply = await Candidate(entry.Summary.Id).Begin(spec.Name, entry.Summary.Config, slot, spec.MaxAttempts);
+            }
+            catch
+            {
+                if (entry.Summary.Status == CandidateStatus.Pending && entry.Summary.Running is null) queue.Add(entry.Order);
+                throw;
+            }
+            Apply(reply.Summary);
+            if (reply.Lease is { } lease) return new WorkOrder { Lease = lease, Spec = spec, Config = entry.Summary.Config };
         }
-        if (reply.Outcome == StartOutcome.Running && reply.Silo is { } silo) placed[id] = silo;
-        else placed.Remove(id);
-        if (reply.State is { } s) await Take(s);
-        return reply;
+        return null;
+    }
+
+    Task CheckLostSilos(CancellationToken cancel) => Unfinished ? RequeueLost() : watching ? StopWatching() : Task.CompletedTask;
+
+    /// <summary>Candidates whose attempt ran on a silo that the cluster declared dead go back to the queue.</summary>
+    async Task RequeueLost()
+    {
+        if (running.Count == 0 || Spec is not { } spec) return;
+        var members = membership.CurrentSnapshot.Members.Values.ToDictionary(m => m.SiloAddress.ToParsableString(), m => m.Status, StringComparer.Ordinal);
+        bool requeued = false;
+        foreach (var entry in running.Values.ToList())
+        {
+            var silo = entry.Summary.Running!.Silo;
+            if (members.TryGetValue(silo, out var status) && status != SiloStatus.Dead) continue;
+            var summary = await Candidate(entry.Summary.Id).Interrupt(spec.Name, entry.Summary.Config, entry.Summary.RunningAttempt, $"its silo {silo} left the cluster");
+            requeued |= Apply(summary) && queue.Contains(entry.Order);
+            log.LogInformation("sweep {Sweep}: {Candidate} was running on {Silo}, which left the cluster; queued again", spec.Name, entry.Summary.Id, silo);
+        }
+        if (requeued && !state.State.Cancelled) await WakeSupervisors();
+    }
+
+    /// <summary>Tells every live silo's supervisor that there is work (a silo without a free slot ignores it).</summary>
+    async Task WakeSupervisors()
+    {
+        foreach (var member in membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active))
+        {
+            try { await GrainFactory.GetGrain<IWorkerHostGrain>(member.SiloAddress.ToParsableString()).Wake(); }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                log.LogDebug("could not wake the supervisor of {Silo}: {Message}", member.SiloAddress, e.Message);   // it asks by itself soon
+            }
+        }
     }
 
     // In cluster mode a reminder brings the coordinator back after a whole-cluster stop, with nobody watching;
     // the embedded mode has no reminders (its silo's startup task, or running the sweep again, resumes it).
     async Task KeepWatching()
     {
-        if (state.State.Spec is null) return;
+        if (Spec is null) return;
         watching = true;
-        await GrainFactory.GetGrain<ISweepIndexGrain>(0).Add(state.State.Spec.Name);   // a starting silo wakes it
+        await GrainFactory.GetGrain<ISweepIndexGrain>(0).Add(Spec.Name);
         if (ServiceProvider.GetService(typeof(Orleans.Timers.IReminderRegistry)) is null) return;
         try { await this.RegisterOrUpdateReminder("watch", TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1)); }
         catch (Exception e) when (e is not OperationCanceledException) { }   // no reminder service in this silo
@@ -172,7 +196,7 @@ public sealed class SweepGrain(
 
     public Task ReceiveReminder(string reminderName, TickStatus status) => Task.CompletedTask;   // activating is enough
 
-    public Task Resume() => Task.CompletedTask;                      // activating is enough: the timer does the rest
+    public Task Resume() => Unfinished && !state.State.Cancelled ? WakeSupervisors() : Task.CompletedTask;
 
     public async Task<SubmitResult> Submit(SweepSpec spec)
     {
@@ -180,96 +204,87 @@ public sealed class SweepGrain(
             return SubmitResult.Rejected($"spec name '{spec.Name}' does not match sweep '{this.GetPrimaryKeyString()}'");
         try { SweepSpecValidator.Validate(spec); }
         catch (LayerChopException e) { return SubmitResult.Rejected(e.Message); }
-        var previous = state.State.Spec;
-        if (previous is not null && !SameExceptGrid(previous, spec))
-            return SubmitResult.Rejected($"sweep '{spec.Name}' already exists with different settings; only new grid values may be added (or choose another name)");
+        var previous = Spec;
+        if (previous is not null && previous with { Grid = spec.Grid, MaxAttempts = spec.MaxAttempts } != spec)
+            return SubmitResult.Rejected($"sweep '{spec.Name}' already exists with different settings; only new grid values may be added and max_attempts changed (or choose another name)");
 
         var configs = SweepGrid.Expand(spec);
         var added = new List<string>();
-        var candidates = new Dictionary<string, CandidateState>(state.State.Candidates);
         foreach (var config in configs)
         {
-            if (candidates.ContainsKey(config.Id)) continue;
-            candidates[config.Id] = new CandidateState { Sweep = spec.Name, Config = config, Status = CandidateStatus.Pending, UpdatedUtc = DateTime.UtcNow };
+            if (entries.ContainsKey(config.Id)) continue;
+            Add(config);
             added.Add(config.Id);
         }
-        state.State = state.State with { Spec = spec, SubmittedUtc = previous is null ? DateTime.UtcNow : state.State.SubmittedUtc, Candidates = candidates };
-        gridOrder = Order(spec);
+        state.State = state.State with { Spec = spec, SubmittedUtc = previous is null ? DateTime.UtcNow : state.State.SubmittedUtc };
         await state.WriteStateAsync();
 
-        await KeepWatching();
-        await Schedule(confirm: false);
+        if (previous is not null && spec.MaxAttempts > previous.MaxAttempts)
+            foreach (var entry in ordered.Where(e => e.Summary.Attempts > 0 && e.Summary.Status != CandidateStatus.Completed).ToList())
+                if (await Candidate(entry.Summary.Id).RaiseMaxAttempts(spec.MaxAttempts) is { } raised) Apply(raised);
+
+        if (Unfinished)
+        {
+            await KeepWatching();
+            if (!state.State.Cancelled) await WakeSupervisors();
+        }
         return new SubmitResult { Accepted = true, Candidates = configs.Select(c => c.Id).ToArray(), Added = added };
     }
 
-    static bool SameExceptGrid(SweepSpec a, SweepSpec b) => a with { Grid = b.Grid } == b;
+    public Task<SweepSpec?> GetSpec() => Task.FromResult(Spec);
 
-    public Task<SweepSpec?> GetSpec() => Task.FromResult(state.State.Spec);
-
-    public Task<SweepStatus?> GetStatus() => Task.FromResult(state.State.Spec is null ? null : new SweepStatus
+    public Task<SweepStatus?> GetStatus(long sinceRevision = 0) => Task.FromResult(Spec is null ? null : new SweepStatus
     {
-        Name = state.State.Spec.Name, SubmittedUtc = state.State.SubmittedUtc, Candidates = Ordered(),
+        Name = Spec.Name, SubmittedUtc = state.State.SubmittedUtc, Revision = revision, Running = running.Count,
+        Cancelled = state.State.Cancelled, Counts = new Dictionary<CandidateStatus, int>(counts.Where(c => c.Value > 0)),
+        Candidates = ordered.Where(e => e.ChangedAt > sinceRevision).Select(e => e.Summary).ToArray(),
     });
 
     public Task<SweepFront> GetFront() => Task.FromResult(front.ToSweepFront());
 
-    public Task<IReadOnlyList<CandidateState>> GetResults() => Task.FromResult<IReadOnlyList<CandidateState>>(Ordered());
+    public Task<IReadOnlyList<CandidateSummary>> GetResults() =>
+        Task.FromResult<IReadOnlyList<CandidateSummary>>(ordered.Select(e => e.Summary).ToArray());
 
-    IReadOnlyList<CandidateState> Ordered() => state.State.Spec is null ? []
-        : state.State.Candidates.Values.OrderBy(c => gridOrder.GetValueOrDefault(c.Id, int.MaxValue)).ToArray();
-
-    public async Task CandidateChanged(CandidateState candidate)
+    public async Task<CancelResult> Cancel()
     {
-        if (!await Take(candidate)) return;
-        if (CandidateTransitions.IsFinished(candidate.Status))
+        if (Spec is not { } spec) return new CancelResult();
+        state.State = state.State with { Cancelled = true };    // from here on nothing new starts
+        await state.WriteStateAsync();
+        var stopped = new List<string>();
+        var queued = new List<string>();
+        int finished = ordered.Count(e => CandidateTransitions.IsFinished(e.Summary.Status));
+        // Running ones first: their workers stop while the queued ones are marked.
+        foreach (var entry in ordered.Where(e => !CandidateTransitions.IsFinished(e.Summary.Status)).OrderBy(e => e.Summary.Running is null).ToList())
         {
-            placed.Remove(candidate.Id);
-            await Schedule(confirm: false);                            // its slot is free: the next one goes now
+            bool wasRunning = entry.Summary.Running is not null;
+            Apply(await Candidate(entry.Summary.Id).Cancel(spec.Name, entry.Summary.Config));
+            if (entry.Summary.Status != CandidateStatus.Cancelled) continue;   // it finished meanwhile
+            (wasRunning ? stopped : queued).Add(entry.Summary.Id);
         }
-    }
-
-    /// <summary>Mirrors a candidate's state; returns false for a stale or unknown one.</summary>
-    async Task<bool> Take(CandidateState candidate)
-    {
-        if (!state.State.Candidates.TryGetValue(candidate.Id, out var known)) return false;
-        // Reports are one-way and may overtake each other: an end is only undone by a retry (no attempts yet).
-        if (CandidateTransitions.IsFinished(known.Status) && !CandidateTransitions.IsFinished(candidate.Status) && candidate.Attempts.Count > 0)
-            return false;
-        state.State.Candidates[candidate.Id] = candidate;
-        AddToFront(candidate);
-        // Progress ticks stay in memory; status changes are written.
-        if (known.Status != candidate.Status || known.Attempts.Count != candidate.Attempts.Count) await state.WriteStateAsync();
-        return true;
-    }
-
-    void AddToFront(CandidateState c)
-    {
-        if (c.Status == CandidateStatus.Completed && c.Result is { } r && double.IsFinite(r.Average))
-            front.Add(FrontPoint.Of(c.Config, r));
-    }
-
-    public async Task Cancel()
-    {
-        if (state.State.Spec is null) return;
-        foreach (var c in state.State.Candidates.Values.Where(c => !CandidateTransitions.IsFinished(c.Status)).ToList())
-        {
-            await Candidate(c.Id).Cancel();
-            if (await Candidate(c.Id).GetState() is { } now) await Take(now);
-        }
+        if (!Unfinished && watching) await StopWatching();
+        return new CancelResult { Queued = queued, Stopped = stopped, AlreadyFinished = finished };
     }
 
     public async Task<IReadOnlyList<string>> Retry()
     {
-        var retried = new List<string>();
-        if (state.State.Spec is null) return retried;
-        foreach (var c in state.State.Candidates.Values.Where(c => c.Status is CandidateStatus.Failed or CandidateStatus.Cancelled).ToList())
+        if (Spec is not { } spec) return [];
+        if (state.State.Cancelled)
         {
-            if (!await Candidate(c.Id).Retry()) continue;
-            retried.Add(c.Id);
-            if (await Candidate(c.Id).GetState() is { } now) await Take(now);
+            state.State = state.State with { Cancelled = false };
+            await state.WriteStateAsync();
         }
-        await KeepWatching();
-        await Schedule(confirm: false);
+        var retried = new List<string>();
+        foreach (var entry in ordered.Where(e => e.Summary.Status is CandidateStatus.Failed or CandidateStatus.Cancelled).ToList())
+        {
+            if (await Candidate(entry.Summary.Id).Retry(spec.MaxAttempts) is not { } summary) continue;
+            Apply(summary);
+            retried.Add(entry.Summary.Id);
+        }
+        if (Unfinished)
+        {
+            await KeepWatching();
+            await WakeSupervisors();
+        }
         return retried;
     }
 }

@@ -5,17 +5,23 @@ namespace LayerChop.Grains.Sweeps;
 [GenerateSerializer, Alias("layerchop.sweep-index")]
 public sealed record SweepIndex
 {
+    /// <summary>The unfinished sweeps.</summary>
     [Id(0)] public List<string> Names { get; init; } = [];
+    /// <summary>Every sweep ever added, in order.</summary>
+    [Id(1)] public List<string> All { get; init; } = [];
 }
 
-/// <summary>The cluster's unfinished sweeps, persisted beside the sweeps themselves.</summary>
+/// <summary>The cluster's sweeps and which of them are unfinished, persisted beside the sweeps themselves.</summary>
 public sealed class SweepIndexGrain([PersistentState("index", StorageNames.Sweeps)] IPersistentState<SweepIndex> state)
     : Grain, ISweepIndexGrain
 {
     public async Task Add(string sweep)
     {
-        if (state.State.Names.Contains(sweep, StringComparer.Ordinal)) return;
-        state.State.Names.Add(sweep);
+        bool known = state.State.All.Contains(sweep, StringComparer.Ordinal);
+        bool unfinished = state.State.Names.Contains(sweep, StringComparer.Ordinal);
+        if (known && unfinished) return;
+        if (!known) state.State.All.Add(sweep);
+        if (!unfinished) state.State.Names.Add(sweep);
         await state.WriteStateAsync();
     }
 
@@ -25,6 +31,10 @@ public sealed class SweepIndexGrain([PersistentState("index", StorageNames.Sweep
     }
 
     public Task<IReadOnlyList<string>> GetNames() => Task.FromResult<IReadOnlyList<string>>(state.State.Names.ToArray());
+
+    // Sweeps recorded by earlier releases, which kept only the unfinished ones, are listed too.
+    public Task<IReadOnlyList<string>> GetAll() =>
+        Task.FromResult<IReadOnlyList<string>>(state.State.All.Union(state.State.Names, StringComparer.Ordinal).ToArray());
 }
 
 /// <summary>

@@ -6,9 +6,9 @@ using Orleans.Runtime.Placement;
 
 namespace LayerChop.Grains.Workers;
 
-/// <summary>One silo's worker slots, seen by the cluster: activated only on the silo its key names.</summary>
+/// <summary>The cluster's handle on this silo's <see cref="WorkerSupervisor"/>: activated only on the silo its key names.</summary>
 [OnSiloOfKey, Reentrant]
-public sealed class WorkerHostGrain(WorkerSlots slots, ILocalSiloDetails silo) : Grain, IWorkerHostGrain
+public sealed class WorkerHostGrain(WorkerSupervisor supervisor, ILocalSiloDetails silo) : Grain, IWorkerHostGrain
 {
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -17,16 +17,17 @@ public sealed class WorkerHostGrain(WorkerSlots slots, ILocalSiloDetails silo) :
         return Task.CompletedTask;
     }
 
-    public Task<SlotsView> GetSlots() => Task.FromResult(new SlotsView
-    {
-        Silo = silo.SiloAddress.ToParsableString(), Gpu = slots.Gpu, Holders = slots.Holders(),
-    });
+    public Task<SlotsView> GetSlots() => Task.FromResult(supervisor.View());
 
-    public Task<int?> Reserve(string candidate) => Task.FromResult(slots.TryReserve(candidate));
-
-    public Task CancelReservation(string candidate)
+    public Task Wake()
     {
-        slots.CancelReservation(candidate);
+        supervisor.Wake();
+        return Task.CompletedTask;
+    }
+
+    public Task Stop(Lease lease)
+    {
+        supervisor.Stop(lease);
         return Task.CompletedTask;
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using LayerChop.Interfaces;
 using LayerChop.Engine.Pipeline;
 
 namespace LayerChop.Grains.Workers;
@@ -24,12 +25,13 @@ public sealed class WorkerProcess : IDisposable
         process.BeginErrorReadLine();
     }
 
-    public static WorkerProcess Start(WorkerOptions options, CandidateJob job, WorkerSlots.Slot slot)
+    public static WorkerProcess Start(WorkerOptions options, CandidateJob job, int slot)
     {
         Directory.CreateDirectory(job.WorkDir);
         var jobFile = Path.Combine(job.WorkDir, "job.json");
-        File.WriteAllText(jobFile + ".tmp", JsonSerializer.Serialize(job, CandidateJob.FileFormat));
-        File.Move(jobFile + ".tmp", jobFile, overwrite: true);
+        var temp = $"{jobFile}.{job.Attempt}.{Guid.NewGuid():N}.tmp";
+        File.WriteAllText(temp, JsonSerializer.Serialize(job, CandidateJob.FileFormat));
+        File.Move(temp, jobFile, overwrite: true);
         var info = new ProcessStartInfo(options.Command[0])
         {
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
@@ -39,7 +41,7 @@ public sealed class WorkerProcess : IDisposable
         info.ArgumentList.Add("worker");
         info.ArgumentList.Add(jobFile);
         info.Environment["LAYERCHOP_PARENT_PID"] = Environment.ProcessId.ToString();
-        if (options.Gpu) info.Environment["CUDA_VISIBLE_DEVICES"] = slot.Index.ToString();
+        if (options.Gpu) info.Environment["CUDA_VISIBLE_DEVICES"] = slot.ToString();
         else info.Environment["CUDA_VISIBLE_DEVICES"] = "";
         if (options.CpuThreads > 0) info.Environment["LAYERCHOP_THREADS"] = options.CpuThreads.ToString();
         return new WorkerProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start the worker process"));
@@ -61,9 +63,14 @@ public sealed class WorkerProcess : IDisposable
     /// <summary>Asks the worker to checkpoint and stop (SIGTERM); it writes a checkpoint first.</summary>
     public void Stop()
     {
-        try { if (!process.HasExited) Process.Start("kill", ["-TERM", process.Id.ToString()])?.WaitForExit(); }
+        try { if (!process.HasExited) kill(process.Id, SigTerm); }
         catch (InvalidOperationException) { }
     }
+
+    const int SigTerm = 15;
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    static extern int kill(int pid, int signal);
 
     public void Kill()
     {
