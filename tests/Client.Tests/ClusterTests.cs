@@ -180,7 +180,7 @@ public class ClusterTests(TrainingInputs inputs) : IClassFixture<TrainingInputs>
 
             // Which silo runs which candidate: the first silo's candidate is the one that has to move.
             var running = Results(Cluster("sweep", "results", "moved", "--json"));
-            string SiloOf(JsonElement c) => c.GetProperty("history").EnumerateArray().Last().GetProperty("silo").GetString()!;
+            string SiloOf(JsonElement c) => c.GetProperty("running_on").GetProperty("silo").GetString()!;
             var killedPort = ports[0].ToString();
             var moved = running.Single(c => SiloOf(c).Split('@')[0].EndsWith(":" + killedPort)).GetProperty("id").GetString()!;
             string killedSilo = SiloOf(running.Single(c => c.GetProperty("id").GetString() == moved));
@@ -191,7 +191,13 @@ public class ClusterTests(TrainingInputs inputs) : IClassFixture<TrainingInputs>
             Retrying(Cluster("sweep", "watch", "moved"), TimeSpan.FromMinutes(4), log);   // once the cluster declares the silo dead
             var results = Results(Cluster("sweep", "results", "moved", "--json"));
             Assert.All(results, c => Assert.Equal("completed", c.GetProperty("status").GetString()));
-            var history = results.Single(c => c.GetProperty("id").GetString() == moved).GetProperty("history").EnumerateArray().ToArray();
+            JsonElement[] History(string id)
+            {
+                var shown = LayerChopProcess.Run(Cluster("sweep", "show", "moved", id, "--json"));
+                Assert.True(shown.ExitCode == 0, shown.Stderr);
+                return JsonDocument.Parse(shown.Stdout).RootElement.GetProperty("history").EnumerateArray().ToArray();
+            }
+            var history = History(moved);
             Assert.Equal(["interrupted", "succeeded"], history.Select(a => a.GetProperty("outcome").GetString()));
             Assert.Equal(killedSilo, history[0].GetProperty("silo").GetString());
             Assert.NotEqual(killedSilo, history[1].GetProperty("silo").GetString());
@@ -199,7 +205,7 @@ public class ClusterTests(TrainingInputs inputs) : IClassFixture<TrainingInputs>
             Assert.Contains(train.GetProperty("resumed_from").EnumerateArray(), step => step.GetInt64() > 0);
 
             // No slot ever ran two candidates at once: the attempts of one silo's slot never overlap in time.
-            var attempts = results.SelectMany(c => c.GetProperty("history").EnumerateArray()).Select(a => (
+            var attempts = ids.SelectMany(History).Select(a => (
                 Slot: a.GetProperty("silo").GetString() + "#" + a.GetProperty("slot").GetInt32(),
                 Start: a.GetProperty("started_utc").GetDateTime(), End: a.GetProperty("ended_utc").GetDateTime())).ToList();
             foreach (var slot in attempts.GroupBy(a => a.Slot))
