@@ -1,4 +1,5 @@
 using System.Globalization;
+using LayerChop.Settings;
 
 namespace LayerChop.Interfaces;
 
@@ -12,7 +13,6 @@ namespace LayerChop.Interfaces;
 public sealed record CandidateConfig
 {
     public const string None = "none";
-    const string LayersPrefix = "layers:";
 
     [Id(0)] public int Remove { get; init; }
     [Id(1)] public string Strategy { get; init; } = None;
@@ -43,29 +43,23 @@ public sealed record CandidateConfig
     public static CandidateConfig Create(int remove, string strategy, long healTokens, string healMethod, long seed)
     {
         strategy = strategy.Trim();
-        if (strategy.StartsWith(LayersPrefix, StringComparison.Ordinal) && remove != 0 && ParseLayers(strategy) is { } layers)
+        if (remove != 0 && ChopSettings.IsLayerList(strategy) && ChopSettings.TryParse(strategy, null, out var chop, out _))
         {
             // The list says which layers go, so it also says how many; the grid's K only decides baseline or not.
-            strategy = LayersPrefix + string.Join(",", layers.Select(i => i.ToString(CultureInfo.InvariantCulture)));
-            remove = layers.Count;
+            var layers = (LayerListChop)chop;
+            strategy = layers.Strategy;
+            remove = layers.Layers.Count;
         }
         if (remove == 0) strategy = None;
         if (healTokens == 0) healMethod = None;
         return new CandidateConfig { Remove = remove, Strategy = strategy, HealTokens = healTokens, HealMethod = healMethod, Seed = seed };
     }
 
-    /// <summary>The sorted, distinct indices of a "layers:i,j,..." strategy; null when it does not parse.</summary>
-    public static IReadOnlyList<int>? ParseLayers(string strategy)
-    {
-        if (!strategy.StartsWith(LayersPrefix, StringComparison.Ordinal)) return null;
-        var indices = new SortedSet<int>();
-        foreach (var part in strategy[LayersPrefix.Length..].Split(',', StringSplitOptions.TrimEntries))
-        {
-            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int i)) return null;
-            indices.Add(i);
-        }
-        return indices.Count == 0 ? null : indices.ToList();
-    }
+    /// <summary>The layers this candidate removes, typed as a worker runs them; null for the baseline.</summary>
+    /// <exception cref="FormatException">the strategy is not one (a spec's strategies are checked when it is read).</exception>
+    public ChopSettings? Chop => IsBaseline ? null
+        : ChopSettings.TryParse(Strategy, ChopSettings.IsLayerList(Strategy) ? null : Remove, out var chop, out var error) ? chop
+        : throw new FormatException($"candidate {Id}: {error}");
 
     /// <summary>
     /// 50000000 as "50M": the largest of K, M, B, T that divides the count exactly, so every count has one

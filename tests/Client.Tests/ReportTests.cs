@@ -81,7 +81,7 @@ public class ReportTests
         var spec = new SweepSpec
         {
             Name = "s", BaseModel = "base", Output = folder, Data = ["train.jsonl"],
-            Eval = new EvalSpec { Tasks = ["next_word"], TaskDir = "tasks", Limit = 300 },
+            Eval = new LayerChop.Settings.EvalSettings { Tasks = ["next_word"], TaskDir = "tasks", Limit = 300 },
             Grid = new GridSpec { Remove = [0, 4], Strategy = ["input", "output", "max-gap"], HealTokens = [0, 1000], HealMethod = ["pretrain"], Seed = [1] },
         };
         var front = new ParetoFront();

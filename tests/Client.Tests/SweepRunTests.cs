@@ -133,4 +133,29 @@ public class SweepRunTests(TrainingInputs inputs) : IClassFixture<TrainingInputs
         }
         Assert.Contains("failed", File.ReadAllText(Path.Combine(output, "report", "report.md")));
     }
+
+    [Fact]
+    public void A_sweep_with_an_explicit_layer_list_removes_exactly_those_layers()
+    {
+        var output = Path.Combine(LayerChopProcess.TempFolder(), "out");
+        var spec = Spec("layer-list", output);
+        File.WriteAllText(spec, File.ReadAllText(spec)
+            .Replace("remove: [0, 2]", "remove: [2]").Replace("strategy: [input]", "strategy: [\"layers:3,1\"]"));
+
+        var r = LayerChopProcess.Run("sweep", "run", spec);
+
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var results = Results(output);
+        Assert.Equal(["r2-layers-1-3-h0-s1", "r2-layers-1-3-h1536-pretrain-s1"], results.Select(c => c.GetProperty("id").GetString()).Order());
+        foreach (var c in results)
+        {
+            Assert.Equal("completed", c.GetProperty("status").GetString());
+            Assert.Equal("layers:1,3", c.GetProperty("config").GetProperty("strategy").GetString());
+            var id = c.GetProperty("id").GetString()!;
+            var outcome = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "candidates", id, "result.json"))).RootElement;
+            Assert.Equal([1, 3], outcome.GetProperty("removed").EnumerateArray().Select(e => e.GetInt32()));
+            var chopped = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "candidates", id, "chopped", "config.json"))).RootElement;
+            Assert.Equal(2, chopped.GetProperty("num_hidden_layers").GetInt32());
+        }
+    }
 }

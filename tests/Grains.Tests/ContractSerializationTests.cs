@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using LayerChop.Grains.Tests.Renamed;
 using LayerChop.Interfaces;
+using LayerChop.Settings;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Serialization;
 using Orleans.Serialization.Configuration;
@@ -13,6 +14,7 @@ namespace LayerChop.Grains.Tests;
 public sealed class ContractSerializationTests
 {
     static readonly Assembly Contracts = typeof(SweepSpec).Assembly;
+    static readonly Assembly Settings = typeof(TrainSettings).Assembly;
     static readonly Assembly ThisAssembly = typeof(ContractSerializationTests).Assembly;
 
     static readonly SweepSpec FullSpec = new()
@@ -21,13 +23,19 @@ public sealed class ContractSerializationTests
         BaseModel = "/models/base",
         Data = ["/data/a.jsonl", "/data/b"],
         TextField = "content",
-        Eval = new EvalSpec { Tasks = ["paper", "continuation"], TaskDir = "/tasks", Limit = 500, Perplexity = "/data/heldout.jsonl" },
+        Eval = new EvalSettings { Tasks = ["paper", "continuation"], TaskDir = "/tasks", Limit = 500, Perplexity = "/data/heldout.jsonl", BatchSize = 8, AddBos = false, Seed = 3, PerplexityStride = 512 },
         Grid = new GridSpec { Remove = [0, 4], Strategy = ["input", "layers:1,2"], HealTokens = [0, 50_000_000], HealMethod = ["pretrain", "distill"], Seed = [1, 2] },
-        Train = new TrainSpec { SeqLen = 2048, BatchTokens = 1048576, MicroBatch = 4, Lr = 3e-4, WarmupSteps = 100, MinLrRatio = 0.1, CheckpointEvery = 200, OptimizerWarmupSteps = 500 },
+        Train = new TrainSettings
+        {
+            SeqLen = 2048, BatchTokens = 1048576, MicroBatch = 4, Lr = 3e-4, WarmupSteps = 100, MinLrRatio = 0.1, CheckpointEvery = 200, OptimizerWarmupSteps = 500,
+            WeightDecay = 0.05, DecayEmbeddings = true, Beta1 = 0.8, Beta2 = 0.99, GradClip = 0.5, KeepCheckpoints = 3, HeldoutPerMille = 5,
+            ValSequences = 16, Precision = "bf16", DistillWeight = 0.5, DistillTemperature = 2, DistillHiddenWeight = 0.1,
+        },
         Device = SweepDevice.Cuda,
         MaxAttempts = 5,
         Output = "/sweeps/demo",
-        Latency = new LatencySpec { PromptTokens = 256, NewTokens = 64 },
+        Latency = new LatencySettings { PromptTokens = 256, NewTokens = 64 },
+        Retention = Retention.All,
     };
 
     static readonly CandidateConfig Config = CandidateConfig.Create(8, "max-gap", 50_000_000, "pretrain", 1);
@@ -72,10 +80,15 @@ public sealed class ContractSerializationTests
     static readonly Dictionary<Type, object> Samples = new()
     {
         [typeof(SweepSpec)] = FullSpec,
-        [typeof(EvalSpec)] = FullSpec.Eval,
+        [typeof(EvalSettings)] = FullSpec.Eval,
         [typeof(GridSpec)] = FullSpec.Grid,
-        [typeof(TrainSpec)] = FullSpec.Train,
-        [typeof(LatencySpec)] = FullSpec.Latency,
+        [typeof(TrainSettings)] = FullSpec.Train,
+        [typeof(LatencySettings)] = FullSpec.Latency,
+        [typeof(Retention)] = Retention.All,
+        [typeof(ChopSettings)] = Config.Chop!,
+        [typeof(PlacementChop)] = Config.Chop!,
+        [typeof(LayerListChop)] = new LayerListChop { Layers = [1, 3] },
+        [typeof(CriterionChop)] = new CriterionChop { Criterion = "angular", Remove = 2 },
         [typeof(SweepDevice)] = SweepDevice.Cpu,
         [typeof(CandidateConfig)] = Config,
         [typeof(CandidateStatus)] = CandidateStatus.Evaluating,
@@ -118,26 +131,26 @@ public sealed class ContractSerializationTests
     };
 
     static IEnumerable<Type> ContractTypes() =>
-        Contracts.GetExportedTypes().Where(t => t.GetCustomAttribute<GenerateSerializerAttribute>() is not null && !t.IsAbstract);
+        Contracts.GetExportedTypes().Concat(Settings.GetExportedTypes()).Where(t => t.GetCustomAttribute<GenerateSerializerAttribute>() is not null && !t.IsAbstract);
 
     public static TheoryData<string> ContractNames() => new(ContractTypes().Select(t => t.Name));
 
     static readonly JsonSerializerOptions Json = new() { Converters = { new JsonStringEnumConverter() } };
 
     /// <summary>A serializer with every generated manifest loaded except those of <paramref name="without"/>: the
-    /// version-tolerance test needs two processes' worth of types, one before a rename and one after.</summary>
-    static Serializer CreateSerializer(Assembly without)
+    /// version-tolerance tests need two processes' worth of types, one before a rename and one after.</summary>
+    static Serializer CreateSerializer(params Assembly[] without)
     {
         var services = new ServiceCollection();
         services.AddSerializer();
-        var excluded = without.GetCustomAttributes<TypeManifestProviderAttribute>().Select(a => a.ProviderType).ToHashSet();
+        var excluded = without.SelectMany(a => a.GetCustomAttributes<TypeManifestProviderAttribute>()).Select(a => a.ProviderType).ToHashSet();
         foreach (var descriptor in services.Where(d => d.ImplementationType is { } type && excluded.Contains(type)).ToList())
             services.Remove(descriptor);
-        if (without != Contracts)
+        foreach (var needed in new[] { Contracts, Settings }.Except(without))
         {
-            var contracts = Contracts.GetCustomAttributes<TypeManifestProviderAttribute>().Select(a => a.ProviderType).ToList();
-            if (!services.Any(d => d.ImplementationType is { } type && contracts.Contains(type)))
-                services.AddSerializer(builder => builder.AddAssembly(Contracts));
+            var providers = needed.GetCustomAttributes<TypeManifestProviderAttribute>().Select(a => a.ProviderType).ToList();
+            if (!services.Any(d => d.ImplementationType is { } type && providers.Contains(type)))
+                services.AddSerializer(builder => builder.AddAssembly(needed));
         }
         return services.BuildServiceProvider().GetRequiredService<Serializer>();
     }
@@ -159,7 +172,7 @@ public sealed class ContractSerializationTests
         // As object, the way a polymorphic field or stored state carries it: the type travels as its alias.
         var back = serializer.Deserialize<object>(serializer.SerializeToArray<object>(sample));
 
-        Assert.IsType(type, back);
+        Assert.IsType(sample.GetType(), back);        // a sample of an abstract contract is one of its kinds
         Assert.Equal(JsonSerializer.Serialize(sample, type, Json), JsonSerializer.Serialize(back, type, Json));
         if (type.IsEnum || type == typeof(SweepSpec) || type == typeof(CandidateConfig) || type == typeof(FrontPoint))
             Assert.Equal(sample, back);
@@ -179,7 +192,7 @@ public sealed class ContractSerializationTests
     public void A_result_written_before_a_rename_reads_into_the_renamed_type()
     {
         var before = CreateSerializer(without: ThisAssembly);      // the process that wrote the state: CandidateResult
-        var after = CreateSerializer(without: Contracts);          // a later build: RenamedCandidateResult, same alias
+        var after = CreateSerializer(Contracts, Settings);         // a later build: RenamedCandidateResult, same alias
         var bytes = before.SerializeToArray<object>(Result);
 
         var renamed = Assert.IsType<RenamedCandidateResult>(after.Deserialize<object>(bytes));
@@ -201,12 +214,24 @@ public sealed class ContractSerializationTests
     }
 
     [Fact]
+    public void Train_settings_stored_before_they_had_more_members_read_with_the_new_members_at_their_defaults()
+    {
+        var before = CreateSerializer(Contracts, Settings);        // a build whose train section had 8 members
+        var after = CreateSerializer(without: ThisAssembly);
+        var stored = new StoredTrainSpec { SeqLen = 64, BatchTokens = 512, Lr = 1e-3, OptimizerWarmupSteps = 5 };
+
+        var read = Assert.IsType<TrainSettings>(after.Deserialize<object>(before.SerializeToArray<object>(stored)));
+
+        Assert.Equal(new TrainSettings { SeqLen = 64, BatchTokens = 512, Lr = 1e-3, OptimizerWarmupSteps = 5 }, read);
+    }
+
+    [Fact]
     public void Every_contract_member_has_a_unique_id_and_every_contract_a_unique_alias()
     {
         var aliases = new List<string>();
         foreach (var type in ContractTypes())
         {
-            var alias = type.GetCustomAttribute<AliasAttribute>(inherit: false);
+            var alias = type.GetCustomAttribute<AliasAttribute>(inherit: false);     // a derived contract's own, not its base's
             Assert.True(alias is not null, $"{type.Name} has no [Alias]");
             aliases.Add(alias.Alias);
             if (type.IsEnum) continue;

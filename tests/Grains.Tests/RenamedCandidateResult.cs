@@ -19,3 +19,20 @@ public sealed record RenamedCandidateResult
     [Id(7)] public double? HeldoutLoss { get; init; }
     [Id(20)] public string? Comment { get; init; }
 }
+
+/// <summary>
+/// The sweep spec's train section as builds before the settings records stored it: eight members under the
+/// alias the settings record keeps. Loaded, like the type above, only without the settings assembly.
+/// </summary>
+[GenerateSerializer, Alias("layerchop.train-spec")]
+public sealed record StoredTrainSpec
+{
+    [Id(0)] public int SeqLen { get; init; } = 256;
+    [Id(1)] public int BatchTokens { get; init; } = 2048;
+    [Id(2)] public int MicroBatch { get; init; }
+    [Id(3)] public double Lr { get; init; } = 3e-4;
+    [Id(4)] public int WarmupSteps { get; init; } = 10;
+    [Id(5)] public double MinLrRatio { get; init; } = 0.1;
+    [Id(6)] public int CheckpointEvery { get; init; } = 100;
+    [Id(7)] public int OptimizerWarmupSteps { get; init; }
+}

@@ -1,5 +1,6 @@
 using LayerChop.Grains.Sweeps;
 using LayerChop.Interfaces;
+using LayerChop.Settings;
 
 namespace LayerChop.Grains.Tests;
 
@@ -27,7 +28,7 @@ public sealed class SweepSpecReaderTests : IDisposable
         Assert.Equal([0L, 50_000_000L], spec.Grid.HealTokens);
         Assert.Equal(["pretrain"], spec.Grid.HealMethod);
         Assert.Equal([1L], spec.Grid.Seed);
-        Assert.Equal(new TrainSpec
+        Assert.Equal(new TrainSettings
         {
             SeqLen = 2048, BatchTokens = 1048576, Lr = 3e-4, WarmupSteps = 100, CheckpointEvery = 200,
             MicroBatch = 0, MinLrRatio = 0.1, OptimizerWarmupSteps = 0,
@@ -35,7 +36,7 @@ public sealed class SweepSpecReaderTests : IDisposable
         Assert.Equal(SweepDevice.Auto, spec.Device);
         Assert.Equal(3, spec.MaxAttempts);
         Assert.Equal(folder.PathOf("sweeps/demo"), spec.Output);
-        Assert.Equal(new LatencySpec(), spec.Latency);
+        Assert.Equal(new LatencySettings(), spec.Latency);
     }
 
     [Fact]
@@ -49,10 +50,10 @@ public sealed class SweepSpecReaderTests : IDisposable
     {
         var spec = folder.ReadYaml(SpecFolder.ExampleYaml) with
         {
-            Eval = new EvalSpec { Tasks = ["paper", "continuation"], TaskDir = folder.PathOf("tasks"), Perplexity = folder.PathOf("heldout.txt") },
-            Train = new TrainSpec { SeqLen = 128, BatchTokens = 1024, MicroBatch = 4, Lr = 1.5e-5, MinLrRatio = 0.05, OptimizerWarmupSteps = 7 },
+            Eval = new EvalSettings { Tasks = ["paper", "continuation"], TaskDir = folder.PathOf("tasks"), Perplexity = folder.PathOf("heldout.txt") },
+            Train = new TrainSettings { SeqLen = 128, BatchTokens = 1024, MicroBatch = 4, Lr = 1.5e-5, MinLrRatio = 0.05, OptimizerWarmupSteps = 7 },
             Device = SweepDevice.Cuda,
-            Latency = new LatencySpec { PromptTokens = 64, NewTokens = 16 },
+            Latency = new LatencySettings { PromptTokens = 64, NewTokens = 16 },
             TextField = "body \"quoted\" ü",
         };
 
@@ -62,6 +63,46 @@ public sealed class SweepSpecReaderTests : IDisposable
         Assert.Equal(spec, folder.ReadJson(json));
         Assert.Equal(spec, folder.ReadYaml(yaml));
         Assert.Equal(json, SweepSpecWriter.ToJson(folder.ReadYaml(yaml)));
+    }
+
+    [Fact]
+    public void Every_settings_field_reads_from_its_snake_case_key_and_writes_back()
+    {
+        var spec = folder.ReadYaml(SpecFolder.ExampleYaml
+            .Replace("eval: { tasks: [paper], task_dir: tasks, limit: 500 }",
+                "eval: { tasks: [paper], task_dir: tasks, limit: 500, batch_size: 4, add_bos: false, seed: 9, perplexity_stride: 64 }")
+            .Replace("checkpoint_every: 200 }",
+                "checkpoint_every: 200, weight_decay: 0.05, decay_embeddings: true, beta2: 0.99, keep_checkpoints: 3, precision: bf16, distill_temperature: 2 }")
+            + "retention: all\n");
+
+        Assert.Equal(new EvalSettings
+        {
+            Tasks = ["paper"], TaskDir = folder.PathOf("tasks"), Limit = 500, BatchSize = 4, AddBos = false, Seed = 9, PerplexityStride = 64,
+        }, spec.Eval);
+        Assert.Equal(new TrainSettings
+        {
+            SeqLen = 2048, BatchTokens = 1048576, Lr = 3e-4, WarmupSteps = 100, CheckpointEvery = 200, WeightDecay = 0.05,
+            DecayEmbeddings = true, Beta2 = 0.99, KeepCheckpoints = 3, Precision = "bf16", DistillTemperature = 2,
+        }, spec.Train);
+        Assert.Equal(Retention.All, spec.Retention);
+        Assert.Equal(Retention.Final, folder.ReadYaml(SpecFolder.ExampleYaml).Retention);
+        Assert.Equal(spec, folder.ReadYaml(SweepSpecWriter.ToYaml(spec)));
+        Assert.Equal(spec, folder.ReadJson(SweepSpecWriter.ToJson(spec)));
+        Assert.Contains("retention: \"all\"", SweepSpecWriter.ToYaml(spec));
+    }
+
+    [Fact]
+    public void A_settings_field_in_the_wrong_section_or_of_the_wrong_type_is_named()
+    {
+        var error = Assert.Throws<SweepSpecException>(() => folder.ReadYaml(SpecFolder.ExampleYaml
+            .Replace("max_attempts: 3", "max_attempts: 3\nweight_decay: 0.1\nretention: some")
+            .Replace("lr: 3.0e-4", "lr: 3.0e-4, decay_embeddings: yes")));
+
+        string Message(string field) => Assert.Single(error.Problems, p => p.Field == field).Message;
+        Assert.Equal(3, error.Problems.Count);
+        Assert.Contains("did you mean train.weight_decay?", Message("weight_decay"));
+        Assert.Contains("expected true or false", Message("train.decay_embeddings"));
+        Assert.Contains("retention 'some' is not one of final, all", Message("retention"));
     }
 
     [Fact]
@@ -104,7 +145,7 @@ public sealed class SweepSpecReaderTests : IDisposable
             .Replace("max_attempts: 3", "max_attempts: &tries 5\nlatency: { prompt_tokens: *tries, new_tokens: 9 }  # short"));
 
         Assert.Equal(5, spec.MaxAttempts);
-        Assert.Equal(new LatencySpec { PromptTokens = 5, NewTokens = 9 }, spec.Latency);
+        Assert.Equal(new LatencySettings { PromptTokens = 5, NewTokens = 9 }, spec.Latency);
     }
 
     [Fact]

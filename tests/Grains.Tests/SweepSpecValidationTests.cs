@@ -1,6 +1,7 @@
 using LayerChop.Engine;
 using LayerChop.Grains.Sweeps;
 using LayerChop.Interfaces;
+using LayerChop.Settings;
 
 namespace LayerChop.Grains.Tests;
 
@@ -126,6 +127,16 @@ public sealed class SweepSpecValidationTests : IDisposable
         SingleProblem("[input, max-gap]", "[input, \"layers:3,16\"]", "grid.strategy[1]", "layer 16 does not exist");
     }
 
+    [Theory]
+    [InlineData("\"layers:3,16\"", "layer 16 does not exist")]
+    [InlineData("\"layers:0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\"", "cannot remove all 16 layers")]
+    [InlineData("\"layers:2,5,2\"", "layer 2 is listed twice")]
+    [InlineData("\"layers:-1,2\"", "'-1' is not a layer index")]
+    public void A_layer_list_that_cannot_chop_the_base_model_is_refused_at_read(string strategy, string saying)
+    {
+        SingleProblem("[input, max-gap]", $"[input, {strategy}]", "grid.strategy[1]", saying);
+    }
+
     [Fact]
     public void Removing_more_than_the_model_allows_is_named()
     {
@@ -214,7 +225,7 @@ public sealed class SweepSpecValidationTests : IDisposable
     [Fact]
     public void An_unknown_device_is_named()
     {
-        SingleProblem("device: auto", "device: gpu", "device", "device 'gpu' is not one of cpu, cuda, auto");
+        SingleProblem("device: auto", "device: gpu", "device", "device 'gpu' is not one of auto, cpu, cuda");
     }
 
     [Fact]
@@ -239,7 +250,7 @@ public sealed class SweepSpecValidationTests : IDisposable
     [Fact]
     public void A_spec_built_in_code_is_checked_the_same_way()
     {
-        var spec = folder.ReadYaml(SpecFolder.ExampleYaml) with { MaxAttempts = 0, Train = new TrainSpec { SeqLen = 1 } };
+        var spec = folder.ReadYaml(SpecFolder.ExampleYaml) with { MaxAttempts = 0, Train = new TrainSettings { SeqLen = 1 } };
 
         var error = Assert.Throws<SweepSpecException>(() => SweepSpecValidator.Validate(spec));
 

@@ -5,6 +5,7 @@ using LayerChop.Engine.Checkpoints;
 using LayerChop.Engine.Evaluation;
 using LayerChop.Engine.Tokenization;
 using LayerChop.Engine.Training;
+using LayerChop.Settings;
 
 namespace LayerChop.Client.Commands;
 
@@ -12,6 +13,7 @@ public static class EvalCommand
 {
     public static Command Create()
     {
+        var defaults = new EvalSettings();
         var dir = new Argument<string>("DIR") { Description = "Model folder" };
         var tasks = new Option<string?>("--tasks")
         {
@@ -24,7 +26,7 @@ public static class EvalCommand
                           "the built-in next_word and continuation read held-out text: <task>.txt, <task>.jsonl (\"text\") or a folder <task>/",
         };
         var limit = new Option<int?>("--limit") { Description = "Only the first N documents of each task" };
-        var batchSize = new Option<int>("--batch-size") { Description = "Rows per forward pass (a question with all its choices is one row)", DefaultValueFactory = _ => 16 };
+        var batchSize = new Option<int>("--batch-size") { Description = "Rows per forward pass (a question with all its choices is one row)", DefaultValueFactory = _ => defaults.BatchSize };
         var noShared = new Option<bool>("--no-shared-context") { Description = "Score every choice with its own copy of the context (the harness's way; slower, same scores)" };
         var maxLength = new Option<int?>("--max-length") { Description = "Input token limit (default: the model's max_position_embeddings); longer inputs lose tokens on the left" };
         var perplexity = new Option<string?>("--perplexity") { Description = "Also measure token-level perplexity of held-out text: a .txt file (one document), a .jsonl file (\"text\" per line) or a folder of them" };
@@ -35,7 +37,7 @@ public static class EvalCommand
                           "false (never, as the harness v0.4.0-v0.4.9.1), true (always)",
             DefaultValueFactory = _ => "auto",
         };
-        var seed = new Option<ulong>("--seed") { Description = "Seed of the built-in tasks' questions (next_word, continuation)", DefaultValueFactory = _ => 0 };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of the built-in tasks' questions (next_word, continuation)", DefaultValueFactory = _ => (ulong)defaults.Seed };
         var dtype = new Option<string>("--dtype") { Description = "Compute dtype: f32, bf16 or f16", DefaultValueFactory = _ => "f32" };
         var device = Cli.DeviceOption();
         var json = Cli.JsonOption();

@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using LayerChop.Engine.Chopping;
 using LayerChop.Engine.Training;
+using LayerChop.Settings;
 
 namespace LayerChop.Client.Commands;
 
@@ -9,6 +11,7 @@ public static class TrainCommand
 {
     public static Command Create()
     {
+        var defaults = new TrainSettings();
         var dir = new Argument<string>("DIR") { Description = "Model folder to heal (usually a chopped model)" };
         var data = new Option<string[]>("--data") { Description = "Training corpus: JSONL (.jsonl, .jsonl.gz, .jsonl.zst), text (.txt), token files (.bin, .npy), or folders of them", Required = true, AllowMultipleArgumentsPerToken = true };
         var tokens = new Option<long>("--tokens") { Description = "Training tokens (rounded up to whole steps)", Required = true };
@@ -16,30 +19,30 @@ public static class TrainCommand
         var resume = new Option<bool>("--resume") { Description = "Continue from the newest complete checkpoint in --out" };
         var json = new Option<bool>("--json") { Description = "JSON lines on stdout: one per step, then a final {\"done\":true,...}" };
         var textField = new Option<string>("--text-field") { Description = "JSONL field holding the text", DefaultValueFactory = _ => "text" };
-        var seqLen = new Option<int>("--seq-len") { Description = "Tokens per training sequence", DefaultValueFactory = _ => 256 };
-        var batchTokens = new Option<int>("--batch-tokens") { Description = "Tokens per optimizer step (multiple of --seq-len)", DefaultValueFactory = _ => 2048 };
-        var microBatch = new Option<int>("--micro-batch") { Description = "Sequences per forward pass; gradient accumulation covers the rest of a step (default: the largest divisor up to 8)" };
-        var lr = new Option<double>("--lr") { Description = "Peak learning rate", DefaultValueFactory = _ => 3e-4 };
-        var warmup = new Option<int>("--warmup-steps") { Description = "Linear warm-up steps before cosine decay", DefaultValueFactory = _ => 10 };
-        var minLr = new Option<double>("--min-lr-ratio") { Description = "Floor of the cosine decay, as a fraction of the peak", DefaultValueFactory = _ => 0.1 };
-        var weightDecay = new Option<double>("--weight-decay") { Description = "AdamW weight decay on matrices", DefaultValueFactory = _ => 0.1 };
-        var decayEmbeddings = new Option<bool>("--decay-embeddings") { Description = "Also decay the token embedding" };
-        var gradClip = new Option<double>("--grad-clip") { Description = "Clip the global gradient norm (0: off)", DefaultValueFactory = _ => 1.0 };
+        var seqLen = new Option<int>("--seq-len") { Description = "Tokens per training sequence", DefaultValueFactory = _ => defaults.SeqLen };
+        var batchTokens = new Option<int>("--batch-tokens") { Description = "Tokens per optimizer step (multiple of --seq-len)", DefaultValueFactory = _ => defaults.BatchTokens };
+        var microBatch = new Option<int>("--micro-batch") { Description = "Sequences per forward pass; gradient accumulation covers the rest of a step (default: the largest divisor up to 8)", DefaultValueFactory = _ => defaults.MicroBatch };
+        var lr = new Option<double>("--lr") { Description = "Peak learning rate", DefaultValueFactory = _ => defaults.Lr };
+        var warmup = new Option<int>("--warmup-steps") { Description = "Linear warm-up steps before cosine decay", DefaultValueFactory = _ => defaults.WarmupSteps };
+        var minLr = new Option<double>("--min-lr-ratio") { Description = "Floor of the cosine decay, as a fraction of the peak", DefaultValueFactory = _ => defaults.MinLrRatio };
+        var weightDecay = new Option<double>("--weight-decay") { Description = "AdamW weight decay on matrices", DefaultValueFactory = _ => defaults.WeightDecay };
+        var decayEmbeddings = new Option<bool>("--decay-embeddings") { Description = "Also decay the token embedding", DefaultValueFactory = _ => defaults.DecayEmbeddings };
+        var gradClip = new Option<double>("--grad-clip") { Description = "Clip the global gradient norm (0: off)", DefaultValueFactory = _ => defaults.GradClip };
         var seed = new Option<long>("--seed") { Description = "Data order seed", DefaultValueFactory = _ => 1 };
-        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints", DefaultValueFactory = _ => 100 };
-        var keep = new Option<int>("--keep-checkpoints") { Description = "Checkpoints to keep", DefaultValueFactory = _ => 2 };
-        var heldout = new Option<int>("--heldout-per-mille") { Description = "Documents held out for validation, per thousand", DefaultValueFactory = _ => 10 };
-        var valSequences = new Option<int>("--val-sequences") { Description = "Held-out sequences for the final validation loss", DefaultValueFactory = _ => 64 };
-        var precision = new Option<string>("--precision") { Description = "fp32, or bf16 (bf16 compute with fp32 master weights and optimizer state)", DefaultValueFactory = _ => "fp32" };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints", DefaultValueFactory = _ => defaults.CheckpointEvery };
+        var keep = new Option<int>("--keep-checkpoints") { Description = "Checkpoints to keep", DefaultValueFactory = _ => defaults.KeepCheckpoints };
+        var heldout = new Option<int>("--heldout-per-mille") { Description = "Documents held out for validation, per thousand", DefaultValueFactory = _ => defaults.HeldoutPerMille };
+        var valSequences = new Option<int>("--val-sequences") { Description = "Held-out sequences for the final validation loss", DefaultValueFactory = _ => defaults.ValSequences };
+        var precision = new Option<string>("--precision") { Description = "fp32, or bf16 (bf16 compute with fp32 master weights and optimizer state)", DefaultValueFactory = _ => defaults.Precision };
         var device = Cli.DeviceOption();
         var teacher = new Option<string?>("--teacher") { Description = "Distill from this (unchopped) model instead of plain continued pretraining (implies --distill)" };
-        var distillWeight = new Option<double>("--distill-weight") { Description = "Weight of KL(teacher || student)", DefaultValueFactory = _ => 1.0 };
-        var distillTemperature = new Option<double>("--distill-temperature") { Description = "Softmax temperature for distillation", DefaultValueFactory = _ => 1.0 };
-        var distillHidden = new Option<double>("--distill-hidden-weight") { Description = "Weight of hidden-state MSE at mapped layers (0: off)", DefaultValueFactory = _ => 0.0 };
+        var distillWeight = new Option<double>("--distill-weight") { Description = "Weight of KL(teacher || student)", DefaultValueFactory = _ => defaults.DistillWeight };
+        var distillTemperature = new Option<double>("--distill-temperature") { Description = "Softmax temperature for distillation", DefaultValueFactory = _ => defaults.DistillTemperature };
+        var distillHidden = new Option<double>("--distill-hidden-weight") { Description = "Weight of hidden-state MSE at mapped layers (0: off)", DefaultValueFactory = _ => defaults.DistillHiddenWeight };
         var distill = new Option<bool>("--distill") { Description = "Distill from the unchopped model (DIR itself when chopping with --chop, else --teacher)" };
         var chop = new Option<string?>("--chop") { Description = "Chop inside the run: DIR is the unchopped model and these layers go (a strategy as for 'layerchop chop')" };
         var chopRemove = new Option<int?>("--chop-remove") { Description = "K for --chop" };
-        var optimizerWarmup = new Option<int>("--optimizer-warmup-steps") { Description = "Steps on the unchopped model at learning rate 0 before --chop, so AdamW's moments start filled (the paper uses 500)", DefaultValueFactory = _ => 0 };
+        var optimizerWarmup = new Option<int>("--optimizer-warmup-steps") { Description = "Steps on the unchopped model at learning rate 0 before --chop, so AdamW's moments start filled (the paper uses 500)", DefaultValueFactory = _ => defaults.OptimizerWarmupSteps };
 
         var command = new Command("train", "Heal a model with continued pretraining (or distillation), resumable to the bit")
         {
@@ -52,16 +55,19 @@ public static class TrainCommand
             var options = new TrainOptions
             {
                 Data = p.GetValue(data)!, Tokens = p.GetValue(tokens), TextField = p.GetValue(textField)!,
-                SeqLen = p.GetValue(seqLen), BatchTokens = p.GetValue(batchTokens), MicroBatch = p.GetValue(microBatch),
-                Lr = p.GetValue(lr), WarmupSteps = p.GetValue(warmup), MinLrRatio = p.GetValue(minLr),
-                WeightDecay = p.GetValue(weightDecay), DecayEmbeddings = p.GetValue(decayEmbeddings), GradClip = p.GetValue(gradClip),
-                Seed = p.GetValue(seed), CheckpointEvery = p.GetValue(checkpointEvery), KeepCheckpoints = p.GetValue(keep),
-                HeldoutPerMille = p.GetValue(heldout), ValSequences = p.GetValue(valSequences), Precision = p.GetValue(precision)!,
-                Device = p.GetValue(device)!, Teacher = p.GetValue(teacher),
+                Settings = new TrainSettings
+                {
+                    SeqLen = p.GetValue(seqLen), BatchTokens = p.GetValue(batchTokens), MicroBatch = p.GetValue(microBatch),
+                    Lr = p.GetValue(lr), WarmupSteps = p.GetValue(warmup), MinLrRatio = p.GetValue(minLr),
+                    WeightDecay = p.GetValue(weightDecay), DecayEmbeddings = p.GetValue(decayEmbeddings), GradClip = p.GetValue(gradClip),
+                    CheckpointEvery = p.GetValue(checkpointEvery), KeepCheckpoints = p.GetValue(keep),
+                    HeldoutPerMille = p.GetValue(heldout), ValSequences = p.GetValue(valSequences), Precision = p.GetValue(precision)!,
+                    OptimizerWarmupSteps = p.GetValue(optimizerWarmup), DistillWeight = p.GetValue(distillWeight),
+                    DistillTemperature = p.GetValue(distillTemperature), DistillHiddenWeight = p.GetValue(distillHidden),
+                },
+                Seed = p.GetValue(seed), Device = p.GetValue(device)!, Teacher = p.GetValue(teacher),
                 Method = p.GetValue(teacher) is null && !p.GetValue(distill) ? HealMethod.Pretrain : HealMethod.Distill,
-                ChopStrategy = p.GetValue(chop), ChopRemove = p.GetValue(chopRemove), OptimizerWarmupSteps = p.GetValue(optimizerWarmup),
-                DistillWeight = p.GetValue(distillWeight), DistillTemperature = p.GetValue(distillTemperature),
-                DistillHiddenWeight = p.GetValue(distillHidden),
+                Chop = p.GetValue(chop) is { } chopText ? ChopStrategy.ParseSettings(chopText, p.GetValue(chopRemove)) : null,
             };
             bool asJson = p.GetValue(json);
             using var stop = new CancellationTokenSource();

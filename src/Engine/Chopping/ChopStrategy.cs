@@ -1,5 +1,5 @@
-using System.Globalization;
 using LayerChop.Engine.Chopping.Importance;
+using LayerChop.Settings;
 
 namespace LayerChop.Engine.Chopping;
 
@@ -11,7 +11,7 @@ namespace LayerChop.Engine.Chopping;
 /// </summary>
 public abstract record ChopStrategy
 {
-    public static readonly IReadOnlyList<string> PlacementNames = ["input", "output", "middle", "both", "max-gap"];
+    public static IReadOnlyList<string> PlacementNames => ChopSettings.Placements;
 
     /// <summary>The sorted, distinct layer indices to remove from a model of <paramref name="layers"/> layers.</summary>
     public abstract IReadOnlyList<int> LayersToRemove(int layers);
@@ -19,7 +19,12 @@ public abstract record ChopStrategy
     public abstract string Name { get; }
 
     /// <summary>Every name <see cref="Parse"/> accepts besides "layers:i,j,...": placements, then data-driven criteria.</summary>
-    public static IReadOnlyList<string> Names => [.. PlacementNames, .. DataDrivenStrategy.CriterionNames];
+    public static IReadOnlyList<string> Names => ChopSettings.Names;
+
+    /// <summary>Reads a strategy as the command line writes it (see <see cref="ChopSettings.TryParse"/>).</summary>
+    /// <exception cref="LayerChopException">it does not parse; the message says why.</exception>
+    public static ChopSettings ParseSettings(string text, int? remove) =>
+        ChopSettings.TryParse(text, remove, out var chop, out var error) ? chop : throw new LayerChopException(error);
 
     /// <summary>
     /// Parses "input", "output", "middle", "both", "max-gap", "block-influence", "angular", "perplexity",
@@ -28,32 +33,19 @@ public abstract record ChopStrategy
     /// </summary>
     public static ChopStrategy Parse(string text, int? remove, bool allowEnds = false)
     {
-        text = text.Trim();
-        bool dataDriven = DataDrivenStrategy.CriterionNames.Contains(text);
-        if (allowEnds && !dataDriven)
-            throw new LayerChopException($"--allow-ends only applies to {string.Join(", ", DataDrivenStrategy.CriterionNames)}; placements always keep the first and last layer, and layers:i,j,... may list them itself");
-        if (text.StartsWith("layers:", StringComparison.Ordinal))
-        {
-            if (remove is not null)
-                throw new LayerChopException("--remove does not go with 'layers:i,j,...': the list already says which layers to remove");
-            var parts = text["layers:".Length..].Split(',', StringSplitOptions.TrimEntries);
-            var indices = new List<int>();
-            foreach (var part in parts)
-            {
-                if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int i))
-                    throw new LayerChopException($"strategy '{text}': '{part}' is not a layer index; write layers:1,2,5");
-                if (indices.Contains(i))
-                    throw new LayerChopException($"strategy '{text}': layer {i} is listed twice");
-                indices.Add(i);
-            }
-            return new ExplicitLayers(indices);
-        }
-        if (!Names.Contains(text))
-            throw new LayerChopException($"unknown strategy '{text}'; use one of {string.Join(", ", Names)} or layers:i,j,...");
-        if (remove is null)
-            throw new LayerChopException($"strategy '{text}' needs --remove K, the number of layers to remove");
-        return dataDriven ? DataDrivenStrategy.Create(text, remove.Value, allowEnds) : new Placement(text, remove.Value);
+        if (allowEnds && !ChopSettings.Criteria.Contains(text.Trim()))
+            throw new LayerChopException($"--allow-ends only applies to {string.Join(", ", ChopSettings.Criteria)}; placements always keep the first and last layer, and layers:i,j,... may list them itself");
+        return From(ParseSettings(text, remove), allowEnds);
     }
+
+    /// <summary>The strategy that carries out <paramref name="chop"/>.</summary>
+    public static ChopStrategy From(ChopSettings chop, bool allowEnds = false) => chop switch
+    {
+        PlacementChop p => new Placement(p.Placement, p.Remove),
+        LayerListChop l => new ExplicitLayers(l.Layers),
+        CriterionChop c => DataDrivenStrategy.Create(c.Criterion, c.Remove, allowEnds),
+        _ => throw new ArgumentException($"no strategy for {chop.GetType().Name}", nameof(chop)),
+    };
 }
 
 /// <summary>One of the paper's placements of K removed layers.</summary>
@@ -90,7 +82,7 @@ public sealed record Placement(string Kind, int Remove) : ChopStrategy
 /// <summary>Exactly the listed layers; the first and last may be listed on purpose.</summary>
 public sealed record ExplicitLayers(IReadOnlyList<int> Layers) : ChopStrategy
 {
-    public override string Name => "layers:" + string.Join(",", Layers);
+    public override string Name => ChopSettings.LayersPrefix + string.Join(",", Layers);
 
     public override IReadOnlyList<int> LayersToRemove(int layers)
     {
@@ -100,7 +92,7 @@ public sealed record ExplicitLayers(IReadOnlyList<int> Layers) : ChopStrategy
             if (i < 0 || i >= layers)
                 throw new LayerChopException($"layer {i} does not exist: the model has layers 0..{layers - 1}");
         if (Layers.Distinct().Count() != Layers.Count)
-            throw new LayerChopException($"layers {Name["layers:".Length..]}: a layer is listed twice");
+            throw new LayerChopException($"layers {Name[ChopSettings.LayersPrefix.Length..]}: a layer is listed twice");
         if (Layers.Count >= layers)
             throw new LayerChopException($"cannot remove all {layers} layers: at least one must stay");
         return Layers.Order().ToList();

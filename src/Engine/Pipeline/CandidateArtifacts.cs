@@ -9,7 +9,7 @@ namespace LayerChop.Engine.Pipeline;
 public sealed record Lineage(string Sweep, string CandidateId, string Strategy, long HealTokens, string HealMethod, long Seed)
 {
     public static Lineage Of(string sweep, CandidateJob job) =>
-        new(sweep, job.Id, job.Strategy, job.HealTokens, job.HealMethod, job.Seed);
+        new(sweep, job.Id, job.Chop?.Strategy ?? "none", job.HealTokens, job.HealMethod, job.Seed);
 }
 
 /// <summary>What a prune deleted.</summary>

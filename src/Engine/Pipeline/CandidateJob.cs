@@ -1,3 +1,5 @@
+using LayerChop.Settings;
+
 namespace LayerChop.Engine.Pipeline;
 
 /// <summary>
@@ -20,46 +22,31 @@ public sealed record CandidateJob
     public required string BaseModel { get; init; }
     /// <summary>The candidate's own folder on storage every host sees: chopped model, healing run, results.</summary>
     public required string WorkDir { get; init; }
-    public int Remove { get; init; }
-    public string Strategy { get; init; } = "none";
+    /// <summary>The layers to remove; null for the unchopped baseline.</summary>
+    public ChopSettings? Chop { get; init; }
     public long HealTokens { get; init; }
     public string HealMethod { get; init; } = "pretrain";          // pretrain | distill
     public long Seed { get; init; } = 1;
     public IReadOnlyList<string> Data { get; init; } = [];
     public string TextField { get; init; } = "text";
-    public int SeqLen { get; init; } = 256;
-    public int BatchTokens { get; init; } = 2048;
-    public int MicroBatch { get; init; }
-    public double Lr { get; init; } = 3e-4;
-    public int WarmupSteps { get; init; } = 10;
-    public double MinLrRatio { get; init; } = 0.1;
-    public int CheckpointEvery { get; init; } = 100;
-    public int OptimizerWarmupSteps { get; init; }
-    public IReadOnlyList<string> EvalTasks { get; init; } = [];
-    public string? TaskDir { get; init; }
-    public int? EvalLimit { get; init; }
-    public string? PerplexityPath { get; init; }
+    public TrainSettings Train { get; init; } = new();
+    public EvalSettings Eval { get; init; } = new();
+    public LatencySettings Latency { get; init; } = new();
     public string Device { get; init; } = "cpu";
     /// <summary>Text for data-driven strategies' calibration (default: the first healing corpus path).</summary>
     public string? Calibration { get; init; }
     public int CalibrationSequences { get; init; } = 32;
     public int CalibrationLength { get; init; } = 128;
-    public int LatencyPromptTokens { get; init; } = 32;
-    public int LatencyNewTokens { get; init; } = 32;
     /// <summary>The sweep's latency book (see <see cref="LatencyBook"/>): one figure per shape and device, shared by its candidates.</summary>
     public string? LatencyDir { get; init; }
+    /// <summary>What to keep of the candidate's folder once it completes.</summary>
+    public Retention Retention { get; init; } = Retention.Final;
 }
 
 /// <summary>What a finished candidate measured. Sizes are counted from the stored tensors.</summary>
 public sealed record CandidateOutcome
 {
     public required string Id { get; init; }
-    /// <summary>
-    /// The attempt this job runs (1, 2, ...): every event the worker writes carries it, and the worker publishes
-    /// files in its folder only while no newer attempt has claimed the folder (see <see cref="AttemptFence"/>).
-    /// 0 for a job run by hand, which claims nothing and is fenced by no one.
-    /// </summary>
-    public int Attempt { get; init; }
     public required IReadOnlyList<int> Removed { get; init; }
     public required long Params { get; init; }
     public required long NonEmbeddingParams { get; init; }

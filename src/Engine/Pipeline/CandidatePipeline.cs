@@ -7,6 +7,7 @@ using LayerChop.Engine.Evaluation;
 using LayerChop.Engine.Modeling;
 using LayerChop.Engine.Tokenization;
 using LayerChop.Engine.Training;
+using LayerChop.Settings;
 
 namespace LayerChop.Engine.Pipeline;
 
@@ -54,16 +55,18 @@ public static class CandidatePipeline
         using var gate = Trainer.ResolveDevice(job.Device).type == TorchSharp.DeviceType.CPU ? HostComputeGate.EnterShared() : null;
         if (gate is not null) observer = new GatedObserver(observer, gate);
         var baseConfig = ModelConfig.Load(job.BaseModel);
-        var strategy = job.Remove > 0 ? ChopStrategy.Parse(job.Strategy, job.Remove) : null;
+        var chop = job.Chop;
+        var strategy = chop is null ? null : ChopStrategy.From(chop);
         IReadOnlyList<double?>? importance = null;
         if (strategy is DataDrivenStrategy dataDriven)
         {
             // Measured once and recorded: a rerun reuses the selection, so every attempt chops the same layers.
-            (strategy, importance) = SelectLayers(job, dataDriven, observer, publish);
+            (chop, importance) = SelectLayers(job, dataDriven, observer, publish);
+            strategy = ChopStrategy.From(chop);
         }
         var removed = strategy is null ? [] : Chopper.Plan(baseConfig, strategy).Removed;
         // With optimizer warm-up, the trainer chops after warming AdamW up on the whole model.
-        bool chopWhileHealing = strategy is not null && job.HealTokens > 0 && job.OptimizerWarmupSteps > 0;
+        bool chopWhileHealing = strategy is not null && job.HealTokens > 0 && job.Train.OptimizerWarmupSteps > 0;
 
         string model = job.BaseModel;
         if (strategy is not null && !chopWhileHealing)
@@ -88,18 +91,15 @@ public static class CandidatePipeline
         {
             observer.OnStage("healing");
             var healed = Path.Combine(job.WorkDir, "healed");
-            if (!File.Exists(Path.Combine(healed, "train_result.json")))
+            if (!File.Exists(Path.Combine(healed, "config.json")))      // the trainer moves config.json in last
             {
                 var options = new TrainOptions
                 {
-                    Data = job.Data, Tokens = job.HealTokens, TextField = job.TextField, SeqLen = job.SeqLen,
-                    BatchTokens = job.BatchTokens, MicroBatch = job.MicroBatch, Lr = job.Lr, WarmupSteps = job.WarmupSteps,
-                    MinLrRatio = job.MinLrRatio, CheckpointEvery = job.CheckpointEvery, Seed = job.Seed, Device = job.Device,
+                    Data = job.Data, Tokens = job.HealTokens, TextField = job.TextField, Seed = job.Seed, Device = job.Device,
+                    Settings = chopWhileHealing ? job.Train : job.Train with { OptimizerWarmupSteps = 0 },
                     Method = job.HealMethod == "distill" ? HealMethod.Distill : HealMethod.Pretrain,
                     Teacher = job.HealMethod == "distill" ? job.BaseModel : null,
-                    ChopStrategy = chopWhileHealing ? strategy!.Name : null,
-                    ChopRemove = chopWhileHealing && strategy is not ExplicitLayers ? job.Remove : null,
-                    OptimizerWarmupSteps = chopWhileHealing ? job.OptimizerWarmupSteps : 0,
+                    Chop = chopWhileHealing ? chop : null,
                 };
                 bool resume = TrainCheckpoint.Newest(healed) is not null;
                 var result = new Trainer(chopWhileHealing ? job.BaseModel : model, healed, options, observer, publish).Run(resume, stop);
@@ -117,9 +117,12 @@ public static class CandidatePipeline
         if (!File.Exists(evalPath))
         {
             var tokenizer = TextTokenizer.Load(model);
-            evaluation = Evaluator.Run(loaded, tokenizer, string.Join(",", job.EvalTasks), job.TaskDir, new EvaluationOptions
+            var eval = job.Eval;
+            evaluation = Evaluator.Run(loaded, tokenizer, string.Join(",", eval.Tasks), eval.TaskDir.Length == 0 ? null : eval.TaskDir, new EvaluationOptions
             {
-                Limit = job.EvalLimit, PerplexityPath = job.PerplexityPath, Progress = observer.OnEvaluationProgress,
+                Limit = eval.Limit, PerplexityPath = eval.Perplexity, Progress = observer.OnEvaluationProgress,
+                Scorer = new ScorerOptions { BatchSize = eval.BatchSize }, AddBos = eval.AddBos switch { null => AddBos.Auto, true => AddBos.True, false => AddBos.False },
+                Seed = (ulong)eval.Seed, PerplexityStride = eval.PerplexityStride,
             });
             WriteAtomically(evalPath, evaluation.ToJson(), publish);
         }
@@ -128,7 +131,7 @@ public static class CandidatePipeline
         observer.OnStage("measuring");
         var summary = ModelSummary.Read(model);
         var latency = LatencyBook.GetOrMeasure(job.LatencyDir ?? Path.Combine(job.WorkDir, "latency"), loaded,
-            job.LatencyPromptTokens, job.LatencyNewTokens, gate);
+            job.Latency.PromptTokens, job.Latency.NewTokens, gate);
         var scores = new Dictionary<string, double>();
         var stderrs = new Dictionary<string, double?>();
         var counts = new Dictionary<string, int>();
@@ -151,6 +154,13 @@ public static class CandidatePipeline
             ImportanceScores = importance,
         };
         WriteAtomically(Path.Combine(job.WorkDir, ResultFile), JsonSerializer.Serialize(outcome, Json), publish);
+        if (job.Retention == Retention.Final)
+        {
+            // Only the final model and the results stay: checkpoints and optimizer state were kept to resume.
+            var freed = default(Freed);
+            publish.Publish(() => freed = CandidateArtifacts.Prune(job.WorkDir));
+            if (freed is { Files: > 0 }) observer.OnMessage($"retention: kept the final model and results, freed {freed.Bytes / 1e6:0.#} MB ({freed.Files} files of checkpoints and intermediate models)");
+        }
         return outcome;
     }
 
@@ -169,7 +179,7 @@ public static class CandidatePipeline
     }
 
     /// <summary>Runs a data-driven criterion on the base model (or reads its earlier selection) and returns the explicit layers it chose.</summary>
-    static (ChopStrategy, IReadOnlyList<double?>) SelectLayers(CandidateJob job, DataDrivenStrategy criterion, ICandidateObserver observer, IPublishGate publish)
+    static (ChopSettings, IReadOnlyList<double?>) SelectLayers(CandidateJob job, DataDrivenStrategy criterion, ICandidateObserver observer, IPublishGate publish)
     {
         var path = Path.Combine(job.WorkDir, "selection.json");
         if (!File.Exists(path))
@@ -177,14 +187,14 @@ public static class CandidatePipeline
             observer.OnStage("chopping");
             var tokenizer = TextTokenizer.Load(job.BaseModel);
             var source = job.Calibration ?? job.Data.FirstOrDefault()
-                ?? throw new LayerChopException($"strategy {job.Strategy} needs calibration text: the sweep has no healing data to use");
+                ?? throw new LayerChopException($"strategy {criterion.Name} needs calibration text: the sweep has no healing data to use");
             var calib = CalibrationSet.Load(source, tokenizer, job.CalibrationSequences, job.CalibrationLength);
             using var model = ModelFolder.Load(job.BaseModel, TorchSharp.torch.ScalarType.Float32, Trainer.ResolveDevice(job.Device));
             var result = criterion.Select(model, calib);
             WriteAtomically(path, JsonSerializer.Serialize(new Selection(result.Removed.ToList(), result.Scores.ToList()), Json), publish);
         }
         var selection = JsonSerializer.Deserialize<Selection>(File.ReadAllText(path), Json)!;
-        return (new ExplicitLayers(selection.Removed), selection.Scores);
+        return (new LayerListChop { Layers = selection.Removed }, selection.Scores);
     }
 
     sealed record Selection(List<int> Removed, List<double?> Scores);

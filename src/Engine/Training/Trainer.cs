@@ -55,10 +55,10 @@ public sealed class Trainer
         var config = ModelConfig.Load(modelDir);
         options.Validate(config.MaxPositionEmbeddings);
         var device = ResolveDevice(options.Device);
-        var computeDtype = options.Precision == "bf16" ? ScalarType.BFloat16 : ScalarType.Float32;
+        var computeDtype = options.Settings.Precision == "bf16" ? ScalarType.BFloat16 : ScalarType.Float32;
         // A run that chops the model itself trains a model of the kept layers only; what is kept is fixed up front.
-        IReadOnlyList<int>? kept = options.ChopStrategy is null ? null
-            : Chopper.Plan(config, Chopping.ChopStrategy.Parse(options.ChopStrategy, options.ChopRemove)).Kept;
+        IReadOnlyList<int>? kept = options.Chop is null ? null
+            : Chopper.Plan(config, Chopping.ChopStrategy.From(options.Chop)).Kept;
         string? newest = TrainCheckpoint.Newest(outDir);
         if (!resume && (newest is not null || File.Exists(Path.Combine(outDir, "config.json"))))
             throw new LayerChopException($"{outDir} already holds a run; pass --resume to continue it, or choose another --out");
@@ -68,7 +68,7 @@ public sealed class Trainer
         var tokenizer = TextTokenizer.Load(modelDir);
         // Token caches live in the shared cache folder: every candidate of a sweep healing on the same corpus
         // reuses one tokenization.
-        using var corpus = TokenCorpus.Open(new CorpusOptions(options.Data, options.TextField, options.HeldoutPerMille), tokenizer,
+        using var corpus = TokenCorpus.Open(new CorpusOptions(options.Data, options.TextField, options.Settings.HeldoutPerMille), tokenizer,
             new ImmediateProgress<CorpusProgress>(observer.OnCorpusProgress));
         if (corpus.HeldoutTokens == 0)
             observer.OnMessage("warning: the corpus is too small to hold out documents; there will be no validation loss");
@@ -96,11 +96,11 @@ public sealed class Trainer
                 throw new LayerChopException($"{newest}: checkpoint was written for different training data; resume with the same --data or choose another --out");
             state = saved with { ResumedFrom = [.. saved.ResumedFrom, saved.Step] };
         }
-        var loader = new SequenceLoader(corpus, options.SeqLen, options.Seed, state.Cursor);
+        var loader = new SequenceLoader(corpus, options.Settings.SeqLen, options.Seed, state.Cursor);
 
         CausalLM model;
         AdamW optimizer;
-        if (saved is null && kept is not null && options.OptimizerWarmupSteps > 0)
+        if (saved is null && kept is not null && options.Settings.OptimizerWarmupSteps > 0)
             (model, optimizer) = WarmUpThenChop(kept, computeDtype, device, teacher, loader);
         else
         {
@@ -112,8 +112,8 @@ public sealed class Trainer
         using var modelScope = model;
         using var optimizerScope = optimizer;
         model.train();
-        IReadOnlyList<int>? teacherLayers = options.DistillHiddenWeight > 0 ? TeacherLayerMap(teacher!, model, kept) : null;
-        var schedule = new LrSchedule(options.Lr, options.WarmupSteps, options.TotalSteps, options.MinLrRatio);
+        IReadOnlyList<int>? teacherLayers = options.Settings.DistillHiddenWeight > 0 ? TeacherLayerMap(teacher!, model, kept) : null;
+        var schedule = new LrSchedule(options.Settings.Lr, options.Settings.WarmupSteps, options.TotalSteps, options.Settings.MinLrRatio);
         if (saved is not null)
         {
             TrainCheckpoint.Restore(newest!, optimizer, saved.OptimizerStep);
@@ -121,7 +121,7 @@ public sealed class Trainer
         }
         state = state with { Cursor = loader.Cursor, OptimizerStep = optimizer.Step };
 
-        observer.OnStart(state.Step, options.TotalSteps, options.BatchTokens);
+        observer.OnStart(state.Step, options.TotalSteps, options.Settings.BatchTokens);
         var clock = Stopwatch.StartNew();
         long tokensThisRun = 0;
         double lastLoss = state.Losses.LastOrDefault(double.NaN);
@@ -129,17 +129,17 @@ public sealed class Trainer
         {
             double lr = schedule.At(state.Step);
             double loss = TrainStep(model, teacher, teacherLayers, optimizer, loader, lr);
-            tokensThisRun += options.BatchTokens;
+            tokensThisRun += options.Settings.BatchTokens;
             lastLoss = loss;
             state.Losses.Add(loss);
-            state = state with { Step = state.Step + 1, Tokens = state.Tokens + options.BatchTokens, Cursor = loader.Cursor, OptimizerStep = optimizer.Step };
+            state = state with { Step = state.Step + 1, Tokens = state.Tokens + options.Settings.BatchTokens, Cursor = loader.Cursor, OptimizerStep = optimizer.Step };
             observer.OnStep(new StepReport(state.Step, options.TotalSteps, state.Tokens, loss, lr,
                 tokensThisRun / Math.Max(clock.Elapsed.TotalSeconds, 1e-9), clock.Elapsed));
 
             bool stopping = stop.IsCancellationRequested;
-            if (state.Step % options.CheckpointEvery == 0 || stopping)
+            if (state.Step % options.Settings.CheckpointEvery == 0 || stopping)
             {
-                TrainCheckpoint.Save(outDir, model, optimizer, state, options.KeepCheckpoints, publish);
+                TrainCheckpoint.Save(outDir, model, optimizer, state, options.Settings.KeepCheckpoints, publish);
                 observer.OnCheckpoint(state.Step, TrainCheckpoint.Newest(outDir)!);
             }
             if (stopping && state.Step < options.TotalSteps)
@@ -153,8 +153,8 @@ public sealed class Trainer
     }
 
     AdamW NewOptimizer(CausalLM model) => new(model.NamedWeights(),
-        options.DecayEmbeddings ? (n, p) => p.dim() >= 2 : AdamW.DecayMatricesOnly,
-        options.Beta1, options.Beta2, 1e-8, options.WeightDecay);
+        options.Settings.DecayEmbeddings ? (n, p) => p.dim() >= 2 : AdamW.DecayMatricesOnly,
+        options.Settings.Beta1, options.Settings.Beta2, 1e-8, options.Settings.WeightDecay);
 
     /// <summary>
     /// Runs the optimizer warm-up on the whole model at learning rate 0 (moments only; weights untouched), then
@@ -165,10 +165,10 @@ public sealed class Trainer
         using var full = ModelFolder.Load(modelDir, dtype, device);
         full.train();
         using var fullOptimizer = NewOptimizer(full);
-        for (int i = 0; i < options.OptimizerWarmupSteps; i++)
+        for (int i = 0; i < options.Settings.OptimizerWarmupSteps; i++)
         {
             double loss = TrainStep(full, teacher, null, fullOptimizer, loader, lr: 0);
-            observer.OnMessage($"optimizer warm-up {i + 1}/{options.OptimizerWarmupSteps}: loss {loss:0.0000}");
+            observer.OnMessage($"optimizer warm-up {i + 1}/{options.Settings.OptimizerWarmupSteps}: loss {loss:0.0000}");
         }
         var chopped = ModelFolder.Load(modelDir, dtype, device, kept);
         var optimizer = NewOptimizer(chopped);
@@ -195,8 +195,8 @@ public sealed class Trainer
         {
             using var scope = NewDisposeScope();
             var batch = loader.NextBatch(options.MicroBatchSize).to(model.Device);         // (B, T+1)
-            var inputs = batch.narrow(1, 0, options.SeqLen);                             // (B, T)
-            var targets = batch.narrow(1, 1, options.SeqLen);                            // (B, T)
+            var inputs = batch.narrow(1, 0, options.Settings.SeqLen);                             // (B, T)
+            var targets = batch.narrow(1, 1, options.Settings.SeqLen);                            // (B, T)
             var studentLayers = teacherLayers is null ? null : new Dictionary<int, Tensor>();
             var logits = model.Forward(inputs, layerOutputs: studentLayers);            // (B, T, V)
             var lossTensor = Losses.NextTokenLoss(logits, targets);
@@ -205,22 +205,22 @@ public sealed class Trainer
                 Tensor teacherLogits;
                 var teacherHidden = teacherLayers is null ? null : new Dictionary<int, Tensor>();
                 using (no_grad()) teacherLogits = teacher.Forward(inputs, layerOutputs: teacherHidden);
-                lossTensor = lossTensor + options.DistillWeight * Losses.Distillation(logits, teacherLogits, options.DistillTemperature);
+                lossTensor = lossTensor + options.Settings.DistillWeight * Losses.Distillation(logits, teacherLogits, options.Settings.DistillTemperature);
                 if (teacherLayers is not null)
-                    lossTensor = lossTensor + options.DistillHiddenWeight * Losses.HiddenMse(studentLayers!, teacherHidden!, teacherLayers);
+                    lossTensor = lossTensor + options.Settings.DistillHiddenWeight * Losses.HiddenMse(studentLayers!, teacherHidden!, teacherLayers);
             }
             var scaled = lossTensor / accumulation;
             scaled.backward();
             total += lossTensor.item<float>();
         }
-        optimizer.ClipGradNorm(options.GradClip);
+        optimizer.ClipGradNorm(options.Settings.GradClip);
         optimizer.Update(lr);
         return total / accumulation;
     }
 
     double? ValidationLoss(CausalLM model, SequenceLoader loader)
     {
-        var loss = HeldoutLoss(model, loader, options.MicroBatchSize, options.ValSequences);
+        var loss = HeldoutLoss(model, loader, options.MicroBatchSize, options.Settings.ValSequences);
         model.train();
         return loss;
     }
@@ -251,7 +251,7 @@ public sealed class Trainer
         var storeDtype = DTypes.Parse(ModelConfig.Load(modelDir).TorchDtype);
         ModelFolder.Save(model, staging, storeDtype, tokenizerFrom: modelDir);
         if (kept is not null)
-            Chopper.WriteRecord(staging, modelDir, options.ChopStrategy!, Enumerable.Range(0, ModelConfig.Load(modelDir).NumLayers).Except(kept).ToList(), kept);
+            Chopper.WriteRecord(staging, modelDir, options.Chop!.Strategy, Enumerable.Range(0, ModelConfig.Load(modelDir).NumLayers).Except(kept).ToList(), kept);
         else if (File.Exists(Path.Combine(modelDir, Chopper.RecordFile)))
             File.Copy(Path.Combine(modelDir, Chopper.RecordFile), Path.Combine(staging, Chopper.RecordFile), true);
         File.WriteAllText(Path.Combine(staging, "train_result.json"), System.Text.Json.JsonSerializer.Serialize(new

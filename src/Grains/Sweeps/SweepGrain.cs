@@ -205,8 +205,7 @@ public sealed class SweepGrain(
         try { SweepSpecValidator.Validate(spec); }
         catch (LayerChopException e) { return SubmitResult.Rejected(e.Message); }
         var previous = Spec;
-        if (previous is not null && previous with { Grid = spec.Grid, MaxAttempts = spec.MaxAttempts } != spec)
-            return SubmitResult.Rejected($"sweep '{spec.Name}' already exists with different settings; only new grid values may be added and max_attempts changed (or choose another name)");
+        if (previous is not null && SweepSpecDiff.Refusal(previous, spec) is { } refusal) return SubmitResult.Rejected(refusal);
 
         var configs = SweepGrid.Expand(spec);
         var added = new List<string>();

@@ -15,15 +15,6 @@ public enum SpecFormat { Yaml, Json }
 /// </summary>
 public static class SweepSpecReader
 {
-    static readonly string[] TopFields = ["name", "base_model", "data", "text_field", "eval", "grid", "train", "device", "max_attempts", "output", "latency"];
-    static readonly string[] EvalFields = ["tasks", "task_dir", "limit", "perplexity"];
-    static readonly string[] GridFields = ["remove", "strategy", "heal_tokens", "heal_method", "seed"];
-    static readonly string[] TrainFields = ["seq_len", "batch_tokens", "micro_batch", "lr", "warmup_steps", "min_lr_ratio", "checkpoint_every", "optimizer_warmup_steps"];
-    static readonly string[] LatencyFields = ["prompt_tokens", "new_tokens"];
-
-    static readonly (string Section, string[] Fields)[] Sections =
-        [("", TopFields), ("eval", EvalFields), ("grid", GridFields), ("train", TrainFields), ("latency", LatencyFields)];
-
     /// <summary>Reads and checks the spec file at <paramref name="path"/>.</summary>
     /// <param name="checkFiles">false skips everything that reads the filesystem (the base model's config.json
     /// and the limits it sets, data, task and held-out files): for specs written for another machine.</param>
@@ -73,106 +64,23 @@ public static class SweepSpecReader
 
     static SweepSpec Build(SpecNode root, SpecProblems problems, Dictionary<string, int> lines, string baseFolder)
     {
+        var topNames = SweepSpecFields.Names(SweepSpecFields.Top);
         if (root is not SpecMap)
         {
-            problems.Add("", $"a spec is a mapping of fields ({string.Join(", ", TopFields)}), not {Describe(root)}");
+            problems.Add("", $"a spec is a mapping of fields ({string.Join(", ", topNames)}), not {Describe(root)}");
             return new SweepSpec();
         }
-        var top = new Section((SpecMap)root, "", TopFields, problems, lines);
-        var defaults = new SweepSpec();
-
-        string name = top.Text("name", required: true) ?? "";
-        string baseModel = top.Text("base_model", required: true) ?? "";
-        var data = top.Items("data", required: true, (node, path) => top.StringItem(node, path)) ?? [];
-        string textField = top.Text("text_field") ?? defaults.TextField;
-
-        var eval = new EvalSpec();
-        if (top.Sub("eval", EvalFields, required: true) is { } e)
-        {
-            eval = new EvalSpec
-            {
-                Tasks = e.Items("tasks", required: true, (node, path) => e.StringItem(node, path)) ?? [],
-                TaskDir = e.Text("task_dir", required: true) ?? "",
-                Limit = e.Int("limit"),
-                Perplexity = e.Text("perplexity"),
-            };
-        }
-
-        var grid = new GridSpec { Remove = [], Strategy = [], HealTokens = [] };
-        if (top.Sub("grid", GridFields, required: true) is { } g)
-        {
-            grid = new GridSpec
-            {
-                Remove = g.Items("remove", required: true, (node, path) => g.IntItem(node, path)) ?? [],
-                Strategy = g.Items("strategy", required: true, (node, path) => g.StringItem(node, path)) ?? [],
-                HealTokens = g.Items("heal_tokens", required: true, (node, path) => g.LongItem(node, path)) ?? [],
-                HealMethod = g.Items("heal_method", required: false, (node, path) => g.StringItem(node, path)) ?? grid.HealMethod,
-                Seed = g.Items("seed", required: false, (node, path) => g.LongItem(node, path)) ?? grid.Seed,
-            };
-        }
-
-        var train = defaults.Train;
-        if (top.Sub("train", TrainFields, required: false) is { } t)
-        {
-            train = new TrainSpec
-            {
-                SeqLen = t.Int("seq_len") ?? train.SeqLen,
-                BatchTokens = t.Int("batch_tokens") ?? train.BatchTokens,
-                MicroBatch = t.Int("micro_batch") ?? train.MicroBatch,
-                Lr = t.Double("lr") ?? train.Lr,
-                WarmupSteps = t.Int("warmup_steps") ?? train.WarmupSteps,
-                MinLrRatio = t.Double("min_lr_ratio") ?? train.MinLrRatio,
-                CheckpointEvery = t.Int("checkpoint_every") ?? train.CheckpointEvery,
-                OptimizerWarmupSteps = t.Int("optimizer_warmup_steps") ?? train.OptimizerWarmupSteps,
-            };
-        }
-
-        var latency = defaults.Latency;
-        if (top.Sub("latency", LatencyFields, required: false) is { } l)
-        {
-            latency = new LatencySpec
-            {
-                PromptTokens = l.Int("prompt_tokens") ?? latency.PromptTokens,
-                NewTokens = l.Int("new_tokens") ?? latency.NewTokens,
-            };
-        }
-
-        var device = defaults.Device;
-        if (top.Text("device") is { } deviceText)
-        {
-            device = deviceText.ToLowerInvariant() switch
-            {
-                "auto" => SweepDevice.Auto,
-                "cpu" => SweepDevice.Cpu,
-                "cuda" => SweepDevice.Cuda,
-                _ => Fail(device, "device", $"device '{deviceText}' is not one of cpu, cuda, auto"),
-            };
-        }
-
-        int maxAttempts = top.Int("max_attempts") ?? defaults.MaxAttempts;
-        string output = top.Text("output") ?? Path.Combine("sweeps", name);
+        var top = new Section((SpecMap)root, "", topNames, problems, lines);
+        var spec = (SweepSpec)top.Record(typeof(SweepSpec));
 
         string Resolve(string path) => path.Length == 0 ? path : Path.GetFullPath(Path.Combine(baseFolder, path));
-        return new SweepSpec
+        return spec with
         {
-            Name = name,
-            BaseModel = Resolve(baseModel),
-            Data = data.Select(Resolve).ToArray(),
-            TextField = textField,
-            Eval = eval with { TaskDir = Resolve(eval.TaskDir), Perplexity = eval.Perplexity is { } p ? Resolve(p) : null },
-            Grid = grid,
-            Train = train,
-            Device = device,
-            MaxAttempts = maxAttempts,
-            Output = Resolve(output),
-            Latency = latency,
+            BaseModel = Resolve(spec.BaseModel),
+            Data = spec.Data.Select(Resolve).ToArray(),
+            Eval = spec.Eval with { TaskDir = Resolve(spec.Eval.TaskDir), Perplexity = spec.Eval.Perplexity is { } p ? Resolve(p) : null },
+            Output = Resolve(top.Has("output") ? spec.Output : Path.Combine("sweeps", spec.Name)),
         };
-
-        T Fail<T>(T fallback, string field, string message)
-        {
-            problems.Add(field, message);
-            return fallback;
-        }
     }
 
     static string Describe(SpecNode node) => node switch
@@ -196,7 +104,7 @@ public static class SweepSpecReader
         readonly SpecProblems problems;
         readonly Dictionary<string, int> lines;
 
-        public Section(SpecMap map, string path, string[] known, SpecProblems problems, Dictionary<string, int> lines)
+        public Section(SpecMap map, string path, IReadOnlyList<string> known, SpecProblems problems, Dictionary<string, int> lines)
         {
             this.path = path;
             this.problems = problems;
@@ -221,10 +129,10 @@ public static class SweepSpecReader
         }
 
         // A near miss in this section, or the exact name of a field that belongs to another section.
-        string Hint(string key, string[] known)
+        string Hint(string key, IReadOnlyList<string> known)
         {
             if (Suggestions.Closest(key, known) is { } close) return $"did you mean {close}?";
-            foreach (var (section, sectionFields) in Sections)
+            foreach (var (section, sectionFields) in SweepSpecFields.Sections)
                 if (section != path && sectionFields.Contains(key))
                     return $"did you mean {(section.Length == 0 ? key : section + "." + key)}?";
             return $"known fields{(path.Length == 0 ? "" : " of " + path)}: {string.Join(", ", known)}";
@@ -241,7 +149,7 @@ public static class SweepSpecReader
             return null;
         }
 
-        public Section? Sub(string key, string[] known, bool required)
+        public Section? Sub(string key, IReadOnlyList<string> known, bool required)
         {
             var node = Value(key, required);
             if (node is null) return null;
@@ -250,18 +158,48 @@ public static class SweepSpecReader
             return null;
         }
 
-        public string? Text(string key, bool required = false) =>
+        /// <summary>Whether the field is given a value (null, like absence, means "the default").</summary>
+        public bool Has(string key) => fields.TryGetValue(key, out var entry) && entry.Value is not SpecScalar { Kind: ScalarKind.Null };
+
+        /// <summary>The record of these fields: each one given converted to its property's type, the others at
+        /// the record's defaults.</summary>
+        public object Record(Type type)
+        {
+            var record = Activator.CreateInstance(type)!;
+            foreach (var field in SweepSpecFields.Of(type))
+                if (Read(field) is { } value) field.Property.SetValue(record, value);
+            return record;
+        }
+
+        object? Read(SpecField field)
+        {
+            var (key, required) = (field.Name, field.Required);
+            var type = Nullable.GetUnderlyingType(field.Type) ?? field.Type;
+            if (field.Fields is { } inner)
+                return Sub(key, SweepSpecFields.Names(inner), required) is { } section
+                    ? section.Record(type) : null;
+            if (type == typeof(string)) return Text(key, required);
+            if (type == typeof(IReadOnlyList<string>)) return Items(key, required, StringItem);
+            if (type == typeof(IReadOnlyList<int>)) return Items<int>(key, required, IntItem);
+            if (type == typeof(IReadOnlyList<long>)) return Items<long>(key, required, LongItem);
+            var node = Value(key, required);
+            if (node is null) return null;
+            if (type == typeof(int)) return IntItem(node, Field(key));
+            if (type == typeof(long)) return LongItem(node, Field(key));
+            if (type == typeof(double)) return DoubleItem(node, Field(key));
+            if (type == typeof(bool)) return BoolItem(node, Field(key));
+            if (type.IsEnum) return EnumItem(node, Field(key), type);
+            throw new InvalidOperationException($"{Field(key)}: no spec form for {type.Name}");
+        }
+
+        string? Text(string key, bool required) =>
             Value(key, required) is { } node ? StringItem(node, Field(key)) : null;
 
-        public int? Int(string key) => Value(key, false) is { } node ? IntItem(node, Field(key)) : null;
-
-        public double? Double(string key) => Value(key, false) is { } node ? DoubleItem(node, Field(key)) : null;
-
         /// <summary>A list field; a single value stands for a list of one. Bad items are reported and left out.</summary>
-        public IReadOnlyList<T>? Items<T>(string key, bool required, Func<SpecNode, string, T?> item) where T : struct =>
+        IReadOnlyList<T>? Items<T>(string key, bool required, Func<SpecNode, string, T?> item) where T : struct =>
             ListOf<T>(key, required, (node, p) => item(node, p) is T value ? [value] : []);
 
-        public IReadOnlyList<string>? Items(string key, bool required, Func<SpecNode, string, string?> item) =>
+        IReadOnlyList<string>? Items(string key, bool required, Func<SpecNode, string, string?> item) =>
             ListOf<string>(key, required, (node, p) => item(node, p) is { } value ? [value] : []);
 
         IReadOnlyList<T>? ListOf<T>(string key, bool required, Func<SpecNode, string, T[]> item)
@@ -287,7 +225,7 @@ public static class SweepSpecReader
             return values;
         }
 
-        public string? StringItem(SpecNode node, string field)
+        string? StringItem(SpecNode node, string field)
         {
             // A number is text too where text is expected (name: 2024); lists, mappings and booleans are not.
             if (node is SpecScalar { Kind: ScalarKind.String or ScalarKind.Number } s) return s.Text;
@@ -295,7 +233,7 @@ public static class SweepSpecReader
             return null;
         }
 
-        public long? LongItem(SpecNode node, string field)
+        long? LongItem(SpecNode node, string field)
         {
             if (node is SpecScalar { Kind: ScalarKind.Number } s)
             {
@@ -309,7 +247,7 @@ public static class SweepSpecReader
             return null;
         }
 
-        public int? IntItem(SpecNode node, string field)
+        int? IntItem(SpecNode node, string field)
         {
             if (LongItem(node, field) is not long value) return null;
             if (value is >= int.MinValue and <= int.MaxValue) return (int)value;
@@ -317,7 +255,23 @@ public static class SweepSpecReader
             return null;
         }
 
-        public double? DoubleItem(SpecNode node, string field)
+        bool? BoolItem(SpecNode node, string field)
+        {
+            if (node is SpecScalar { Kind: ScalarKind.Bool } s) return s.Text.Equals("true", StringComparison.OrdinalIgnoreCase);
+            problems.Add(field, $"{field}: expected true or false, got {Describe(node)}");
+            return null;
+        }
+
+        object? EnumItem(SpecNode node, string field, Type type)
+        {
+            if (StringItem(node, field) is not { } text) return null;
+            var values = Enum.GetValues(type).Cast<Enum>().ToList();
+            if (values.FirstOrDefault(v => SweepSpecFields.EnumText(v).Equals(text, StringComparison.OrdinalIgnoreCase)) is { } value) return value;
+            problems.Add(field, $"{field} '{text}' is not one of {string.Join(", ", values.Select(SweepSpecFields.EnumText))}");
+            return null;
+        }
+
+        double? DoubleItem(SpecNode node, string field)
         {
             if (node is SpecScalar { Kind: ScalarKind.Number } s
                 && double.TryParse(s.Text.Replace("_", "", StringComparison.Ordinal), NumberStyles.Float, CultureInfo.InvariantCulture, out double value))

@@ -5,6 +5,7 @@ using LayerChop.Engine.Chopping;
 using LayerChop.Engine.Evaluation;
 using LayerChop.Engine.Modeling;
 using LayerChop.Interfaces;
+using LayerChop.Settings;
 
 namespace LayerChop.Grains.Sweeps;
 
@@ -59,6 +60,9 @@ public static partial class SweepSpecValidator
         if (spec.Eval.TaskDir.Length == 0) problems.Add("eval.task_dir", "eval.task_dir is required");
         if (spec.Eval.Limit is < 1) problems.Add("eval.limit", $"eval.limit must be at least 1, got {spec.Eval.Limit}");
         if (spec.Eval.Perplexity is { Length: 0 }) problems.Add("eval.perplexity", "eval.perplexity is an empty path; leave it out for no perplexity");
+        if (spec.Eval.BatchSize < 1) problems.Add("eval.batch_size", $"eval.batch_size must be at least 1, got {spec.Eval.BatchSize}");
+        if (spec.Eval.Seed < 0) problems.Add("eval.seed", $"eval.seed must not be negative, got {spec.Eval.Seed}");
+        if (spec.Eval.PerplexityStride is < 1) problems.Add("eval.perplexity_stride", $"eval.perplexity_stride must be at least 1, got {spec.Eval.PerplexityStride}");
 
         var grid = spec.Grid;
         CheckList(problems, "grid.remove", grid.Remove, (field, k) => k < 0 ? $"{field}: cannot remove {k} layers; use 0 for the unchopped baseline" : null);
@@ -80,31 +84,33 @@ public static partial class SweepSpecValidator
         if (!(train.MinLrRatio is >= 0 and <= 1)) problems.Add("train.min_lr_ratio", $"train.min_lr_ratio must be between 0 and 1, got {Number(train.MinLrRatio)}");
         if (train.CheckpointEvery < 1) problems.Add("train.checkpoint_every", $"train.checkpoint_every must be at least 1, got {train.CheckpointEvery}");
         if (train.OptimizerWarmupSteps < 0) problems.Add("train.optimizer_warmup_steps", $"train.optimizer_warmup_steps must not be negative, got {train.OptimizerWarmupSteps}");
+        if (!(train.WeightDecay >= 0)) problems.Add("train.weight_decay", $"train.weight_decay must not be negative, got {Number(train.WeightDecay)}");
+        if (!(train.Beta1 is >= 0 and < 1)) problems.Add("train.beta1", $"train.beta1 must be at least 0 and below 1, got {Number(train.Beta1)}");
+        if (!(train.Beta2 is >= 0 and < 1)) problems.Add("train.beta2", $"train.beta2 must be at least 0 and below 1, got {Number(train.Beta2)}");
+        if (!(train.GradClip >= 0)) problems.Add("train.grad_clip", $"train.grad_clip must not be negative (0: off), got {Number(train.GradClip)}");
+        if (train.KeepCheckpoints < 1) problems.Add("train.keep_checkpoints", $"train.keep_checkpoints must be at least 1, got {train.KeepCheckpoints}");
+        if (train.HeldoutPerMille is < 0 or > 1000) problems.Add("train.heldout_per_mille", $"train.heldout_per_mille must be between 0 and 1000, got {train.HeldoutPerMille}");
+        if (train.ValSequences < 0) problems.Add("train.val_sequences", $"train.val_sequences must not be negative, got {train.ValSequences}");
+        if (train.Precision is not ("fp32" or "bf16")) problems.Add("train.precision", $"train.precision '{train.Precision}' is not one of fp32, bf16");
+        if (!(train.DistillWeight >= 0)) problems.Add("train.distill_weight", $"train.distill_weight must not be negative, got {Number(train.DistillWeight)}");
+        if (!(train.DistillTemperature > 0)) problems.Add("train.distill_temperature", $"train.distill_temperature must be positive, got {Number(train.DistillTemperature)}");
+        if (!(train.DistillHiddenWeight >= 0)) problems.Add("train.distill_hidden_weight", $"train.distill_hidden_weight must not be negative, got {Number(train.DistillHiddenWeight)}");
 
         if (!Enum.IsDefined(spec.Device)) problems.Add("device", $"device {(int)spec.Device} is not one of cpu, cuda, auto");
         if (spec.MaxAttempts < 1) problems.Add("max_attempts", $"max_attempts must be at least 1, got {spec.MaxAttempts}");
         if (spec.Output.Length == 0) problems.Add("output", "output must not be empty");
         if (spec.Latency.PromptTokens < 1) problems.Add("latency.prompt_tokens", $"latency.prompt_tokens must be at least 1, got {spec.Latency.PromptTokens}");
         if (spec.Latency.NewTokens < 1) problems.Add("latency.new_tokens", $"latency.new_tokens must be at least 1, got {spec.Latency.NewTokens}");
+        if (!Enum.IsDefined(spec.Retention)) problems.Add("retention", $"retention {(int)spec.Retention} is not one of final, all");
     }
 
     static string? CheckStrategy(string field, string strategy)
     {
-        if (SweepStrategies.Named.Contains(strategy)) return null;
-        if (SweepStrategies.IsExplicit(strategy))
-        {
-            try
-            {
-                ChopStrategy.Parse(strategy, null);
-                return null;
-            }
-            catch (LayerChopException e)
-            {
-                return $"{field}: {e.Message}";
-            }
-        }
-        var hint = Suggestions.Closest(strategy, SweepStrategies.Named) is { } close ? $"did you mean {close}? " : "";
-        return $"{field}: unknown strategy '{strategy}'; {hint}valid: {SweepStrategies.Describe()}";
+        if (ChopSettings.Names.Contains(strategy)) return null;
+        if (ChopSettings.IsLayerList(strategy))
+            return ChopSettings.TryParse(strategy, null, out _, out var error) ? null : $"{field}: {error}";
+        var hint = Suggestions.Closest(strategy, ChopSettings.Names) is { } close ? $"did you mean {close}? " : "";
+        return $"{field}: unknown strategy '{strategy}'; {hint}valid: {ChopSettings.DescribeForms()}";
     }
 
     static void CheckFiles(SweepSpec spec, SpecProblems problems)
@@ -146,7 +152,7 @@ public static partial class SweepSpecValidator
     {
         int layers = model.NumLayers, context = model.MaxPositionEmbeddings;
         // K only matters for named strategies; an explicit list says how many layers go itself.
-        if (spec.Grid.Strategy.Any(s => !SweepStrategies.IsExplicit(s)))
+        if (spec.Grid.Strategy.Any(s => !ChopSettings.IsLayerList(s)))
         {
             for (int i = 0; i < spec.Grid.Remove.Count; i++)
             {
@@ -160,10 +166,10 @@ public static partial class SweepSpecValidator
         for (int i = 0; i < spec.Grid.Strategy.Count; i++)
         {
             var strategy = spec.Grid.Strategy[i];
-            if (!SweepStrategies.IsExplicit(strategy) || problems.Has($"grid.strategy[{i}]")) continue;
+            if (!ChopSettings.IsLayerList(strategy) || problems.Has($"grid.strategy[{i}]")) continue;
             try
             {
-                ChopStrategy.Parse(strategy, null).LayersToRemove(layers);
+                ChopStrategy.From(ChopStrategy.ParseSettings(strategy, null)).LayersToRemove(layers);
             }
             catch (LayerChopException e)
             {
@@ -178,7 +184,7 @@ public static partial class SweepSpecValidator
     }
 
     // Each task's files are located now, exactly as the evaluator will locate them.
-    static void CheckTaskData(EvalSpec eval, SpecProblems problems)
+    static void CheckTaskData(EvalSettings eval, SpecProblems problems)
     {
         for (int i = 0; i < eval.Tasks.Count; i++)
         {

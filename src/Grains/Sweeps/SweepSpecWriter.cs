@@ -55,49 +55,24 @@ public static class SweepSpecWriter
         return text.ToString();
     }
 
-    // The spec as (snake_case key, value) pairs in the order of the docs; a section is a list of pairs, and a
-    // null value is an optional field left out.
-    static IReadOnlyList<(string, object?)> Fields(SweepSpec spec) =>
-    [
-        ("name", spec.Name),
-        ("base_model", spec.BaseModel),
-        ("data", spec.Data),
-        ("text_field", spec.TextField),
-        ("eval", new List<(string, object?)>
+    // The spec as (snake_case key, value) pairs in field order (see SweepSpecFields); a section is a list of
+    // pairs, an enum its snake_case name, and a null value an optional field left out.
+    static IReadOnlyList<(string, object?)> Fields(object record) =>
+        SweepSpecFields.Of(record.GetType()).Select(field => (field.Name, field.ValueIn(record) switch
         {
-            ("tasks", spec.Eval.Tasks),
-            ("task_dir", spec.Eval.TaskDir),
-            ("limit", spec.Eval.Limit),
-            ("perplexity", spec.Eval.Perplexity),
-        }),
-        ("grid", new List<(string, object?)>
-        {
-            ("remove", spec.Grid.Remove),
-            ("strategy", spec.Grid.Strategy),
-            ("heal_tokens", spec.Grid.HealTokens),
-            ("heal_method", spec.Grid.HealMethod),
-            ("seed", spec.Grid.Seed),
-        }),
-        ("train", new List<(string, object?)>
-        {
-            ("seq_len", spec.Train.SeqLen),
-            ("batch_tokens", spec.Train.BatchTokens),
-            ("micro_batch", spec.Train.MicroBatch),
-            ("lr", spec.Train.Lr),
-            ("warmup_steps", spec.Train.WarmupSteps),
-            ("min_lr_ratio", spec.Train.MinLrRatio),
-            ("checkpoint_every", spec.Train.CheckpointEvery),
-            ("optimizer_warmup_steps", spec.Train.OptimizerWarmupSteps),
-        }),
-        ("device", spec.Device.ToString().ToLowerInvariant()),
-        ("max_attempts", spec.MaxAttempts),
-        ("output", spec.Output),
-        ("latency", new List<(string, object?)>
-        {
-            ("prompt_tokens", spec.Latency.PromptTokens),
-            ("new_tokens", spec.Latency.NewTokens),
-        }),
-    ];
+            { } section when field.Fields is not null => Fields(section),
+            Enum value => SweepSpecFields.EnumText(value),
+            var value => value,
+        })).ToList();
+
+    /// <summary>Every plain field's path (train.lr, data) and its value as the YAML form writes it ("none" when
+    /// left out), in field order: what <see cref="SweepSpecDiff"/> compares.</summary>
+    internal static IReadOnlyList<(string Path, string Text)> Values(SweepSpec spec) =>
+        Fields(spec).SelectMany(pair => pair.Item2 is IReadOnlyList<(string, object?)> section
+            ? section.Select(inner => ($"{pair.Item1}.{inner.Item1}", Text(inner.Item2)))
+            : [(pair.Item1, Text(pair.Item2))]).ToList();
+
+    static string Text(object? value) => value is null ? "none" : Yaml(value);
 
     static void WriteJson(Utf8JsonWriter json, string key, object? value)
     {
@@ -105,6 +80,7 @@ public static class SweepSpecWriter
         {
             case null: break;
             case string s: json.WriteString(key, s); break;
+            case bool b: json.WriteBoolean(key, b); break;
             case int i: json.WriteNumber(key, i); break;
             case long l: json.WriteNumber(key, l); break;
             case double d: json.WritePropertyName(key); json.WriteRawValue(Number(d)); break;
@@ -129,6 +105,7 @@ public static class SweepSpecWriter
     static string Yaml(object value) => value switch
     {
         string s => Quote(s),
+        bool b => b ? "true" : "false",
         int i => i.ToString(CultureInfo.InvariantCulture),
         long l => l.ToString(CultureInfo.InvariantCulture),
         double d => Number(d),

@@ -92,7 +92,8 @@ public class NextWordTaskTests(Xunit.Abstractions.ITestOutputHelper output)
         File.WriteAllLines(heldOut, File.ReadLines(corpus).Skip(40));
         var random = TrainingSetup.NewModel(layers: 2, hidden: 64, seed: 3, vocab: 512);
         var trained = Path.Combine(TestModels.TempFolder(), "trained");
-        var options = TrainingSetup.Options(train, steps: 800) with { SeqLen = 64, BatchTokens = 1024, MicroBatch = 16, Lr = 1e-2, WarmupSteps = 20 };
+        var options = TrainingSetup.Options(train, steps: 800);
+        options = options with { Settings = options.Settings with { SeqLen = 64, BatchTokens = 1024, MicroBatch = 16, Lr = 1e-2, WarmupSteps = 20 } };
         new Trainer(random, trained, options, new StopAt(-1, new())).Run(resume: false);
 
         const int questions = 2000;

@@ -1,3 +1,4 @@
+using LayerChop.Settings;
 using System.Text.Json;
 using LayerChop.Engine.Checkpoints;
 using LayerChop.Engine.Chopping;
@@ -26,10 +27,12 @@ public sealed class FinishedCandidates
         var latencyBook = TestModels.TempFolder();
         CandidateJob Job(string id, int remove, long healTokens) => new()
         {
-            Id = id, BaseModel = BaseModel, WorkDir = Path.Combine(TestModels.TempFolder(), id), Remove = remove,
-            Strategy = "max-gap", HealTokens = healTokens, Seed = 3, Data = [corpus], SeqLen = 32, BatchTokens = 128,
-            Lr = 3e-3, WarmupSteps = 1, CheckpointEvery = 2, EvalTasks = ["continuation"], TaskDir = taskDir, EvalLimit = 12,
-            LatencyPromptTokens = 4, LatencyNewTokens = 4, LatencyDir = latencyBook,
+            Id = id, BaseModel = BaseModel, WorkDir = Path.Combine(TestModels.TempFolder(), id),
+            Chop = remove > 0 ? new PlacementChop { Placement = "max-gap", Remove = remove } : null, HealTokens = healTokens, Seed = 3, Data = [corpus],
+            Train = new TrainSettings { SeqLen = 32, BatchTokens = 128, Lr = 3e-3, WarmupSteps = 1, CheckpointEvery = 2 },
+            Eval = new EvalSettings { Tasks = ["continuation"], TaskDir = taskDir, Limit = 12 },
+            Latency = new LatencySettings { PromptTokens = 4, NewTokens = 4 }, LatencyDir = latencyBook,
+            Retention = Retention.All,                 // the tests prune by hand
         };
         Healed = Job("r2-h512", 2, 4 * 128);
         Baseline = Job("r0-h0", 0, 0);

@@ -1,6 +1,7 @@
 using LayerChop.Engine.Pipeline;
 using LayerChop.Engine.Tests.Training;
 using LayerChop.Engine.Training;
+using LayerChop.Settings;
 
 namespace LayerChop.Engine.Tests.Pipeline;
 
@@ -9,9 +10,10 @@ public class CandidatePipelineTests
     static CandidateJob Job(string baseModel, string corpus, string taskDir, int remove, long healTokens) => new()
     {
         Id = $"r{remove}-h{healTokens}", BaseModel = baseModel, WorkDir = Path.Combine(TestModels.TempFolder(), "candidate"),
-        Remove = remove, Strategy = "max-gap", HealTokens = healTokens, Data = [corpus], SeqLen = 32, BatchTokens = 128,
-        Lr = 3e-3, WarmupSteps = 1, CheckpointEvery = 2, EvalTasks = ["continuation"], TaskDir = taskDir, EvalLimit = 12,
-        PerplexityPath = TrainingSetup.BrownJsonl(2), LatencyPromptTokens = 8, LatencyNewTokens = 8,
+        Chop = remove == 0 ? null : new PlacementChop { Placement = "max-gap", Remove = remove }, HealTokens = healTokens, Data = [corpus],
+        Train = new TrainSettings { SeqLen = 32, BatchTokens = 128, Lr = 3e-3, WarmupSteps = 1, CheckpointEvery = 2 },
+        Eval = new EvalSettings { Tasks = ["continuation"], TaskDir = taskDir, Limit = 12, Perplexity = TrainingSetup.BrownJsonl(2) },
+        Latency = new LatencySettings { PromptTokens = 8, NewTokens = 8 },
     };
 
     static string TaskDir(string corpus)
@@ -78,7 +80,7 @@ public class CandidatePipelineTests
         var baseModel = TrainingSetup.NewModel(layers: 5, seed: 14);
         var job = Job(baseModel, corpus, TaskDir(corpus), 2, 0) with
         {
-            Strategy = "block-influence", CalibrationSequences = 4, CalibrationLength = 32,
+            Chop = new CriterionChop { Criterion = "block-influence", Remove = 2 }, CalibrationSequences = 4, CalibrationLength = 32,
         };
         var outcome = CandidatePipeline.Run(job, new StopAtStep(-1, new()))!;
         Assert.Equal(2, outcome.Removed.Count);

@@ -1,5 +1,6 @@
 using LayerChop.Engine.Chopping;
 using LayerChop.Engine.Training;
+using LayerChop.Settings;
 
 namespace LayerChop.Engine.Tests.Training;
 
@@ -57,7 +58,7 @@ public class TrainerTests
         var chopped = Path.Combine(TestModels.TempFolder(), "chopped");
         Chopper.Chop(basePath, ChopStrategy.Parse("middle", 3), chopped);
         var healed = Path.Combine(TestModels.TempFolder(), "healed");
-        new Trainer(chopped, healed, TrainingSetup.Options(corpus, steps: 40) with { WarmupSteps = 0, Lr = 1e-3 }).Run(resume: false);
+        new Trainer(chopped, healed, TrainingSetup.Options(corpus, steps: 40, warmupSteps: 0, lr: 1e-3)).Run(resume: false);
 
         double unhealedLoss = TrainingSetup.HeldoutLoss(chopped, corpus);
         double healedLoss = TrainingSetup.HeldoutLoss(healed, corpus);
@@ -76,7 +77,7 @@ public class TrainerTests
         var options = TrainingSetup.Options(corpus, steps: 3);
         var plain = new Trainer(chopped, Path.Combine(TestModels.TempFolder(), "plain"), options).Run(false);
         var distilled = new Trainer(chopped, Path.Combine(TestModels.TempFolder(), "distilled"),
-            options with { Method = HealMethod.Distill, Teacher = teacher, DistillHiddenWeight = 0.5 }).Run(false);
+            options with { Method = HealMethod.Distill, Teacher = teacher, Settings = options.Settings with { DistillHiddenWeight = 0.5 } }).Run(false);
         Assert.True(distilled.Completed);
         // Same data, same start: the first step's loss differs only by the (positive) distillation terms.
         Assert.True(TrainingSetup.Losses(distilled.OutputFolder)[0] > TrainingSetup.Losses(plain.OutputFolder)[0]);
@@ -102,9 +103,10 @@ public class WarmupThenChopTests
     {
         var corpus = TrainingSetup.BrownJsonl(20);
         var model = TrainingSetup.NewModel(layers: 5, seed: 8);
-        var options = TrainingSetup.Options(corpus, steps: 6, checkpointEvery: 2) with
+        var options = TrainingSetup.Options(corpus, steps: 6, checkpointEvery: 2);
+        options = options with
         {
-            ChopStrategy = "max-gap", ChopRemove = 2, OptimizerWarmupSteps = 3,
+            Chop = new PlacementChop { Placement = "max-gap", Remove = 2 }, Settings = options.Settings with { OptimizerWarmupSteps = 3 },
         };
         var straight = Path.Combine(TestModels.TempFolder(), "straight");
         new Trainer(model, straight, options).Run(false);
@@ -121,7 +123,7 @@ public class WarmupThenChopTests
 
         // The warm-up changes where healing starts from (filled moments), nothing else about the run.
         var cold = Path.Combine(TestModels.TempFolder(), "cold");
-        new Trainer(model, cold, options with { OptimizerWarmupSteps = 0 }).Run(false);
+        new Trainer(model, cold, options with { Settings = options.Settings with { OptimizerWarmupSteps = 0 } }).Run(false);
         Assert.NotEqual(TrainingSetup.Losses(straight)[1], TrainingSetup.Losses(cold)[1]);
     }
 }

@@ -5,6 +5,7 @@ using LayerChop.Engine.Modeling;
 using LayerChop.Engine.Tests.Tokenization;
 using LayerChop.Engine.Tokenization;
 using LayerChop.Engine.Training;
+using LayerChop.Settings;
 using static TorchSharp.torch;
 
 namespace LayerChop.Engine.Tests.Training;
@@ -44,10 +45,14 @@ public static class TrainingSetup
         return folder;
     }
 
-    public static TrainOptions Options(string corpus, int steps, int checkpointEvery = 1000) => new()
+    public static TrainOptions Options(string corpus, int steps, int checkpointEvery = 1000, int warmupSteps = 2, double lr = 3e-3) => new()
     {
-        Data = [corpus], Tokens = steps * 256L, SeqLen = 32, BatchTokens = 256, MicroBatch = 4,
-        Lr = 3e-3, WarmupSteps = 2, CheckpointEvery = checkpointEvery, KeepCheckpoints = 2, Seed = 5, ValSequences = 32,
+        Data = [corpus], Tokens = steps * 256L, Seed = 5,
+        Settings = new TrainSettings
+        {
+            SeqLen = 32, BatchTokens = 256, MicroBatch = 4, Lr = lr, WarmupSteps = warmupSteps, CheckpointEvery = checkpointEvery,
+            KeepCheckpoints = 2, ValSequences = 32,
+        },
     };
 
     /// <summary>Held-out loss of a model folder on a corpus, the way the trainer measures it.</summary>

@@ -11,7 +11,7 @@ namespace LayerChop.Engine.Chopping.Importance;
 /// </summary>
 public abstract record DataDrivenStrategy(int Remove, bool AllowEnds) : ChopStrategy
 {
-    public static readonly IReadOnlyList<string> CriterionNames = ["block-influence", "angular", "perplexity", "iterative"];
+    public static IReadOnlyList<string> CriterionNames => Settings.ChopSettings.Criteria;
 
     public static DataDrivenStrategy Create(string name, int remove, bool allowEnds = false) => name switch
     {
