@@ -90,12 +90,14 @@ static class ResumeBench
             double clientAnswer = Since(DateTime.UtcNow);
             try
             {
+                // The candidate grain's own state: its attempts, status and progress (the sweep keeps only a summary).
+                var candidate = resumedClient.Services.GetRequiredService<IClusterClient>().GetGrain<ICandidateGrain>(SweepKeys.Candidate(spec.Name, id));
                 double? attemptStart = null, healing = null, past = null;
                 long firstStep = 0;
                 while (past is null)
                 {
                     if (DateTime.UtcNow > restart.AddMinutes(2)) throw new TimeoutException($"the candidate did not resume within 2 minutes; silo: {second.Log}");
-                    var c = (await resumed.GetStatus())!.Candidates.Single();
+                    var c = await candidate.GetState() ?? throw new InvalidOperationException($"{id} has no stored state after it healed");
                     if (c.Attempts.Count >= 2 && c.Attempts[^1].StartedUtc > restart)
                     {
                         attemptStart ??= Since(c.Attempts[^1].StartedUtc);

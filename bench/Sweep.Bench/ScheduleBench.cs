@@ -70,22 +70,25 @@ static class ScheduleBench
         await host.StartAsync();
         try
         {
-            var sweep = host.Services.GetRequiredService<IGrainFactory>().GetGrain<ISweepGrain>(spec.Name);
+            var grains = host.Services.GetRequiredService<IGrainFactory>();
+            var sweep = grains.GetGrain<ISweepGrain>(spec.Name);
             var submittedUtc = DateTime.UtcNow;
             var wall = Stopwatch.StartNew();
             var submitted = await sweep.Submit(spec);
             if (!submitted.Accepted) throw new InvalidOperationException(submitted.Error);
 
             // When each candidate was first seen past Pending: exact (the move's UpdatedUtc) when caught in Chopping,
-            // else the moment of the poll (an upper bound).
+            // else the moment of the poll (an upper bound). Each poll asks only for what changed since the last one.
             var running = new Dictionary<string, (DateTime At, bool Exact)>();
             SweepStatus status;
+            long since = 0;
             do
             {
-                status = (await sweep.GetStatus())!;
+                status = (await sweep.GetStatus(since))!;
+                since = status.Revision;
                 var now = DateTime.UtcNow;
                 foreach (var c in status.Candidates)
-                    if (!running.ContainsKey(c.Id) && c.Status != CandidateStatus.Pending && c.Attempts.Count > 0)
+                    if (!running.ContainsKey(c.Id) && c.Status != CandidateStatus.Pending && c.Attempts > 0)
                         running[c.Id] = c.Status == CandidateStatus.Chopping ? (c.UpdatedUtc, true) : (now, false);
                 if (wall.Elapsed > TimeSpan.FromMinutes(4)) throw new TimeoutException("the sweep did not finish in 4 minutes");
                 await Task.Delay(10);
@@ -94,10 +97,18 @@ static class ScheduleBench
             double sweepSeconds = wall.Elapsed.TotalSeconds;
 
             var results = await sweep.GetResults();
-            if (results.Any(c => c.Status != CandidateStatus.Completed || c.Attempts.Count != 1))
+            if (results.Any(c => c.Status != CandidateStatus.Completed || c.Attempts != 1))
                 throw new InvalidOperationException("every candidate should complete in one attempt: " +
                     string.Join("; ", results.Select(c => $"{c.Id} {c.Status} {c.Error}")));
-            var attempts = results.Select(c => (c.Id, Attempt: c.Attempts[0])).OrderBy(a => a.Attempt.StartedUtc).ToList();
+            // Attempt times are the candidate grains' own (the sweep keeps no attempt history).
+            var attempts = new List<(string Id, AttemptRecord Attempt)>();
+            foreach (var c in results)
+            {
+                var state = await grains.GetGrain<ICandidateGrain>(SweepKeys.Candidate(spec.Name, c.Id)).GetState()
+                    ?? throw new InvalidOperationException($"{c.Id} is Completed but has no stored state");
+                attempts.Add((c.Id, state.Attempts.Single()));
+            }
+            attempts = attempts.OrderBy(a => a.Attempt.StartedUtc).ToList();
 
             Console.WriteLine($"schedule: {results.Count} candidates (chop + 8 continuation questions + latency, no healing), {slots} CPU slot(s) of 1 thread, embedded silo");
             Console.WriteLine($"  {"candidate",-24} {"slot",4} {"ready at",-12} {"ready->start",12} {"start->chopping",15} {"ready->chopping",15} {"worker run",10}");
