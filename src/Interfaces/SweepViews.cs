@@ -32,6 +32,11 @@ public sealed record SweepStatus
     [Id(5)] public int Running { get; init; }
     /// <summary>Cancelled as a whole: nothing more starts until a retry.</summary>
     [Id(6)] public bool Cancelled { get; init; }
+    /// <summary>
+    /// The coordinator's activation that numbered <see cref="Revision"/>: revisions of different epochs do not
+    /// compare (a new activation numbers afresh), so a reader whose epoch changed asks for everything again.
+    /// </summary>
+    [Id(7)] public string Epoch { get; init; } = "";
 
     public int Total => Counts.Values.Sum();
 

@@ -102,7 +102,7 @@ public sealed class ContractSerializationTests
         [typeof(SubmitResult)] = new SubmitResult { Accepted = true, Candidates = ["r0-none-h0-s1", Config.Id], Added = [Config.Id] },
         [typeof(SweepStatus)] = new SweepStatus
         {
-            Name = "demo", SubmittedUtc = new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc), Revision = 12, Running = 1, Cancelled = true,
+            Name = "demo", SubmittedUtc = new DateTime(2025, 1, 1, 0, 0, 0, DateTimeKind.Utc), Revision = 12, Epoch = "e1", Running = 1, Cancelled = true,
             Candidates = [State.Summarize(), State.Summarize() with { Status = CandidateStatus.Pending, Result = null }],
             Counts = new Dictionary<CandidateStatus, int> { [CandidateStatus.Completed] = 1, [CandidateStatus.Pending] = 1 },
         },

@@ -32,9 +32,12 @@ public static class SweepCommands
             var candidates = new Dictionary<string, CandidateSummary>();
             var order = new List<string>();
             long since = 0;
+            string epoch = "";
             while (true)
             {
                 var status = await s.GetStatus(since) ?? throw NoSuchSweep();
+                if (status.Epoch != epoch && since > 0) { since = 0; epoch = status.Epoch; continue; }   // the coordinator restarted
+                epoch = status.Epoch;
                 foreach (var c in status.Candidates)
                 {
                     if (!candidates.ContainsKey(c.Id)) order.Add(c.Id);
@@ -291,10 +294,13 @@ public static class SweepCommands
             var candidates = new Dictionary<string, CandidateSummary>();
             var order = new List<string>();
             long since = 0;
+            string epoch = "";
             SweepStatus status;
             while (true)
             {
                 status = (await sweep.GetStatus(since))!;
+                if (status.Epoch != epoch && since > 0) { since = 0; epoch = status.Epoch; continue; }   // the coordinator restarted
+                epoch = status.Epoch;
                 foreach (var c in status.Candidates)
                 {
                     if (!candidates.ContainsKey(c.Id)) order.Add(c.Id);

@@ -47,6 +47,7 @@ public sealed class SweepGrain(
     readonly Dictionary<string, Entry> running = new(StringComparer.Ordinal);
     readonly Dictionary<CandidateStatus, int> counts = [];
     long revision;
+    readonly string epoch = Guid.NewGuid().ToString("N");
     bool watching;
 
     SweepSpec? Spec => state.State.Spec;
@@ -234,7 +235,7 @@ public sealed class SweepGrain(
 
     public Task<SweepStatus?> GetStatus(long sinceRevision = 0) => Task.FromResult(Spec is null ? null : new SweepStatus
     {
-        Name = Spec.Name, SubmittedUtc = state.State.SubmittedUtc, Revision = revision, Running = running.Count,
+        Name = Spec.Name, SubmittedUtc = state.State.SubmittedUtc, Revision = revision, Epoch = epoch, Running = running.Count,
         Cancelled = state.State.Cancelled, Counts = new Dictionary<CandidateStatus, int>(counts.Where(c => c.Value > 0)),
         Candidates = ordered.Where(e => e.ChangedAt > sinceRevision).Select(e => e.Summary).ToArray(),
     });
