@@ -131,7 +131,7 @@ public class CandidateLifecycleTests(TrainingInputs inputs) : IClassFixture<Trai
         }
     }
 
-    [Fact(Skip = "unfinished: the frozen stale worker can hold this host's compute gate, which blocks the live worker's latency measurement; see the closing note of the runtime issue")]
+    [Fact]
     public async Task A_stale_worker_kept_running_is_ignored_by_its_candidate_and_cannot_publish_into_the_live_attempts_folder()
     {
         // Two healing candidates; the silo has one slot. The test takes one candidate itself, as the supervisor of a
@@ -151,10 +151,12 @@ public class CandidateLifecycleTests(TrainingInputs inputs) : IClassFixture<Trai
             var job = JobBuilder.Build(spec, order.Config, gpu: false) with { Attempt = order.Lease.Attempt };
             // The stale worker plays one on another host: it must not share this host's compute gate, which a
             // frozen process would hold (see HostComputeGate).
-            var hostLocks = Environment.GetEnvironmentVariable("LAYERCHOP_HOST_LOCKS");
-            Environment.SetEnvironmentVariable("LAYERCHOP_HOST_LOCKS", LayerChopProcess.TempFolder());
-            try { stale = WorkerProcess.Start(new WorkerOptions { Slots = 1, CpuThreads = 1, Command = [LayerChopProcess.DotnetHost, LayerChopProcess.Dll] }, job, 0); }
-            finally { Environment.SetEnvironmentVariable("LAYERCHOP_HOST_LOCKS", hostLocks); }
+            var elsewhere = new WorkerOptions
+            {
+                Slots = 1, CpuThreads = 1, Command = [LayerChopProcess.DotnetHost, LayerChopProcess.Dll],
+                WorkerEnvironment = new Dictionary<string, string> { ["LAYERCHOP_HOST_LOCKS"] = LayerChopProcess.TempFolder() },
+            };
+            stale = WorkerProcess.Start(elsewhere, job, 0);
 
             // Let it publish a checkpoint, then freeze it (a host cut off from the cluster) until attempt 2 owns the folder.
             var lines = new List<string>();

@@ -10,6 +10,8 @@ public sealed class WorkerOptions
     public required IReadOnlyList<string> Command { get; init; }
     /// <summary>Torch threads per CPU worker (0: libtorch's default).</summary>
     public int CpuThreads { get; init; }
+    /// <summary>Variables set in every worker's environment on top of the silo's own (e.g. LAYERCHOP_HOST_LOCKS).</summary>
+    public IReadOnlyDictionary<string, string> WorkerEnvironment { get; init; } = new Dictionary<string, string>();
 
     /// <summary>One worker per GPU when <paramref name="gpus"/> is above 0 (each pinned to its GPU), else <paramref name="cpuSlots"/> CPU workers.</summary>
     public static WorkerOptions ForHost(int gpus, int cpuSlots, int cpuThreads) => new()

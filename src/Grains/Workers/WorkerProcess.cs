@@ -44,6 +44,7 @@ public sealed class WorkerProcess : IDisposable
         if (options.Gpu) info.Environment["CUDA_VISIBLE_DEVICES"] = slot.ToString();
         else info.Environment["CUDA_VISIBLE_DEVICES"] = "";
         if (options.CpuThreads > 0) info.Environment["LAYERCHOP_THREADS"] = options.CpuThreads.ToString();
+        foreach (var (name, value) in options.WorkerEnvironment) info.Environment[name] = value;
         return new WorkerProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start the worker process"));
     }
 
