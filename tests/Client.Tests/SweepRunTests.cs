@@ -160,4 +160,54 @@ public class SweepRunTests(TrainingInputs inputs) : IClassFixture<TrainingInputs
             Assert.Equal(2, config.GetProperty("num_hidden_layers").GetInt32());
         }
     }
+
+    [Fact]
+    public void Failed_candidates_of_an_embedded_sweep_are_retried_on_request_and_the_sweep_is_listed_shown_and_exported()
+    {
+        var work = LayerChopProcess.TempFolder();
+        var corpus = Path.Combine(work, "corpus.jsonl");
+        File.WriteAllText(corpus, "{\"text\": \"fine\"}\n{not json\n");
+        var output = Path.Combine(work, "out");
+        var spec = Spec("again", output, corpus);
+        var state = Path.Combine(output, "state.db");
+        string[] Store(params string[] args) => [.. args, "--state", state];
+
+        Assert.Equal(1, LayerChopProcess.Run("sweep", "run", spec).ExitCode);
+        File.Copy(inputs.Corpus, corpus, overwrite: true);                            // the cause fixed
+        var rerun = LayerChopProcess.Run("sweep", "run", spec);                       // a plain rerun retries nothing
+        Assert.Equal(1, rerun.ExitCode);
+        Assert.Contains("--retry", rerun.Stderr);
+        var retried = LayerChopProcess.Run("sweep", "run", spec, "--retry");
+        Assert.True(retried.ExitCode == 0, retried.Stderr);
+        Assert.All(Results(output), c => Assert.Equal("completed", c.GetProperty("status").GetString()));
+
+        var list = LayerChopProcess.Run(Store("sweep", "list", "--json"));
+        Assert.True(list.ExitCode == 0, list.Stderr);
+        var listed = Assert.Single(JsonDocument.Parse(list.Stdout).RootElement.EnumerateArray());
+        Assert.Equal("again", listed.GetProperty("name").GetString());
+        Assert.Equal(4, listed.GetProperty("counts").GetProperty("completed").GetInt32());
+
+        const string healed = "r2-input-h1536-pretrain-s1";
+        var shown = LayerChopProcess.Run(Store("sweep", "show", "again", healed, "--json"));
+        Assert.True(shown.ExitCode == 0, shown.Stderr);
+        var detail = JsonDocument.Parse(shown.Stdout).RootElement;
+        Assert.Equal(["failed", "succeeded"], detail.GetProperty("history").EnumerateArray().Select(a => a.GetProperty("outcome").GetString()));
+        Assert.Equal(12, detail.GetProperty("loss").GetProperty("steps").GetArrayLength());   // 1536 tokens / 128 per step
+        var text = LayerChopProcess.Run(Store("sweep", "show", "again", healed));
+        Assert.Contains("#2", text.Stdout);
+
+        var exported = Path.Combine(work, "exported");
+        var export = LayerChopProcess.Run(Store("sweep", "export", "again", healed, "--out", exported));
+        Assert.True(export.ExitCode == 0, export.Stderr);
+        var lineage = JsonDocument.Parse(File.ReadAllText(Path.Combine(exported, "lineage.json"))).RootElement;
+        Assert.Equal([1, 2], lineage.GetProperty("removed").EnumerateArray().Select(e => e.GetInt32()));   // input: the first layers after the first
+        var inspect = LayerChopProcess.Run("model", "inspect", exported, "--json");
+        Assert.Equal(2, JsonDocument.Parse(inspect.Stdout).RootElement.GetProperty("layers").GetInt32());
+
+        var cancel = LayerChopProcess.Run(Store("sweep", "cancel", "again", "--json"));
+        Assert.True(cancel.ExitCode == 0, cancel.Stderr);
+        Assert.Equal(4, JsonDocument.Parse(cancel.Stdout).RootElement.GetProperty("already_finished").GetInt32());
+        LayerChopProcess.AssertOneLineError(LayerChopProcess.Run(Store("sweep", "show", "again", "r9-nope-h0-s1")), "has no candidate 'r9-nope-h0-s1'");
+        LayerChopProcess.AssertOneLineError(LayerChopProcess.Run(Store("sweep", "status", "nope")), "no such sweep");
+    }
 }

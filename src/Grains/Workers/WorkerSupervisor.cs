@@ -192,8 +192,8 @@ public sealed class WorkerSupervisor(WorkerOptions options, IGrainFactory grains
         var candidate = grains.GetGrain<ICandidateGrain>(worker.Lease.Key);
         await foreach (var e in events.ReadAllAsync())
         {
-            // Behind by more than one step: only the newest progress tick is worth sending.
-            if (e is HealProgressEvent or EvalProgressEvent && events.TryPeek(out var next) && next.GetType() == e.GetType()) continue;
+            // Behind: only the newest evaluation tick is worth sending (every healing step carries a point of the loss curve).
+            if (e is EvalProgressEvent && events.TryPeek(out var next) && next is EvalProgressEvent) continue;
             try
             {
                 if (await candidate.Report(e) == ReportVerdict.Stale && worker.Stop == StopReason.None)
