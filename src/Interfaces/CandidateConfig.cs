@@ -10,6 +10,7 @@ namespace LayerChop.Interfaces;
 /// is the remove count; no healing tokens means no healing method ("none").
 /// </summary>
 [GenerateSerializer, Alias("layerchop.candidate-config")]
+[Immutable]
 public sealed record CandidateConfig
 {
     public const string None = "none";

@@ -33,6 +33,7 @@ public sealed record AttemptRecord
 
 /// <summary>Live progress of a running candidate, reported by its worker and persisted at each checkpoint.</summary>
 [GenerateSerializer, Alias("layerchop.candidate-progress")]
+[Immutable]
 public sealed record CandidateProgress
 {
     [Id(0)] public CandidateStatus Stage { get; init; }
@@ -47,6 +48,7 @@ public sealed record CandidateProgress
 
 /// <summary>What a completed candidate measured.</summary>
 [GenerateSerializer, Alias("layerchop.candidate-result")]
+[Immutable]
 public sealed record CandidateResult
 {
     /// <summary>Every parameter, counted from the stored tensors.</summary>
@@ -88,6 +90,7 @@ public sealed record CandidateResult
 
 /// <summary>The conditions and spread of a latency figure, shared by every candidate of one architecture.</summary>
 [GenerateSerializer, Alias("layerchop.latency-conditions")]
+[Immutable]
 public sealed record LatencyConditions
 {
     [Id(0)] public double P10MsPerToken { get; init; }
@@ -150,6 +153,7 @@ public sealed record CandidateState
 /// only every 2nd, 4th, ... step is kept from then on, so a curve of any length keeps its shape in bounded space.
 /// </summary>
 [GenerateSerializer, Alias("layerchop.loss-curve")]
+[Immutable]
 public sealed record LossCurve
 {
     public const int Capacity = 512;
@@ -181,6 +185,7 @@ public sealed record LossCurve
 
 /// <summary>A worker slot of a silo: the silo's address (<c>SiloAddress.ToParsableString()</c>) and the slot's index.</summary>
 [GenerateSerializer, Alias("layerchop.slot-ref")]
+[Immutable]
 public sealed record SlotRef
 {
     [Id(0)] public string Silo { get; init; } = "";
@@ -241,6 +246,7 @@ public enum ReportVerdict
 
 /// <summary>What a sweep keeps of one candidate: enough for status, queue, front and report, and no attempt history.</summary>
 [GenerateSerializer, Alias("layerchop.candidate-summary")]
+[Immutable]
 public sealed record CandidateSummary
 {
     [Id(0)] public CandidateConfig Config { get; init; } = new();

@@ -3,6 +3,7 @@ namespace LayerChop.Interfaces;
 /// <summary>One completed candidate as the Pareto fronts see it: size and latency (lower is better) against
 /// average accuracy (higher is better).</summary>
 [GenerateSerializer, Alias("layerchop.front-point")]
+[Immutable]
 public sealed record FrontPoint
 {
     [Id(0)] public string CandidateId { get; init; } = "";

@@ -18,6 +18,7 @@ public sealed record SubmitResult
 
 /// <summary>A sweep at one moment: counts by status and candidate summaries (all, or those changed since a revision).</summary>
 [GenerateSerializer, Alias("layerchop.sweep-status")]
+[Immutable]
 public sealed record SweepStatus
 {
     [Id(0)] public string Name { get; init; } = "";
@@ -60,6 +61,7 @@ public sealed record CancelResult
 
 /// <summary>The two Pareto fronts of a sweep, each ordered by its cost (ascending).</summary>
 [GenerateSerializer, Alias("layerchop.sweep-front")]
+[Immutable]
 public sealed record SweepFront
 {
     /// <summary>Not dominated on (parameters, average accuracy).</summary>

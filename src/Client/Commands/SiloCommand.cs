@@ -50,7 +50,7 @@ public static class SiloCommand
         var cluster = ClusterOptions.Connection();
         var clusterId = ClusterOptions.Id();
         var json = Cli.JsonOption();
-        var command = new Command("slots", "List the cluster's silos and their worker slots: free, or which candidate (sweep/id) holds or has reserved each")
+        var command = new Command("slots", "List the cluster's silos and their worker slots: free, or the lease (sweep/candidate attempt N) of the worker in each")
         {
             cluster, clusterId, json,
         };
