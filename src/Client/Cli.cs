@@ -11,11 +11,16 @@ public static class Cli
     public const int UserError = (int)Interfaces.WorkerExit.BadInput;
     public const int InternalError = (int)Interfaces.WorkerExit.InternalError;
 
-    /// <summary>Indented JSON for a command's output. A non-finite number (a perplexity that overflowed, an average
-    /// of a task without questions) is written as "NaN", "Infinity" or "-Infinity", never hidden.</summary>
+    /// <summary>
+    /// The one set of JSON options of every `--json` output and report file: snake_case member names (names a
+    /// command writes as dictionary keys, such as task names, stay as they are), and a non-finite number (a
+    /// perplexity that overflowed, the SE of a single question) written as "NaN", "Infinity" or "-Infinity",
+    /// never hidden.
+    /// </summary>
     public static readonly System.Text.Json.JsonSerializerOptions JsonIndentedOptions = new()
     {
         WriteIndented = true,
+        PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower,
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
@@ -51,6 +56,24 @@ public static class Cli
         }
     }
 
+    /// <summary>Every command of the layerchop binary.</summary>
+    public static RootCommand Root()
+    {
+        var root = new RootCommand("LayerChop: make an LLM smaller and faster by removing whole layers, healing it with continued pretraining, and measuring what it kept.");
+        root.Subcommands.Add(Commands.ModelCommands.Create());
+        root.Subcommands.Add(Commands.ChopCommand.Create());
+        root.Subcommands.Add(Commands.GenerateCommand.Create());
+        root.Subcommands.Add(Commands.TrainCommand.Create());
+        root.Subcommands.Add(Commands.WorkerCommand.Create());
+        root.Subcommands.Add(Commands.SweepCommands.Create());
+        root.Subcommands.Add(Commands.DemoCommand.Create());
+        root.Subcommands.Add(Commands.SiloCommand.Create());
+        root.Subcommands.Add(Commands.SiloCommand.Slots());
+        root.Subcommands.Add(Commands.EvalCommand.Create());
+        root.Subcommands.Add(Commands.DbCommands.Create());
+        return root;
+    }
+
     public static int Fail(string message)
     {
         Console.Error.WriteLine("error: " + OneLine(message));
@@ -65,6 +88,13 @@ public static class Cli
 
     public static void WriteJson(object value) =>
         Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(value, JsonOptions));
+
+    /// <summary>One JSON object on one line, flushed at once (JSON-lines outputs).</summary>
+    public static void WriteJsonLine(object value)
+    {
+        Console.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(value, JsonLineOptions));
+        Console.Out.Flush();
+    }
 
     public static Option<bool> JsonOption() => new("--json") { Description = "Print machine-readable JSON instead of a table" };
 

@@ -8,7 +8,7 @@ namespace LayerChop.Client.Tests;
 /// <summary>Cluster mode against the real PostgreSQL that deploy/setup.sh starts: a silo process, a client, a sweep.</summary>
 public class ClusterTests(TrainingInputs inputs) : IClassFixture<TrainingInputs>
 {
-    static string Postgres => Environment.GetEnvironmentVariable("LAYERCHOP_PG") is { Length: > 0 } pg
+    internal static string Postgres => Environment.GetEnvironmentVariable("LAYERCHOP_PG") is { Length: > 0 } pg
         ? pg : "Host=127.0.0.1;Port=55432;Username=postgres;Database=layerchop";
 
     [Fact]
@@ -66,15 +66,15 @@ public class ClusterTests(TrainingInputs inputs) : IClassFixture<TrainingInputs>
         }
     }
 
-    static Process StartSilo(string clusterId, int port, int gatewayPort, System.Text.StringBuilder log)
+    internal static Process StartSilo(string clusterId, int port, int gatewayPort, System.Text.StringBuilder log, params string[] extra)
     {
         var info = new ProcessStartInfo(LayerChopProcess.DotnetHost) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { LayerChopProcess.Dll, "silo", "--cluster", Postgres, "--cluster-id", clusterId, "--gpus", "0", "--slots", "1",
-                     "--port", port.ToString(), "--gateway-port", gatewayPort.ToString() })
+        foreach (var a in new string[] { LayerChopProcess.Dll, "silo", "--cluster", Postgres, "--cluster-id", clusterId, "--gpus", "0", "--slots", "1",
+                     "--port", port.ToString(), "--gateway-port", gatewayPort.ToString() }.Concat(extra))
             info.ArgumentList.Add(a);
         var silo = Process.Start(info)!;
         silo.ErrorDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
-        silo.OutputDataReceived += (_, e) => { };
+        silo.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.AppendLine(e.Data); };
         silo.BeginErrorReadLine(); silo.BeginOutputReadLine();
         return silo;
     }

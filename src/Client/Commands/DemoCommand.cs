@@ -41,17 +41,18 @@ public static class DemoCommand
         var vocab = new Option<int>("--vocab") { Description = "Vocabulary of the byte-level BPE tokenizer learned from the corpus", DefaultValueFactory = _ => 2048 };
         var slots = new Option<int>("--slots") { Description = "Candidates run at once", DefaultValueFactory = _ => 2 };
         var threads = new Option<int>("--threads") { Description = "Torch threads per candidate", DefaultValueFactory = _ => 1 };
+        var json = new Option<bool>("--json") { Description = "Print the sweep's results as JSON (as `sweep results --json`) instead of the front table" };
         var command = new Command("demo", "Fetch the Brown Corpus, train a small model from scratch, then sweep removal depths (up to half the layers) and placements (input, output, max-gap) with and without healing, and write a report (all cached; run again to resume)")
         {
-            output, corpus, baseTokens, healTokens, evalLimit, layers, hidden, vocab, slots, threads,
+            output, corpus, baseTokens, healTokens, evalLimit, layers, hidden, vocab, slots, threads, json,
         };
         command.SetAction((p, token) => Task.FromResult(Cli.Run(() => Run(
             Path.GetFullPath(p.GetValue(output)!), p.GetValue(corpus), p.GetValue(baseTokens), p.GetValue(healTokens), p.GetValue(evalLimit),
-            p.GetValue(layers), p.GetValue(hidden), p.GetValue(vocab), p.GetValue(slots), p.GetValue(threads)))));
+            p.GetValue(layers), p.GetValue(hidden), p.GetValue(vocab), p.GetValue(slots), p.GetValue(threads), p.GetValue(json)))));
         return command;
     }
 
-    static int Run(string work, string? corpus, long baseTokens, long healTokens, int evalLimit, int layers, int hidden, int vocab, int slots, int threads)
+    static int Run(string work, string? corpus, long baseTokens, long healTokens, int evalLimit, int layers, int hidden, int vocab, int slots, int threads, bool json)
     {
         if (layers < 6) throw new LayerChopException("--layers must be at least 6: the sweep removes 2 layers and half of them, and keeps the first and last");
         if (evalLimit < 1) throw new LayerChopException($"--eval-limit must be at least 1, not {evalLimit}");
@@ -70,7 +71,7 @@ public static class DemoCommand
         string preamble = $"LayerChop's demo: a {layers}-layer model trained from scratch for {baseTokens:N0} tokens on {source}, " +
                           $"then chopped, healed for {healTokens:N0} tokens and evaluated on held-out documents (the built-in next_word task and perplexity). " +
                           $"next_word is a sanity task (pick the word that follows a {NextWord.ContextWords}-word passage among {NextWord.Choices} words of the same text), not comparable with the paper's suite.";
-        int code = SweepCommands.RunEmbedded(spec, slots, threads, json: false, preamble).GetAwaiter().GetResult();
+        int code = SweepCommands.RunEmbedded(spec, slots, threads, json, preamble).GetAwaiter().GetResult();
         Stage($"4/4 done: report in {Path.Combine(work, "sweeps", "demo", "report", "report.md")}");
         return code;
     }

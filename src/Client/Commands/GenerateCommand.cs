@@ -17,9 +17,10 @@ public static class GenerateCommand
         var seed = new Option<long>("--seed") { Description = "Sampling seed", DefaultValueFactory = _ => 0 };
         var dtype = new Option<string>("--dtype") { Description = "Compute dtype: f32, bf16 or f16", DefaultValueFactory = _ => "f32" };
         var device = Cli.DeviceOption();
+        var json = new Option<bool>("--json") { Description = "Print {\"prompt\",\"text\",\"tokens\",\"prefill_ms\",\"ms_per_token\"} at the end instead of streaming the text" };
         var command = new Command("generate", "Continue a prompt with the model (key/value-cached decoding); timing goes to stderr")
         {
-            dir, prompt, maxNew, temperature, seed, dtype, device,
+            dir, prompt, maxNew, temperature, seed, dtype, device, json,
         };
         command.SetAction(p => Cli.Run(() =>
         {
@@ -28,7 +29,8 @@ public static class GenerateCommand
             var tokenizer = TextTokenizer.Load(folder);
             using var model = ModelFolder.Load(folder, DTypes.Parse(p.GetValue(dtype)!), Trainer.ResolveDevice(p.GetValue(device)!));
             var ids = tokenizer.Encode(p.GetValue(prompt)!, addSpecial: true);
-            var output = Console.Out;
+            bool asJson = p.GetValue(json);
+            var output = asJson ? TextWriter.Null : Console.Out;
             output.Write(p.GetValue(prompt));
             var pending = new List<int>();
             string shown = "";
@@ -46,6 +48,13 @@ public static class GenerateCommand
                     }
                 });
             output.WriteLine();
+            if (asJson)
+                Cli.WriteJson(new Dictionary<string, object?>
+                {
+                    ["prompt"] = p.GetValue(prompt), ["text"] = tokenizer.Decode(result.Tokens.Where(id => id != tokenizer.EosId)),
+                    ["tokens"] = result.Tokens, ["prefill_ms"] = result.Prefill.TotalMilliseconds,
+                    ["ms_per_token"] = result.Tokens.Count > 1 ? result.MsPerToken : null,
+                });
             Console.Error.WriteLine($"{result.Tokens.Count} tokens, prefill {result.Prefill.TotalMilliseconds:0} ms" +
                                     (result.Tokens.Count > 1 ? $", {result.MsPerToken:0.0} ms/token" : ""));
             return 0;

@@ -113,10 +113,10 @@ public static class ModelCommands
                            "\"perplexity_without\"}, ...], \"forward_passes\", \"seconds\", \"calibration\": {\"path\", \"sequences\", \"seq_len\"}}";
         var command = new Command("importance",
             "Score every layer (first and last included) by each per-layer criterion on a calibration set, side by side; " +
-            "lower means more removable. block_influence: 1 - cosine(input, output) over all tokens (chop --strategy block-influence). " +
-            "angular_k1: arccos(cosine(input, output)) / pi on each sequence's last token (--strategy angular with K = 1). " +
-            "perplexity_without: calibration perplexity with the layer removed (--strategy perplexity). " +
-            "The iterative criterion has no per-layer score: run chop --strategy iterative.")
+            "lower means more removable. block_influence: 1 - cosine(input, output) over all tokens (the chop strategy block-influence). " +
+            "angular_k1: arccos(cosine(input, output)) / pi on each sequence's last token (the chop strategy angular with K = 1). " +
+            "perplexity_without: calibration perplexity with the layer removed (the chop strategy perplexity). " +
+            "The iterative criterion has no per-layer score: chop with the strategy iterative.")
         {
             dir, json,
         };

@@ -22,9 +22,10 @@ public static class SiloCommand
         var advertise = new Option<string>("--advertise") { Description = "Address other silos and clients reach this silo at", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { Description = "Silo-to-silo port", DefaultValueFactory = _ => 11111 };
         var gatewayPort = new Option<int>("--gateway-port") { Description = "Client gateway port", DefaultValueFactory = _ => 30000 };
+        var json = new Option<bool>("--json") { Description = "Once started, print {\"silo\",\"gateway_port\",\"cluster_id\",\"slots\",\"gpu\"} on stdout" };
         var command = new Command("silo", "Run a cluster silo: joins through PostgreSQL, runs sweep candidates on this host's GPUs (or CPU slots) until stopped")
         {
-            cluster, clusterId, gpus, slots, threads, advertise, port, gatewayPort,
+            cluster, clusterId, gpus, slots, threads, advertise, port, gatewayPort, json,
         };
         command.SetAction(p => Cli.Run(() =>
         {
@@ -36,6 +37,12 @@ public static class SiloCommand
             using var host = SiloSetup.ClusterSilo(ClusterOptions.Require(p.GetValue(cluster)), p.GetValue(clusterId)!, workers, address,
                 p.GetValue(port), p.GetValue(gatewayPort));
             host.Start();
+            if (p.GetValue(json))
+                Cli.WriteJsonLine(new Dictionary<string, object>
+                {
+                    ["silo"] = $"{address}:{p.GetValue(port)}", ["gateway_port"] = p.GetValue(gatewayPort), ["cluster_id"] = p.GetValue(clusterId)!,
+                    ["slots"] = workers.Slots, ["gpu"] = workers.Gpu,
+                });
             Console.Error.WriteLine($"silo {address}:{p.GetValue(port)} (gateway {p.GetValue(gatewayPort)}) in cluster '{p.GetValue(clusterId)}': " +
                                     (workers.Gpu ? $"{workers.Slots} GPU slot(s)" : workers.Slots == 0 ? "no worker slots" : $"{workers.Slots} CPU slot(s)") + "; Ctrl-C or SIGTERM stops it");
             host.WaitForShutdown();
@@ -62,8 +69,7 @@ public static class SiloCommand
                 views.Add(await grains.GetGrain<IWorkerHostGrain>(silo).GetSlots());
             if (p.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(views.Select(v => new { silo = v.Silo, gpu = v.Gpu, slots = v.Holders }),
-                    new JsonSerializerOptions { WriteIndented = true }));
+                Cli.WriteJson(views.Select(v => new { v.Silo, v.Gpu, Slots = v.Holders }));
                 return 0;
             }
             foreach (var v in views)

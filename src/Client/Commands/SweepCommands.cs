@@ -89,6 +89,7 @@ public static class SweepCommands
             else Console.WriteLine(retried.Count == 0 ? "nothing to retry" : "retrying " + string.Join(", ", retried));
             return 0;
         }));
+        sweep.Subcommands.Add(Report());
         sweep.Subcommands.Add(Show());
         sweep.Subcommands.Add(Export());
         return sweep;
@@ -101,16 +102,18 @@ public static class SweepCommands
         var specPath = new Argument<string>("SPEC") { Description = "Sweep spec (YAML or JSON); its paths must be on storage every silo sees" };
         var cluster = ClusterOptions.Connection();
         var clusterId = ClusterOptions.Id();
+        var json = Cli.JsonOption();
         var command = new Command("start", "Submit a sweep to a cluster and return (follow it with 'sweep watch NAME'); submitting it again resumes or extends it")
         {
-            specPath, cluster, clusterId,
+            specPath, cluster, clusterId, json,
         };
         command.SetAction(p => Cli.Run(() => WithCluster(p.GetValue(cluster), p.GetValue(clusterId)!, async grains =>
         {
             var spec = SweepSpecReader.Load(p.GetValue(specPath)!);
             var submitted = await grains.GetGrain<ISweepGrain>(spec.Name).Submit(spec);
             if (!submitted.Accepted) throw new LayerChopException(submitted.Error ?? "the sweep was rejected");
-            Console.WriteLine($"sweep {spec.Name}: {submitted.Candidates.Count} candidates ({submitted.Added.Count} new)");
+            if (p.GetValue(json)) Cli.WriteJson(new Dictionary<string, object> { ["sweep"] = spec.Name, ["candidates"] = submitted.Candidates, ["added"] = submitted.Added });
+            else Console.WriteLine($"sweep {spec.Name}: {submitted.Candidates.Count} candidates ({submitted.Added.Count} new)");
             return 0;
         })));
         return command;
@@ -143,6 +146,26 @@ public static class SweepCommands
             Console.WriteLine($"{"sweep",-24} {"submitted (UTC)",-17} {"total",6} {"done",6} {"running",8} {"queued",7} {"failed",7} {"cancelled",10}");
             foreach (var r in rows)
                 Console.WriteLine($"{r.Name,-24} {r.SubmittedUtc,-17:yyyy-MM-dd HH:mm} {r.Total,6} {r.Count(CandidateStatus.Completed),6} {r.Running,8} {r.Count(CandidateStatus.Pending) - Math.Min(r.Running, r.Count(CandidateStatus.Pending)),7} {r.Count(CandidateStatus.Failed),7} {r.Count(CandidateStatus.Cancelled),10}");
+            return 0;
+        })));
+        return command;
+    }
+
+    static Command Report()
+    {
+        var name = new Argument<string>("NAME") { Description = "Sweep name" };
+        var output = new Option<string?>("--out") { Description = "Folder for the report (default: the sweep's output/report, as `sweep run` writes it)" };
+        var store = new SweepStore();
+        var json = Cli.JsonOption();
+        var command = new Command("report", "Write a sweep's report folder (report.md, results.csv/json, Pareto plots) from its current results, as `sweep run` does") { name, output, json };
+        store.AddTo(command);
+        command.SetAction(p => Cli.Run(() => store.With(p, async grains =>
+        {
+            var sweep = grains.GetGrain<ISweepGrain>(p.GetValue(name)!);
+            var spec = await sweep.GetSpec() ?? throw NoSuchSweep();
+            var folder = Reports.SweepReport.Write(spec, await sweep.GetResults(), await sweep.GetFront(), wallTime: null, outDir: p.GetValue(output));
+            if (p.GetValue(json)) Cli.WriteJson(new Dictionary<string, object> { ["sweep"] = spec.Name, ["report"] = folder });
+            else Console.WriteLine($"report: {Path.Combine(folder, "report.md")} (results.csv, results.json, pareto-params.png/svg, pareto-latency.png/svg)");
             return 0;
         })));
         return command;

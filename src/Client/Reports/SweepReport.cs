@@ -14,9 +14,10 @@ public static class SweepReport
 {
     static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    public static string Write(SweepSpec spec, IReadOnlyList<CandidateSummary> results, SweepFront front, TimeSpan? wallTime, string? preamble = null)
+    /// <param name="outDir">the report folder; by default the sweep's output/report.</param>
+    public static string Write(SweepSpec spec, IReadOnlyList<CandidateSummary> results, SweepFront front, TimeSpan? wallTime, string? preamble = null, string? outDir = null)
     {
-        var dir = Path.Combine(spec.Output, "report");
+        var dir = Path.GetFullPath(outDir ?? Path.Combine(spec.Output, "report"));
         Directory.CreateDirectory(dir);
         File.WriteAllText(Path.Combine(dir, "results.json"), Commands.SweepCommands.ResultsJson(results, front));
         File.WriteAllText(Path.Combine(dir, "results.csv"), Csv(results, front));
