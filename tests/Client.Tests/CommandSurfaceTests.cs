@@ -140,6 +140,17 @@ public partial class CommandSurfaceTests(TrainingInputs inputs) : IClassFixture<
         Assert.Empty(withJson.Except(covered));
     }
 
+    [Fact]
+    public void Every_sweep_command_on_a_sweep_that_does_not_exist_fails_in_one_line()
+    {
+        var state = Path.Combine(LayerChopProcess.TempFolder(), "state.db");
+        Assert.Equal(0, LayerChopProcess.Run("db", "init", state).ExitCode);
+        foreach (var verb in new[] { "status", "watch", "front", "results", "cancel", "retry", "report" })
+            LayerChopProcess.AssertOneLineError(LayerChopProcess.Run("sweep", verb, "nope", "--state", state), "no such sweep");
+        LayerChopProcess.AssertOneLineError(LayerChopProcess.Run("sweep", "show", "nope", "r0-none-h0-s1", "--state", state), "no such sweep");
+        LayerChopProcess.AssertOneLineError(LayerChopProcess.Run("sweep", "export", "nope", "r0-none-h0-s1", "--out", "x", "--state", state), "no such sweep");
+    }
+
     /// <summary>`--x` words in a help text.</summary>
     [GeneratedRegex(@"(?<![\w-])--[a-z][a-z0-9-]*")]
     private static partial Regex Flag();
