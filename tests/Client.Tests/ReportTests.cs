@@ -96,4 +96,44 @@ public class ReportTests
         foreach (var plot in new[] { "pareto-params.png", "pareto-latency.png", "pareto-params.svg", "pareto-latency.svg" })
             Assert.True(new FileInfo(Path.Combine(dir, plot)).Length > 1000, plot);
     }
+
+    [Fact]
+    public void Results_csv_keeps_a_strategy_with_a_comma_and_an_error_with_quotes_commas_and_line_breaks_in_their_columns()
+    {
+        const string error = "chop failed: \"layers:1,5\" names layer 5, but the model has 4\nsecond line, with \"quotes\"\r\nthird";
+        var failed = new CandidateSummary
+        {
+            Config = new CandidateConfig { Remove = 2, Strategy = "layers:1,5", HealTokens = 1000, HealMethod = "pretrain" },
+            Status = CandidateStatus.Failed, Attempts = 3, Error = error,
+        };
+        var completed = Candidate(4, "input", 0, 0.450, 0.011, 200);
+        var front = new SweepFront { ByParams = [new FrontPoint { CandidateId = completed.Id }] };
+
+        var rows = new List<string[]>();
+        using var csv = CsvHelper.CsvReader.FromText(SweepReport.Csv([failed, completed], front));
+        foreach (var row in csv)
+        {
+            var cells = new string[row.FieldCount];
+            for (int i = 0; i < cells.Length; i++) cells[i] = row.GetString(i);
+            rows.Add(cells);
+        }
+        Assert.Equal(SweepReport.CsvColumns.Append("next_word"), csv.Headers);
+
+        Assert.Equal(2, rows.Count);
+        var columns = SweepReport.CsvColumns.Append("next_word").ToArray();
+        Assert.All(rows, row => Assert.Equal(columns.Length, row.Length));
+        string Cell(int row, string column) => rows[row][Array.IndexOf(columns, column)];
+        Assert.Equal(failed.Id, Cell(0, "id"));
+        Assert.Equal("layers:1,5", Cell(0, "strategy"));
+        Assert.Equal("pretrain", Cell(0, "heal_method"));
+        Assert.Equal("failed", Cell(0, "status"));
+        Assert.Equal("3", Cell(0, "attempts"));
+        Assert.Equal(error, Cell(0, "error"));
+        Assert.Equal("", Cell(0, "params"));
+        Assert.Equal("input", Cell(1, "strategy"));
+        Assert.Equal("", Cell(1, "error"));
+        Assert.Equal("600000", Cell(1, "params"));
+        Assert.Equal("1", Cell(1, "on_front_params"));
+        Assert.Equal("0.45", Cell(1, "next_word"));
+    }
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using LayerChop.Client.Rendering;
 using LayerChop.Silo.Storage;
 
 namespace LayerChop.Client.Commands;
@@ -48,8 +49,9 @@ public static class DbCommands
                 return 0;
             }
             Console.WriteLine($"{database.Display}: schema version {SchemaInstaller.SchemaVersion}");
-            foreach (var c in report.Components)
-                Console.WriteLine($"  {c.Component,-12} {c.Outcome}");
+            var table = new TextTable("component", "outcome");
+            foreach (var c in report.Components) table.AddRow(c.Component, c.Outcome);
+            table.Write(indent: 2);
             Console.WriteLine($"  {report.QueryKeys.Count} Orleans queries in OrleansQuery");
             Console.WriteLine(report.Changed ? "done" : "nothing to change");
             return 0;

@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Globalization;
+using LayerChop.Client.Rendering;
 using LayerChop.Engine;
 using LayerChop.Engine.Checkpoints;
 using LayerChop.Engine.Evaluation;
@@ -62,9 +64,8 @@ public static class EvalCommand
 
             var tokenizer = TextTokenizer.Load(folder);
             using var model = ModelFolder.Load(folder, DTypes.Parse(p.GetValue(dtype)!), Trainer.ResolveDevice(p.GetValue(device)!));
-            bool interactive = !Console.IsErrorRedirected;
             var clock = Stopwatch.StartNew();
-            var lastShown = TimeSpan.Zero;
+            var progress = new LiveBlock(plainEvery: TimeSpan.FromSeconds(10), liveEvery: TimeSpan.FromSeconds(0.2));
             var options = new EvaluationOptions
             {
                 Limit = p.GetValue(limit),
@@ -78,25 +79,40 @@ public static class EvalCommand
                 Seed = p.GetValue(seed),
                 PerplexityPath = heldOut,
                 PerplexityStride = p.GetValue(stride),
-                Progress = e =>
-                {
-                    // A live line on a terminal; a line every 10 s when stderr goes to a file.
-                    var now = clock.Elapsed;
-                    bool finished = e.Done == e.Total;
-                    if (!finished && now - lastShown < TimeSpan.FromSeconds(interactive ? 0.2 : 10)) return;
-                    lastShown = now;
-                    var line = $"{e.Task}: {e.Done}/{e.Total} requests ({now.TotalSeconds:0} s)";
-                    if (interactive) Console.Error.Write("\r" + line.PadRight(60));
-                    else Console.Error.WriteLine(line);
-                },
+                Progress = e => progress.Show([$"{e.Task}: {e.Done}/{e.Total} requests ({clock.Elapsed.TotalSeconds:0} s)"], important: e.Done == e.Total),
             };
             var results = Evaluator.Run(model, tokenizer, spec, p.GetValue(taskDir), options);
-            if (interactive) Console.Error.WriteLine();
+            progress.End();
             Console.Error.WriteLine($"evaluated in {clock.Elapsed.TotalSeconds:0.0} s");
             if (p.GetValue(json)) Console.WriteLine(results.ToJson());
-            else Console.Write(results.FormatTable());
+            else Table(results);
             return 0;
         }));
         return command;
     }
+
+    /// <summary>One row per task with acc and acc_norm (± standard error), the paper metric marked *; the average and held-out perplexity below.</summary>
+    public static void Table(EvaluationResults results, Spectre.Console.IAnsiConsole? console = null)
+    {
+        console ??= Terminal.Out;
+        var table = new TextTable("task", "n", "acc", "acc_norm", "perplexity").RightAligned("n", "acc", "acc_norm", "perplexity");
+        foreach (var t in results.Tasks)
+        {
+            table.AddRow(t.Task, t.N, Cell(t.Acc, t.AccStderr, t.PaperMetric == MetricNames.Acc),
+                t.AccNorm is double norm ? Cell(norm, t.AccNormStderr, t.PaperMetric == MetricNames.AccNorm) : "-",
+                t.Perplexity is double p ? p.ToString("0.00", CultureInfo.InvariantCulture) : "-");
+            if (t.AccMutualInfo is double mi)
+                table.AddRow("  acc_mutual_info", "", Cell(mi, t.AccMutualInfoStderr, t.PaperMetric == MetricNames.AccMutualInfo), "", "");
+        }
+        if (results.Average is double average)
+            table.AddRow("average", "", average.ToString("0.0000", CultureInfo.InvariantCulture) + " ", "", "");
+        if (table.RowCount > 0) table.Write(console);
+        if (results.Average is not null) console.Profile.Out.Writer.WriteLine("average: the mean of the paper metrics, marked *");
+        if (results.HeldOut is { } h)
+            console.Profile.Out.Writer.WriteLine($"held-out perplexity {h.Perplexity.ToString("0.000", CultureInfo.InvariantCulture)} over {h.Tokens} tokens of {h.Documents} documents");
+    }
+
+    static string Cell(double value, double? stderr, bool paper) =>
+        value.ToString("0.0000", CultureInfo.InvariantCulture) + " ± " +
+        (stderr is double s ? s.ToString("0.0000", CultureInfo.InvariantCulture) : "-") + (paper ? "*" : " ");
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using LayerChop.Client.Rendering;
 using LayerChop.Engine;
 using LayerChop.Engine.Checkpoints;
 using LayerChop.Engine.Chopping.Importance;
@@ -88,16 +89,18 @@ public static class ModelCommands
         {
             var s = ModelSummary.Read(p.GetValue(dir)!);
             if (p.GetValue(json)) { Cli.WriteJson(SummaryJson(s)); return 0; }
-            Console.WriteLine($"arch                  {s.Arch}");
-            Console.WriteLine($"layers                {s.Layers}" + (s.Layers == s.ConfigLayers ? ""
-                : $" stored; config.json says num_hidden_layers {s.ConfigLayers}, so the folder does not load until they agree"));
-            Console.WriteLine($"hidden                {s.Hidden}");
-            Console.WriteLine($"heads / kv heads      {s.Heads} / {s.KvHeads}");
-            Console.WriteLine($"vocab                 {s.Vocab}");
-            Console.WriteLine($"params                {s.Params:N0} ({Cli.Count(s.Params)})");
-            Console.WriteLine($"non-embedding params  {s.NonEmbeddingParams:N0} ({Cli.Count(s.NonEmbeddingParams)})");
-            Console.WriteLine($"dtype                 {s.DType}");
-            Console.WriteLine($"bytes on disk         {s.BytesOnDisk:N0}");
+            new TextTable("", "").WithoutHeader()
+                .AddRow("arch", s.Arch)
+                .AddRow("layers", $"{s.Layers}" + (s.Layers == s.ConfigLayers ? ""
+                    : $" stored; config.json says num_hidden_layers {s.ConfigLayers}, so the folder does not load until they agree"))
+                .AddRow("hidden", s.Hidden)
+                .AddRow("heads / kv heads", $"{s.Heads} / {s.KvHeads}")
+                .AddRow("vocab", s.Vocab)
+                .AddRow("params", $"{s.Params:N0} ({Cli.Count(s.Params)})")
+                .AddRow("non-embedding params", $"{s.NonEmbeddingParams:N0} ({Cli.Count(s.NonEmbeddingParams)})")
+                .AddRow("dtype", s.DType)
+                .AddRow("bytes on disk", $"{s.BytesOnDisk:N0}")
+                .Write();
             return 0;
         }));
         return command;
@@ -143,9 +146,11 @@ public static class ModelCommands
                 });
                 return 0;
             }
-            Console.WriteLine($"{"layer",5}  {"block_influence",15}  {"angular_k1",10}  {"perplexity_without",18}");
+            var table = new TextTable("layer", "block_influence", "angular_k1", "perplexity_without")
+                .RightAligned("layer", "block_influence", "angular_k1", "perplexity_without");
             foreach (var l in report.Layers)
-                Console.WriteLine($"{l.Layer,5}  {l.BlockInfluence,15:0.000000}  {l.AngularK1,10:0.000000}  {l.PerplexityWithout,18:0.000}");
+                table.AddRow(l.Layer, l.BlockInfluence.ToString("0.000000"), l.AngularK1.ToString("0.000000"), l.PerplexityWithout.ToString("0.000"));
+            table.Write();
             Console.WriteLine($"full model perplexity {report.Perplexity:0.000} on {calib.Count} x {calib.Length} calibration tokens; " +
                               $"{report.ForwardPasses} forward passes, {report.WallTime.TotalSeconds:0.00} s");
             return 0;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
+using LayerChop.Client.Rendering;
 using LayerChop.Interfaces;
 using LayerChop.Engine;
 using LayerChop.Grains.Workers;
@@ -72,11 +73,11 @@ public static class SiloCommand
                 Cli.WriteJson(views.Select(v => new { v.Silo, v.Gpu, Slots = v.Holders }));
                 return 0;
             }
+            var table = new TextTable("silo", "kind", "slot", "holder").RightAligned("slot");
             foreach (var v in views)
-            {
-                Console.WriteLine($"{v.Silo}: {v.Capacity} {(v.Gpu ? "GPU" : "CPU")} slot(s), {v.Free} free");
-                for (int i = 0; i < v.Holders.Count; i++) Console.WriteLine($"  {i}: {v.Holders[i] ?? "free"}");
-            }
+                for (int i = 0; i < v.Holders.Count; i++) table.AddRow(v.Silo, v.Gpu ? "GPU" : "CPU", i, v.Holders[i] ?? "free");
+            table.Write();
+            foreach (var v in views) Console.WriteLine($"{v.Silo}: {v.Capacity} {(v.Gpu ? "GPU" : "CPU")} slot(s), {v.Free} free");
             return 0;
         })));
         return command;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using LayerChop.Client.Rendering;
 using LayerChop.Engine;
 using LayerChop.Engine.Pipeline;
 using LayerChop.Grains.Sweeps;
@@ -143,9 +144,12 @@ public static class SweepCommands
                 if (await grains.GetGrain<ISweepGrain>(name).GetStatus(long.MaxValue) is { } status) rows.Add(status);
             if (p.GetValue(json)) { Cli.WriteJson(rows.Select(StatusJson).ToArray()); return 0; }
             if (rows.Count == 0) { Console.WriteLine("no sweeps"); return 0; }
-            Console.WriteLine($"{"sweep",-24} {"submitted (UTC)",-17} {"total",6} {"done",6} {"running",8} {"queued",7} {"failed",7} {"cancelled",10}");
+            var table = new TextTable("sweep", "submitted (UTC)", "total", "done", "running", "queued", "failed", "cancelled")
+                .RightAligned("total", "done", "running", "queued", "failed", "cancelled");
             foreach (var r in rows)
-                Console.WriteLine($"{r.Name,-24} {r.SubmittedUtc,-17:yyyy-MM-dd HH:mm} {r.Total,6} {r.Count(CandidateStatus.Completed),6} {r.Running,8} {r.Count(CandidateStatus.Pending) - Math.Min(r.Running, r.Count(CandidateStatus.Pending)),7} {r.Count(CandidateStatus.Failed),7} {r.Count(CandidateStatus.Cancelled),10}");
+                table.AddRow(r.Name, r.SubmittedUtc.ToString("yyyy-MM-dd HH:mm"), r.Total, r.Count(CandidateStatus.Completed), r.Running,
+                    r.Count(CandidateStatus.Pending) - Math.Min(r.Running, r.Count(CandidateStatus.Pending)), r.Count(CandidateStatus.Failed), r.Count(CandidateStatus.Cancelled));
+            table.Write();
             return 0;
         })));
         return command;
@@ -206,22 +210,27 @@ public static class SweepCommands
         Console.WriteLine($"  remove {c.Config.Remove} ({c.Config.Strategy}), heal {CandidateConfig.FormatTokens(c.Config.HealTokens)} tokens ({c.Config.HealMethod}), seed {c.Config.Seed}");
         Console.WriteLine($"  folder {JobBuilder.CandidateFolder(spec, c.Config)}");
         Console.WriteLine($"  attempts ({c.Attempts.Count}; failures count from attempt {c.FailuresCountFrom + 1}, {c.MaxAttempts} allowed):");
+        var attempts = new TextTable("attempt", "started (UTC)", "ended", "silo", "slot", "outcome").RightAligned("slot");
         foreach (var a in c.Attempts)
-            Console.WriteLine($"    #{a.Number} {a.StartedUtc:yyyy-MM-dd HH:mm:ss} -> {(a.EndedUtc is { } e ? e.ToString("HH:mm:ss") : "running"),-8} {a.Silo} slot {a.Slot}: {a.Outcome.ToString().ToLowerInvariant()}{(a.Reason is null ? "" : $" ({a.Reason})")}");
+            attempts.AddRow($"#{a.Number}", a.StartedUtc.ToString("yyyy-MM-dd HH:mm:ss"), a.EndedUtc is { } e ? e.ToString("HH:mm:ss") : "running", a.Silo, a.Slot,
+                a.Outcome.ToString().ToLowerInvariant() + (a.Reason is null ? "" : $" ({a.Reason})"));
+        if (attempts.RowCount > 0) attempts.Write(indent: 4);
         if (c.Loss.Steps.Count > 0)
         {
             Console.WriteLine($"  healing loss ({c.Loss.Steps.Count} points, every {c.Loss.Stride} step(s)):");
+            var loss = new TextTable("step", "loss").RightAligned("step", "loss");
             int every = Math.Max(1, c.Loss.Steps.Count / 10);
-            for (int i = 0; i < c.Loss.Steps.Count; i += every)
-                Console.WriteLine($"    step {c.Loss.Steps[i],8}  loss {c.Loss.Losses[i]:0.0000}");
-            if ((c.Loss.Steps.Count - 1) % every != 0)
-                Console.WriteLine($"    step {c.Loss.Steps[^1],8}  loss {c.Loss.Losses[^1]:0.0000}");
+            for (int i = 0; i < c.Loss.Steps.Count; i += every) loss.AddRow(c.Loss.Steps[i], c.Loss.Losses[i].ToString("0.0000"));
+            if ((c.Loss.Steps.Count - 1) % every != 0) loss.AddRow(c.Loss.Steps[^1], c.Loss.Losses[^1].ToString("0.0000"));
+            loss.Write(indent: 4);
         }
         if (c.Result is { } r)
         {
             Console.WriteLine($"  {Cli.Count(r.Params)} parameters, {r.LatencyMsPerToken:0.00} ms/token, average {Number(r.Average, "0.0000")} ± {Number(r.AverageStderr, "0.0000")}, perplexity {Number(r.Perplexity, "0.00")}");
+            var scores = new TextTable("task", "score", "n").RightAligned("n");
             foreach (var (task, score) in r.Scores)
-                Console.WriteLine($"    {task,-16} {Number(score, "0.0000")} ± {Number(r.ScoreStderrs.GetValueOrDefault(task, double.NaN), "0.0000")} (n = {r.ScoreCounts.GetValueOrDefault(task)})");
+                scores.AddRow(task, $"{Number(score, "0.0000")} ± {Number(r.ScoreStderrs.GetValueOrDefault(task, double.NaN), "0.0000")}", r.ScoreCounts.GetValueOrDefault(task));
+            scores.Write(indent: 4);
         }
     }
 
@@ -360,9 +369,9 @@ public static class SweepCommands
     static void PrintFront(SweepFront front)
     {
         Console.WriteLine("Pareto front (parameters vs average accuracy):");
-        Console.WriteLine($"  {"candidate",-36} {"params",10} {"ms/token",9} {"average",8}");
-        foreach (var p in front.ByParams)
-            Console.WriteLine($"  {p.CandidateId,-36} {Cli.Count(p.Params),10} {p.LatencyMsPerToken,9:0.00} {Number(p.Average, "0.0000"),8}");
+        var table = new TextTable("candidate", "params", "ms/token", "average").RightAligned("params", "ms/token", "average");
+        foreach (var p in front.ByParams) table.AddRow(p.CandidateId, Cli.Count(p.Params), p.LatencyMsPerToken.ToString("0.00"), Number(p.Average, "0.0000"));
+        table.Write(indent: 2);
     }
 
     static Dictionary<string, object?> FrontJson(FrontPoint p) => new()
@@ -459,49 +468,5 @@ sealed class SweepStore
         host.StartAsync().GetAwaiter().GetResult();
         try { return body(host.Services.GetRequiredService<IGrainFactory>()).GetAwaiter().GetResult(); }
         finally { host.StopAsync().GetAwaiter().GetResult(); }
-    }
-}
-
-/// <summary>One line per candidate, redrawn in place on a terminal; a summary line now and then otherwise.</summary>
-sealed class ProgressTable(bool? live = null, TextWriter? output = null)
-{
-    readonly bool live = live ?? !Console.IsErrorRedirected;
-    readonly TextWriter output = output ?? Console.Error;
-    int drawnLines;
-    DateTime lastPlain = DateTime.MinValue;
-    string lastSummary = "";
-
-    public void Draw(IReadOnlyList<CandidateSummary> candidates, SweepStatus status, bool force = false)
-    {
-        var lines = candidates.Select(Line).ToList();
-        string summary = $"{status.Count(CandidateStatus.Completed)}/{status.Total} completed, {status.Running} running, {status.Count(CandidateStatus.Failed)} failed" +
-                         (status.Count(CandidateStatus.Cancelled) > 0 ? $", {status.Count(CandidateStatus.Cancelled)} cancelled" : "");
-        lines.Add(summary);
-        if (live)
-        {
-            if (drawnLines > 0) output.Write($"\u001b[{drawnLines}A");
-            foreach (var line in lines) output.WriteLine("\u001b[2K" + line);
-            drawnLines = lines.Count;
-            return;
-        }
-        if (!force && summary == lastSummary && (DateTime.UtcNow - lastPlain).TotalSeconds < 30 && !status.IsFinished) return;
-        lastPlain = DateTime.UtcNow; lastSummary = summary;
-        foreach (var line in lines) output.WriteLine(line);
-    }
-
-    static string Line(CandidateSummary c)
-    {
-        string bar = "";
-        if (c.Status == CandidateStatus.Healing && c.Progress is { TotalSteps: > 0 } p)
-        {
-            int filled = (int)(20.0 * p.Step / p.TotalSteps);
-            bar = $"[{new string('#', filled)}{new string('.', 20 - filled)}] {p.Step}/{p.TotalSteps} loss {p.Loss:0.000} {p.TokensPerS:N0} tok/s";
-        }
-        else if (c.Status == CandidateStatus.Completed && c.Result is { } r)
-            bar = $"avg {SweepCommands.Number(r.Average, "0.0000")} ± {SweepCommands.Number(r.AverageStderr, "0.0000")}  ppl {SweepCommands.Number(r.Perplexity, "0.0")}  {Cli.Count(r.Params)} params  {r.LatencyMsPerToken:0.00} ms/token";
-        else if (c.Status is CandidateStatus.Failed or CandidateStatus.Cancelled) bar = c.Error ?? "";
-        else if (c.Status == CandidateStatus.Pending && c.Running is not null) bar = "starting";
-        string attempts = c.Attempts > 1 ? $" (attempt {c.Attempts})" : "";
-        return $"{c.Id,-36} {c.Status.ToString().ToLowerInvariant(),-10} {bar}{attempts}";
     }
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using LayerChop.Client.Rendering;
 using LayerChop.Engine.Chopping;
 using LayerChop.Engine.Training;
 using LayerChop.Settings;
@@ -99,16 +100,15 @@ public static class TrainCommand
 }
 
 /// <summary>
-/// A live progress line for people (stderr; a plain line every few seconds when stderr is not a terminal), or
-/// one JSON object per step for machines (stdout).
+/// A live progress line for people (stderr; a plain line every 10 s when stderr is not a terminal), or one JSON
+/// object per step for machines (stdout).
 /// </summary>
 sealed class ConsoleTrainingObserver(bool json) : ITrainingObserver
 {
-    bool lineOpen;
-    readonly bool live = !Console.IsErrorRedirected;
-    DateTime lastPlainLine = DateTime.MinValue;
+    readonly LiveBlock progress = new(plainEvery: TimeSpan.FromSeconds(10));
+    readonly LiveBlock corpus = new(plainEvery: null, liveEvery: TimeSpan.FromSeconds(0.2));
 
-    public void OnMessage(string message) { Finish(); Console.Error.WriteLine(message); }
+    public void OnMessage(string message) { Finish(); progress.Message(message); }
 
     public void OnStep(StepReport r)
     {
@@ -120,13 +120,9 @@ sealed class ConsoleTrainingObserver(bool json) : ITrainingObserver
             }));
             return;
         }
-        if (!live && r.Step != r.TotalSteps && (DateTime.UtcNow - lastPlainLine).TotalSeconds < 10) return;
-        lastPlainLine = DateTime.UtcNow;
-        double fraction = (double)r.Step / r.TotalSteps;
-        int filled = (int)(fraction * 24);
         var remaining = r.Step == 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(r.Elapsed.TotalSeconds / Math.Max(1, r.Step - FirstStep + 1) * (r.TotalSteps - r.Step));
-        Console.Error.Write($"{(live ? "\r" : "")}[{new string('#', filled)}{new string('.', 24 - filled)}] step {r.Step}/{r.TotalSteps}  loss {r.Loss:0.0000}  lr {r.Lr:0.00e+0}  {r.TokensPerSecond:N0} tok/s  ETA {remaining:hh\\:mm\\:ss}   ");
-        if (live) lineOpen = true; else Console.Error.WriteLine();
+        progress.Show([$"{Bar.Of(r.Step, r.TotalSteps, 24)} step {r.Step}/{r.TotalSteps}  loss {r.Loss:0.0000}  lr {r.Lr:0.00e+0}  {r.TokensPerSecond:N0} tok/s  ETA {remaining:hh\\:mm\\:ss}"],
+            important: r.Step == r.TotalSteps);
     }
 
     long FirstStep { get; set; } = 1;
@@ -135,20 +131,17 @@ sealed class ConsoleTrainingObserver(bool json) : ITrainingObserver
 
     public void OnCheckpoint(long step, string folder) { }
 
-    DateTime lastCorpusReport = DateTime.MinValue;
-
     public void OnCorpusProgress(LayerChop.Engine.Data.CorpusProgress p)
     {
-        if (json || !live || (DateTime.UtcNow - lastCorpusReport).TotalMilliseconds < 200) return;
-        lastCorpusReport = DateTime.UtcNow;
+        if (json) return;
         double percent = p.TotalBytes > 0 ? 100.0 * p.BytesRead / p.TotalBytes : 0;
-        Console.Error.Write($"\rtokenizing corpus: {percent:0}%  {p.Documents:N0} documents  {p.Tokens:N0} tokens   ");
-        lineOpen = true;
+        corpus.Show([$"tokenizing corpus: {percent:0}%  {p.Documents:N0} documents  {p.Tokens:N0} tokens"]);
     }
 
+    /// <summary>Leave the progress lines drawn so far where they are; what follows goes below them.</summary>
     public void Finish()
     {
-        if (lineOpen) Console.Error.WriteLine();
-        lineOpen = false;
+        progress.End();
+        corpus.End();
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using CsvHelper;
 using LayerChop.Grains.Sweeps;
 using LayerChop.Interfaces;
 
@@ -27,30 +28,43 @@ public static class SweepReport
         return dir;
     }
 
-    static string Csv(IReadOnlyList<CandidateSummary> results, SweepFront front)
+    /// <summary>
+    /// results.csv: one row per candidate, then one column per task score; fields quoted where they need it
+    /// (RFC 4180), so a strategy such as <c>layers:1,5</c> or an error message with commas, quotes or line breaks
+    /// stays in its column.
+    /// </summary>
+    public static string Csv(IReadOnlyList<CandidateSummary> results, SweepFront front)
     {
         var tasks = results.Where(r => r.Result is not null).SelectMany(r => r.Result!.Scores.Keys).Distinct().Order().ToList();
-        var sb = new StringBuilder();
-        sb.AppendLine(string.Join(",", new[] { "id", "remove", "strategy", "heal_tokens", "heal_method", "seed", "status", "attempts",
-            "params", "non_embedding_params", "latency_ms_per_token", "latency_p10_ms_per_token", "latency_p90_ms_per_token", "average", "average_stderr",
-            "perplexity", "on_front_params", "on_front_latency" }.Concat(tasks)));
         var byParams = front.ByParams.Select(p => p.CandidateId).ToHashSet();
         var byLatency = front.ByLatency.Select(p => p.CandidateId).ToHashSet();
-        foreach (var c in results)
+        using var text = new StringWriter(Inv);
+        using (var csv = CsvWriter.Create(text, new CsvWriterOptions { NewLine = "\n" }, leaveOpen: true))
         {
-            var r = c.Result;
-            var cells = new List<string>
+            csv.WriteHeader([.. CsvColumns, .. tasks]);
+            foreach (var c in results)
             {
-                c.Id, c.Config.Remove.ToString(Inv), c.Config.Strategy, c.Config.HealTokens.ToString(Inv), c.Config.HealMethod,
-                c.Config.Seed.ToString(Inv), c.Status.ToString().ToLowerInvariant(), c.Attempts.ToString(Inv),
-                r?.Params.ToString(Inv) ?? "", r?.NonEmbeddingParams.ToString(Inv) ?? "", Num(r?.LatencyMsPerToken), Num(r?.Latency?.P10MsPerToken),
-                Num(r?.Latency?.P90MsPerToken), Num(r?.Average), Num(r?.AverageStderr), Num(r?.Perplexity), byParams.Contains(c.Id) ? "1" : "0", byLatency.Contains(c.Id) ? "1" : "0",
-            };
-            cells.AddRange(tasks.Select(t => r is not null && r.Scores.TryGetValue(t, out var v) ? Num(v) : ""));
-            sb.AppendLine(string.Join(",", cells));
+                var r = c.Result;
+                csv.WriteRecord([
+                    c.Id, c.Config.Remove.ToString(Inv), c.Config.Strategy, c.Config.HealTokens.ToString(Inv), c.Config.HealMethod,
+                    c.Config.Seed.ToString(Inv), c.Status.ToString().ToLowerInvariant(), c.Attempts.ToString(Inv), c.Error ?? "",
+                    r?.Params.ToString(Inv) ?? "", r?.NonEmbeddingParams.ToString(Inv) ?? "", Num(r?.LatencyMsPerToken), Num(r?.Latency?.P10MsPerToken),
+                    Num(r?.Latency?.P90MsPerToken), Num(r?.Average), Num(r?.AverageStderr), Num(r?.Perplexity),
+                    byParams.Contains(c.Id) ? "1" : "0", byLatency.Contains(c.Id) ? "1" : "0",
+                    .. tasks.Select(t => r is not null && r.Scores.TryGetValue(t, out var v) ? Num(v) : ""),
+                ]);
+            }
         }
-        return sb.ToString();
+        return text.ToString();
     }
+
+    /// <summary>results.csv's columns before the task scores.</summary>
+    public static readonly string[] CsvColumns =
+    [
+        "id", "remove", "strategy", "heal_tokens", "heal_method", "seed", "status", "attempts", "error",
+        "params", "non_embedding_params", "latency_ms_per_token", "latency_p10_ms_per_token", "latency_p90_ms_per_token", "average", "average_stderr",
+        "perplexity", "on_front_params", "on_front_latency",
+    ];
 
     static string Num(double? v) => v is double d && double.IsFinite(d) ? d.ToString("0.######", Inv) : "";
 

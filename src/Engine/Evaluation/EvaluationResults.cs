@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -78,30 +76,4 @@ public sealed record EvaluationResults(IReadOnlyList<TaskResult> Tasks, Perplexi
     public string ToJson(bool indented = true) => ToJsonObject().ToJsonString(new JsonSerializerOptions { WriteIndented = indented });
 
     static JsonNode? Number(double? value) => value is double v && double.IsFinite(v) ? JsonValue.Create(v) : null;
-
-    /// <summary>A table for people: one line per task with acc and acc_norm (± standard error), the paper metric marked *.</summary>
-    public string FormatTable()
-    {
-        var sb = new StringBuilder();
-        int width = Math.Max(8, Tasks.Select(t => t.Task.Length).DefaultIfEmpty(0).Max());
-        sb.AppendLine($"{"task".PadRight(width)}  {"n",6}  {"acc",17}  {"acc_norm",17}  {"perplexity",10}");
-        foreach (var t in Tasks)
-        {
-            string acc = Cell(t.Acc, t.AccStderr, t.PaperMetric == MetricNames.Acc);
-            string norm = t.AccNorm is null ? "-" : Cell(t.AccNorm.Value, t.AccNormStderr, t.PaperMetric == MetricNames.AccNorm);
-            string ppl = t.Perplexity is double p ? p.ToString("0.00", CultureInfo.InvariantCulture) : "-";
-            sb.AppendLine($"{t.Task.PadRight(width)}  {t.N,6}  {acc,17}  {norm,17}  {ppl,10}");
-            if (t.AccMutualInfo is double mi)
-                sb.AppendLine($"{"",-6}{"",2}  {"acc_mutual_info".PadLeft(width)}  {Cell(mi, t.AccMutualInfoStderr, t.PaperMetric == MetricNames.AccMutualInfo),17}");
-        }
-        if (Average is double avg)
-            sb.AppendLine($"{"average".PadRight(width)}  {"",6}  {avg.ToString("0.0000", CultureInfo.InvariantCulture),17}  (mean of the paper metrics, marked *)");
-        if (HeldOut is not null)
-            sb.AppendLine($"held-out perplexity {HeldOut.Perplexity.ToString("0.000", CultureInfo.InvariantCulture)} over {HeldOut.Tokens} tokens of {HeldOut.Documents} documents");
-        return sb.ToString();
-    }
-
-    static string Cell(double value, double? stderr, bool paper) =>
-        value.ToString("0.0000", CultureInfo.InvariantCulture) + " ± " +
-        (stderr is double s ? s.ToString("0.0000", CultureInfo.InvariantCulture) : "  -   ") + (paper ? "*" : " ");
 }
