@@ -43,7 +43,7 @@ public static class SweepCommands
                 {
                     if (!candidates.ContainsKey(c.Id)) order.Add(c.Id);
                     candidates[c.Id] = c;
-                    if (json) Console.WriteLine(JsonSerializer.Serialize(CandidateJson(c, onFront: false), Cli.JsonLineOptions));
+                    if (json) Cli.WriteJsonLine(CandidateJson(c, onFront: false));
                 }
                 since = status.Revision;
                 if (!json) table.Draw(order.Select(id => candidates[id]).ToList(), status);

@@ -114,10 +114,10 @@ sealed class ConsoleTrainingObserver(bool json) : ITrainingObserver
     {
         if (json)
         {
-            Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+            Cli.WriteJsonLine(new Dictionary<string, object>
             {
                 ["step"] = r.Step, ["tokens"] = r.Tokens, ["loss"] = r.Loss, ["lr"] = r.Lr, ["tokens_per_s"] = Math.Round(r.TokensPerSecond, 1),
-            }));
+            });
             return;
         }
         var remaining = r.Step == 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(r.Elapsed.TotalSeconds / Math.Max(1, r.Step - FirstStep + 1) * (r.TotalSteps - r.Step));
