@@ -173,4 +173,47 @@ public class TrainCommandTests(TrainingInputs inputs) : IClassFixture<TrainingIn
         LayerChopProcess.AssertOneLineError(r, "shape");
         Assert.False(File.Exists(Path.Combine(run, "config.json")));
     }
+
+    [Fact]
+    public void An_unwritable_out_fails_in_one_line_before_any_step()
+    {
+        // A folder cannot be created under a regular file, whoever runs the test.
+        var file = Path.Combine(LayerChopProcess.TempFolder(), "a-file");
+        File.WriteAllText(file, "");
+        var underFile = Path.Combine(file, "run");
+        var r = LayerChopProcess.Run(TrainArgs(underFile));
+        LayerChopProcess.AssertOneLineError(r, $"--out {underFile}: cannot create or write the run folder");
+        Assert.Equal("", r.Stdout);
+
+        if (OperatingSystem.IsWindows() || Environment.IsPrivilegedProcess) return;   // root writes into read-only folders
+        var readOnly = Path.Combine(LayerChopProcess.TempFolder(), "read-only");
+        Directory.CreateDirectory(readOnly);
+        File.SetUnixFileMode(readOnly, UnixFileMode.UserRead | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
+        var run = Path.Combine(readOnly, "run");
+        r = LayerChopProcess.Run(TrainArgs(run));
+        LayerChopProcess.AssertOneLineError(r, $"--out {run}: cannot create or write the run folder");
+        Assert.Equal("", r.Stdout);
+    }
+
+    [Fact]
+    public void Resume_with_a_changed_setting_names_the_setting_and_both_values()
+    {
+        var run = Path.Combine(LayerChopProcess.TempFolder(), "run");
+        RunAndKill(TrainArgs(run), (_, output) => Directory.Exists(Path.Combine(output, "checkpoints", "step-00000005")));
+        var args = TrainArgs(run, "--resume");
+        args[Array.IndexOf(args, "--lr") + 1] = "0.001";
+        var r = LayerChopProcess.Run(args);
+        LayerChopProcess.AssertOneLineError(r,
+            $"--resume: the checkpoint in {run} was trained with lr 0.003; this run says lr 0.001; resume with the same settings or use a new --out");
+        Assert.False(File.Exists(Path.Combine(run, "config.json")));
+    }
+
+    [Fact]
+    public void Resume_with_nothing_to_resume_is_refused_in_one_line()
+    {
+        var run = Path.Combine(LayerChopProcess.TempFolder(), "fresh");
+        var r = LayerChopProcess.Run(TrainArgs(run, "--resume"));
+        LayerChopProcess.AssertOneLineError(r, $"--resume: {run} holds no checkpoint to resume from; drop --resume to start a fresh run");
+        Assert.False(Directory.Exists(run));
+    }
 }

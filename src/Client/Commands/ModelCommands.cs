@@ -49,6 +49,8 @@ public static class ModelCommands
         command.SetAction(p => Cli.Run(() =>
         {
             string outDir = p.GetValue(output)!;
+            if (File.Exists(outDir))
+                throw new LayerChopException($"--out {outDir} is a file; choose another --out");
             if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
                 throw new LayerChopException($"{outDir} already exists and is not empty; choose another --out or delete it");
             int v = p.GetValue(vocab), h = p.GetValue(hidden), a = p.GetValue(heads);
@@ -63,15 +65,17 @@ public static class ModelCommands
             // Token ids: 0..255 bytes, then BOS and EOS (the tokenizer's layout).
             var config = ModelConfig.CreateLlama(p.GetValue(layers), h, a, p.GetValue(kvHeads) ?? a, p.GetValue(intermediate), v,
                 p.GetValue(maxPositions), p.GetValue(tie), DTypes.TorchName(storeDtype), bos: 256, eos: 257);
-            Directory.CreateDirectory(outDir);
-            TextTokenizer.WriteByteLevel(outDir, v, trainingText);
-            int tokens = TextTokenizer.Load(outDir).VocabSize;
-            if (tokens < v)
-                Console.Error.WriteLine($"note: the tokenizer has {tokens} tokens ({(textPath is null ? "no --tokenizer-text to learn merges from" : "the text gave no more merges")}); " +
-                                        $"embedding rows {tokens}..{v - 1} have no token, and generate never picks them");
-            using var m = new CausalLM(config, ScalarType.Float32, CPU);
-            m.InitializeRandom(p.GetValue(seed));
-            ModelFolder.Save(m, outDir, storeDtype, tokenizerFrom: null);
+            ModelFolder.WriteAside(outDir, folder =>
+            {
+                TextTokenizer.WriteByteLevel(folder, v, trainingText);
+                int tokens = TextTokenizer.Load(folder).VocabSize;
+                if (tokens < v)
+                    Console.Error.WriteLine($"note: the tokenizer has {tokens} tokens ({(textPath is null ? "no --tokenizer-text to learn merges from" : "the text gave no more merges")}); " +
+                                            $"embedding rows {tokens}..{v - 1} have no token, and generate never picks them");
+                using var m = new CausalLM(config, ScalarType.Float32, CPU);
+                m.InitializeRandom(p.GetValue(seed));
+                ModelFolder.Save(m, folder, storeDtype, tokenizerFrom: null);
+            });
             var summary = ModelSummary.Read(outDir);
             if (p.GetValue(json)) Cli.WriteJson(SummaryJson(summary));
             else Console.WriteLine($"wrote {outDir}: {summary.Layers} layers, {Cli.Count(summary.Params)} parameters ({summary.DType})");

@@ -87,6 +87,31 @@ public static class ModelFolder
         model.Config.WithDtype(DTypes.TorchName(dtype)).Save(folder);
     }
 
+    /// <summary>
+    /// Writes a folder under a sibling name (.NAME.partial) and renames it to <paramref name="destination"/> once
+    /// <paramref name="write"/> returns, so an interrupted write never leaves a folder named like the destination;
+    /// a partial folder left by a crash is replaced. The destination must not exist, or be empty.
+    /// </summary>
+    public static void WriteAside(string destination, Action<string> write)
+    {
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(destination));
+        var partial = Path.Combine(Path.GetDirectoryName(full)!, "." + Path.GetFileName(full) + ".partial");
+        if (Directory.Exists(partial)) Directory.Delete(partial, recursive: true);
+        Directory.CreateDirectory(partial);
+        try
+        {
+            write(partial);
+            if (Directory.Exists(full)) Directory.Delete(full);
+            Directory.Move(partial, full);
+        }
+        catch
+        {
+            try { Directory.Delete(partial, recursive: true); }
+            catch (IOException) { }   // the next write replaces it
+            throw;
+        }
+    }
+
     public static void CopyTokenizerFiles(string from, string to)
     {
         if (Path.GetFullPath(from) == Path.GetFullPath(to)) return;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using LayerChop.Engine.Checkpoints;
 using LayerChop.Engine.Data;
 using LayerChop.Engine.Modeling;
@@ -14,7 +15,9 @@ public sealed record TrainState
     public IReadOnlyList<int>? KeptLayers { get; init; }     // set when the run chopped the model itself
     public required long Tokens { get; init; }
     public required DataCursor Cursor { get; init; }
-    public required string OptionsKey { get; init; }
+    public IReadOnlyDictionary<string, string>? ResumeSettings { get; init; }   // what a resume must match, by name
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? OptionsKey { get; init; }                 // the same '|'-joined, in checkpoints written before names
     public required string DataFingerprint { get; init; }
     public required string ModelShape { get; init; }
     public required List<double> Losses { get; init; }       // one per step, for the loss curve and the resume check

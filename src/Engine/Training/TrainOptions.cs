@@ -1,3 +1,4 @@
+using System.Globalization;
 using LayerChop.Settings;
 
 namespace LayerChop.Engine.Training;
@@ -52,14 +53,54 @@ public sealed record TrainOptions
             throw new LayerChopException("--optimizer-warmup-steps warms up the optimizer before chopping: give --chop STRATEGY (and --chop-remove K) too");
     }
 
-    /// <summary>The fields whose change would make a resumed run compute something else. Its form is that of the
-    /// checkpoints already written (a chop as its strategy text and K, K empty for a layer list).</summary>
-    public string ResumeKey()
+    /// <summary>The settings whose change would make a resumed run compute something else, by name (the sweep
+    /// spec's), in the order that checkpoints stored them '|'-joined before they stored names (a chop as its
+    /// strategy text and K, K empty for a layer list).</summary>
+    IReadOnlyList<(string Name, object? Value)> ResumeFields()
     {
         var t = Settings;
         int? chopRemove = Chop switch { PlacementChop p => p.Remove, CriterionChop c => c.Remove, _ => null };
-        return string.Join("|", t.SeqLen, t.BatchTokens, t.Lr, t.WarmupSteps, t.MinLrRatio, t.WeightDecay,
-            t.DecayEmbeddings, t.Beta1, t.Beta2, t.GradClip, Seed, Tokens, t.Precision, Method, t.DistillWeight, t.DistillTemperature,
-            t.DistillHiddenWeight, t.HeldoutPerMille, TextField, Chop?.Strategy, chopRemove, t.OptimizerWarmupSteps);
+        return
+        [
+            ("seq_len", t.SeqLen), ("batch_tokens", t.BatchTokens), ("lr", t.Lr), ("warmup_steps", t.WarmupSteps),
+            ("min_lr_ratio", t.MinLrRatio), ("weight_decay", t.WeightDecay), ("decay_embeddings", t.DecayEmbeddings),
+            ("beta1", t.Beta1), ("beta2", t.Beta2), ("grad_clip", t.GradClip), ("seed", Seed), ("tokens", Tokens),
+            ("precision", t.Precision), ("heal_method", Method), ("distill_weight", t.DistillWeight),
+            ("distill_temperature", t.DistillTemperature), ("distill_hidden_weight", t.DistillHiddenWeight),
+            ("heldout_per_mille", t.HeldoutPerMille), ("text_field", TextField), ("chop", Chop?.Strategy),
+            ("chop_remove", chopRemove), ("optimizer_warmup_steps", t.OptimizerWarmupSteps),
+        ];
+    }
+
+    /// <summary>What a checkpoint stores of this run's settings (<see cref="TrainState.ResumeSettings"/>).</summary>
+    public IReadOnlyDictionary<string, string> ResumeSettings() =>
+        ResumeFields().ToDictionary(f => f.Name, f => Format(f.Value));
+
+    static string Format(object? value) => value switch
+    {
+        null => "",
+        bool b => b ? "true" : "false",
+        HealMethod m => m.ToString().ToLowerInvariant(),
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "",
+    };
+
+    /// <summary>The settings in which this run differs from the one that wrote <paramref name="saved"/>, with both
+    /// values; empty when it may resume. A checkpoint without names has them '|'-joined in <see cref="TrainState.OptionsKey"/>.</summary>
+    public IReadOnlyList<SettingChange> ChangesSince(TrainState saved)
+    {
+        var fields = ResumeFields();
+        if (saved.ResumeSettings is { } stored)
+            return fields.Select(f => new SettingChange(f.Name, stored.GetValueOrDefault(f.Name, "(not recorded)"), Format(f.Value)))
+                .Where(c => c.Stored != c.Now).ToList();
+        // The old key was written with string.Join, so this run's values are compared in that form.
+        var now = fields.Select(f => f.Value?.ToString() ?? "").ToList();
+        var old = (saved.OptionsKey ?? "").Split('|');
+        if (old.Length != now.Count)
+            return string.Join("|", now) == saved.OptionsKey ? [] : [new SettingChange("settings", saved.OptionsKey ?? "(not recorded)", string.Join("|", now))];
+        return fields.Select((f, i) => new SettingChange(f.Name, old[i], now[i])).Where(c => c.Stored != c.Now).ToList();
     }
 }
+
+/// <summary>A setting a resumed run would change: its value in the checkpoint and in this run.</summary>
+public sealed record SettingChange(string Name, string Stored, string Now);

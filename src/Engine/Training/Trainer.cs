@@ -62,8 +62,11 @@ public sealed class Trainer
         string? newest = TrainCheckpoint.Newest(outDir);
         if (!resume && (newest is not null || File.Exists(Path.Combine(outDir, "config.json"))))
             throw new LayerChopException($"{outDir} already holds a run; pass --resume to continue it, or choose another --out");
-        if (resume && File.Exists(Path.Combine(outDir, "train_result.json")) && newest is null)
-            throw new LayerChopException($"{outDir} holds a finished run with no checkpoint to resume from");
+        if (resume && newest is null)
+            throw new LayerChopException(File.Exists(Path.Combine(outDir, "train_result.json"))
+                ? $"{outDir} holds a finished run with no checkpoint to resume from"
+                : $"--resume: {outDir} holds no checkpoint to resume from; drop --resume to start a fresh run");
+        CheckWritable(outDir);
 
         var tokenizer = TextTokenizer.Load(modelDir);
         // Token caches live in the shared cache folder: every candidate of a sweep healing on the same corpus
@@ -81,7 +84,7 @@ public sealed class Trainer
 
         var state = new TrainState
         {
-            Step = 0, Tokens = 0, Cursor = new DataCursor(0, 0), OptionsKey = options.ResumeKey(),
+            Step = 0, Tokens = 0, Cursor = new DataCursor(0, 0), ResumeSettings = options.ResumeSettings(),
             DataFingerprint = corpus.Fingerprint, ModelShape = shape, Losses = [], KeptLayers = kept,
         };
         TrainState? saved = null;
@@ -90,11 +93,12 @@ public sealed class Trainer
             saved = TrainCheckpoint.ReadState(newest);
             if (saved.ModelShape != shape)
                 throw new LayerChopException($"{newest}: checkpoint is for a model of shape {saved.ModelShape}, but {modelDir} is {shape}");
-            if (saved.OptionsKey != state.OptionsKey)
-                throw new LayerChopException($"{newest}: checkpoint was written with different training options; resume with the same flags or choose another --out");
+            if (options.ChangesSince(saved) is [_, ..] changes)
+                throw new LayerChopException($"--resume: the checkpoint in {outDir} was trained with {string.Join(", ", changes.Select(c => $"{c.Name} {Shown(c.Stored)}"))}; " +
+                    $"this run says {string.Join(", ", changes.Select(c => $"{c.Name} {Shown(c.Now)}"))}; resume with the same settings or use a new --out");
             if (saved.DataFingerprint != corpus.Fingerprint)
                 throw new LayerChopException($"{newest}: checkpoint was written for different training data; resume with the same --data or choose another --out");
-            state = saved with { ResumedFrom = [.. saved.ResumedFrom, saved.Step] };
+            state = saved with { ResumedFrom = [.. saved.ResumedFrom, saved.Step], ResumeSettings = state.ResumeSettings, OptionsKey = null };
         }
         var loader = new SequenceLoader(corpus, options.Settings.SeqLen, options.Seed, state.Cursor);
 
@@ -150,6 +154,30 @@ public sealed class Trainer
         model.eval();
         WriteFinal(model, state, lastLoss, valLoss, kept);
         return new TrainResult(true, state.Step, state.Tokens, lastLoss, valLoss, outDir);
+    }
+
+    static string Shown(string value) => value.Length == 0 ? "(none)" : value;
+
+    /// <summary>Creates the run folder and writes a file in it, so an unwritable --out fails before any compute.</summary>
+    static void CheckWritable(string outDir)
+    {
+        try
+        {
+            Directory.CreateDirectory(outDir);
+            var probe = Path.Combine(outDir, $".probe.{Guid.NewGuid():N}.tmp");
+            File.WriteAllBytes(probe, [0]);
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            string why = e switch
+            {
+                UnauthorizedAccessException => "permission denied",
+                DirectoryNotFoundException => "part of the path is a file",
+                _ => e.Message,
+            };
+            throw new LayerChopException($"--out {outDir}: cannot create or write the run folder ({why}); choose a folder you can write to");
+        }
     }
 
     AdamW NewOptimizer(CausalLM model) => new(model.NamedWeights(),
