@@ -5,6 +5,7 @@ using LayerChop.Grains.Workers;
 using LayerChop.Silo.Storage;
 using Orleans.Configuration;
 using Orleans.Runtime;
+using Orleans.Runtime.Messaging;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -37,7 +38,7 @@ public static class SiloSetup
     public static IHost Embedded(string stateFile, WorkerOptions workers, LogLevel logLevel = LogLevel.Warning)
     {
         var builder = Host.CreateApplicationBuilder();
-        ConfigureLogging(builder, logLevel);   // to stderr: stdout stays the command's own output
+        ConfigureLogging(builder, logLevel);
         builder.UseOrleans(silo =>
         {
             silo.UseLocalhostClustering(FreePort(), FreePort());
@@ -67,8 +68,14 @@ public static class SiloSetup
         return builder.Build();
     }
 
-    /// <summary>A client of a cluster: it finds the gateways through the membership table.</summary>
-    public static IHost ClusterClient(string connection, string clusterId, LogLevel logLevel = LogLevel.Warning)
+    /// <summary>
+    /// A client of a cluster: it finds the gateways through the membership table. Its start keeps looking for a
+    /// gateway until the token given to <c>StartAsync</c> is cancelled (Orleans' own retries give up only after
+    /// about three minutes); an error that another try cannot fix, such as a failed database read, ends it at once.
+    /// </summary>
+    /// <param name="logLevel">of Orleans' and the host's own lines on stderr: none by default, since the command
+    /// reports a failure to connect itself, in one line.</param>
+    public static IHost ClusterClient(string connection, string clusterId, LogLevel logLevel = LogLevel.None)
     {
         var builder = Host.CreateApplicationBuilder();
         ConfigureLogging(builder, logLevel);
@@ -76,17 +83,50 @@ public static class SiloSetup
         {
             client.Configure<ClusterOptions>(o => { o.ClusterId = clusterId; o.ServiceId = clusterId; });
             client.AddLayerChopClustering(DatabaseTarget.Parse(connection));
+            client.UseConnectionRetryFilter(async (exception, cancel) =>
+            {
+                if (exception is not (OrleansMessageRejectionException or ConnectionFailedException)) return false;
+                await Task.Delay(TimeSpan.FromMilliseconds(500), cancel);   // no silo yet, or its gateway refused: look again
+                return true;
+            });
         });
         return builder.Build();
     }
 
+    /// <summary>
+    /// Log lines go to stderr (stdout stays the command's own output), at <paramref name="logLevel"/>; Orleans'
+    /// own warnings are about what LayerChop handles itself, so Orleans shows errors only unless asked for more.
+    /// </summary>
     static void ConfigureLogging(HostApplicationBuilder builder, LogLevel logLevel)
     {
+        var logs = new ConsoleLogs();
+        builder.Services.AddSingleton(logs);
+        var orleansLevel = logLevel < LogLevel.Warning ? logLevel : (LogLevel)Math.Max((int)logLevel, (int)LogLevel.Error);
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
-        builder.Logging.SetMinimumLevel(logLevel);
-        builder.Logging.AddFilter("Orleans", logLevel < LogLevel.Warning ? logLevel : LogLevel.Error);
+        builder.Logging.SetMinimumLevel(LogLevel.Trace);   // the one filter below decides
+        builder.Logging.AddFilter((category, level) =>
+            !logs.Muted && level >= (category?.StartsWith("Orleans", StringComparison.Ordinal) == true ? orleansLevel : logLevel));
         builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+    }
+
+    /// <summary>Whether this host can listen on a TCP port at every address, as a cluster silo does.</summary>
+    public static bool CanListenOn(int port)
+    {
+        var listener = new TcpListener(IPAddress.Any, port);
+        try
+        {
+            listener.Start();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+        finally
+        {
+            listener.Stop();
+        }
     }
 
     public static int FreePort()
@@ -95,4 +135,17 @@ public static class SiloSetup
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
+}
+
+/// <summary>
+/// A host's log lines on stderr can be muted: a command that was interrupted has said so, and its silo's
+/// shutdown (workers stopping, calls cut short) is nothing the user needs to read.
+/// </summary>
+public sealed class ConsoleLogs
+{
+    volatile bool muted;
+
+    public bool Muted => muted;
+
+    public void Mute() => muted = true;
 }

@@ -35,7 +35,10 @@ public static class SiloCommand
                 throw new LayerChopException($"--advertise {p.GetValue(advertise)} is not an IP address");
             if (p.GetValue(slots) < 0) throw new LayerChopException($"--slots {p.GetValue(slots)}: give 0 or more CPU slots");
             var workers = WorkerOptions.ForHost(gpuCount, p.GetValue(slots), p.GetValue(threads));
-            using var host = SiloSetup.ClusterSilo(ClusterOptions.Require(p.GetValue(cluster)), p.GetValue(clusterId)!, workers, address,
+            RequireFreePorts(p.GetValue(port), p.GetValue(gatewayPort));
+            var connection = ClusterOptions.Require(p.GetValue(cluster));
+            Silo.Storage.ClusterDatabase.RequireReachable(Silo.Storage.DatabaseTarget.Parse(connection), TimeSpan.FromSeconds(10));
+            using var host = SiloSetup.ClusterSilo(connection, p.GetValue(clusterId)!, workers, address,
                 p.GetValue(port), p.GetValue(gatewayPort));
             host.Start();
             if (p.GetValue(json))
@@ -57,12 +60,13 @@ public static class SiloCommand
     {
         var cluster = ClusterOptions.Connection();
         var clusterId = ClusterOptions.Id();
+        var connectTimeout = ClusterOptions.ConnectTimeout();
         var json = Cli.JsonOption();
         var command = new Command("slots", "List the cluster's silos and their worker slots: free, or the lease (sweep/candidate attempt N) of the worker in each")
         {
-            cluster, clusterId, json,
+            cluster, clusterId, connectTimeout, json,
         };
-        command.SetAction(p => Cli.Run(() => SweepCommands.WithCluster(p.GetValue(cluster), p.GetValue(clusterId)!, async grains =>
+        command.SetAction(p => Cli.Run(() => SweepCommands.WithCluster(p.GetValue(cluster), p.GetValue(clusterId)!, p.GetValue(connectTimeout), async grains =>
         {
             var hosts = await grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
             var views = new List<SlotsView>();
@@ -81,6 +85,19 @@ public static class SiloCommand
             return 0;
         })));
         return command;
+    }
+
+    /// <summary>
+    /// Refuses ports this host already listens on, before the silo joins the cluster: a silo started on the
+    /// address and port of a running one would take its place in the membership table, and the running silo
+    /// (with its workers) would be declared dead.
+    /// </summary>
+    static void RequireFreePorts(int port, int gatewayPort)
+    {
+        if (port == gatewayPort) throw new LayerChopException($"--port and --gateway-port are both {port}: give two different ports");
+        foreach (var (value, option) in new[] { (port, "--port"), (gatewayPort, "--gateway-port") })
+            if (!SiloSetup.CanListenOn(value))
+                throw new LayerChopException($"{option} {value} is already in use on this host (another silo?); give a free port with {option}");
     }
 
     internal static int CountGpus(string value)
@@ -111,6 +128,19 @@ static class ClusterOptions
     public static Option<string> Id() => new("--cluster-id")
     {
         Description = "Name of the cluster; silos and clients of one cluster share it", DefaultValueFactory = _ => "layerchop",
+    };
+
+    /// <summary>How long a cluster command looks for a silo before it says it found none.</summary>
+    public static Option<int> ConnectTimeout() => new("--connect-timeout")
+    {
+        Description = "Seconds to look for a silo of the cluster before giving up (default: $LAYERCHOP_CONNECT_TIMEOUT, else 10)",
+        DefaultValueFactory = result =>
+        {
+            if (Environment.GetEnvironmentVariable("LAYERCHOP_CONNECT_TIMEOUT") is not { Length: > 0 } text) return 10;
+            if (int.TryParse(text, out int seconds)) return seconds;
+            result.AddError($"LAYERCHOP_CONNECT_TIMEOUT={text}: give whole seconds");
+            return 10;
+        },
     };
 
     public static string Require(string? connection) =>

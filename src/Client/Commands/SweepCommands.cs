@@ -104,11 +104,12 @@ public static class SweepCommands
         var cluster = ClusterOptions.Connection();
         var clusterId = ClusterOptions.Id();
         var json = Cli.JsonOption();
+        var connectTimeout = ClusterOptions.ConnectTimeout();
         var command = new Command("start", "Submit a sweep to a cluster and return (follow it with 'sweep watch NAME'); submitting it again resumes or extends it")
         {
-            specPath, cluster, clusterId, json,
+            specPath, cluster, clusterId, json, connectTimeout,
         };
-        command.SetAction(p => Cli.Run(() => WithCluster(p.GetValue(cluster), p.GetValue(clusterId)!, async grains =>
+        command.SetAction(p => Cli.Run(() => WithCluster(p.GetValue(cluster), p.GetValue(clusterId)!, p.GetValue(connectTimeout), async grains =>
         {
             var spec = SweepSpecReader.Load(p.GetValue(specPath)!);
             var submitted = await grains.GetGrain<ISweepGrain>(spec.Name).Submit(spec);
@@ -269,13 +270,34 @@ public static class SweepCommands
         return command;
     }
 
-    internal static int WithCluster(string? connection, string clusterId, Func<IGrainFactory, Task<int>> body)
+    /// <summary>
+    /// Runs <paramref name="body"/> against a cluster. A cluster that cannot be reached is one line saying why
+    /// (no server, no schema, no silo answering within <paramref name="connectTimeout"/> seconds), never a wait of
+    /// minutes or a stack trace (that one under LAYERCHOP_DEBUG=1).
+    /// </summary>
+    internal static int WithCluster(string? connection, string clusterId, int connectTimeout, Func<IGrainFactory, Task<int>> body)
     {
-        using var host = SiloSetup.ClusterClient(ClusterOptions.Require(connection), clusterId);
-        try { host.StartAsync().GetAwaiter().GetResult(); }
+        if (connectTimeout < 1) throw new LayerChopException($"--connect-timeout {connectTimeout}: give 1 second or more");
+        var database = Silo.Storage.DatabaseTarget.Parse(ClusterOptions.Require(connection));
+        bool debug = Environment.GetEnvironmentVariable("LAYERCHOP_DEBUG") == "1";
+        using var host = SiloSetup.ClusterClient(database.ConnectionString, clusterId,
+            debug ? Microsoft.Extensions.Logging.LogLevel.Warning : Microsoft.Extensions.Logging.LogLevel.None);
+        var timeout = TimeSpan.FromSeconds(connectTimeout);
+        Silo.Storage.ClusterDatabase.RequireSchema(database, timeout);
+        try
+        {
+            using var giveUp = new CancellationTokenSource(timeout);
+            host.StartAsync(giveUp.Token).GetAwaiter().GetResult();
+        }
         catch (Exception e) when (e is not LayerChopException)
         {
-            throw new LayerChopException($"cannot reach cluster '{clusterId}': {Cli.OneLine(e.Message)}; is a 'layerchop silo' running with the same --cluster and --cluster-id?");
+            if (debug) Console.Error.WriteLine(e);
+            if (e is System.Data.Common.DbException || e.InnerException is System.Data.Common.DbException)
+                throw new LayerChopException($"cannot read the silos of cluster '{clusterId}' in {database.Display}: {Cli.OneLine((e.InnerException ?? e).Message)}");
+            long listed = Silo.Storage.ClusterDatabase.ActiveSilos(database, clusterId, timeout);
+            throw new LayerChopException($"no silo of cluster '{clusterId}' answered within {connectTimeout} s " +
+                (listed == 0 ? $"({database.Display} lists none)" : $"({database.Display} lists {listed} as active: are they running, and can this host reach their gateway ports?)") +
+                "; check that a `layerchop silo` runs with the same --cluster and --cluster-id (--connect-timeout SECONDS waits longer)");
         }
         try { return body(host.Services.GetRequiredService<IGrainFactory>()).GetAwaiter().GetResult(); }
         finally { host.StopAsync().GetAwaiter().GetResult(); }
@@ -309,7 +331,12 @@ public static class SweepCommands
         var workers = WorkerOptions.ForHost(gpus, slots, threads);
         using var host = SiloSetup.Embedded(Path.Combine(spec.Output, "state.db"), workers);
         using var interrupt = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) => { e.Cancel = true; interrupt.Cancel(); };
+        // Interrupted (Ctrl-C, or SIGTERM, which stops the host): one line says so, and the silo's shutdown after
+        // it, with its workers stopping, says nothing.
+        var logs = host.Services.GetRequiredService<ConsoleLogs>();
+        void Interrupt() { logs.Mute(); interrupt.Cancel(); }
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; Interrupt(); };
+        using var stopping = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(Interrupt);
         await host.StartAsync();
         try
         {
@@ -451,18 +478,20 @@ sealed class SweepStore
 {
     readonly Option<string?> cluster = ClusterOptions.Connection();
     readonly Option<string> clusterId = ClusterOptions.Id();
+    readonly Option<int> connectTimeout = ClusterOptions.ConnectTimeout();
     readonly Option<string?> stateFile = new("--state") { Description = "An embedded sweep's state file (OUTPUT/state.db of `sweep run`) instead of a cluster" };
 
     public void AddTo(Command command)
     {
         command.Options.Add(cluster);
         command.Options.Add(clusterId);
+        command.Options.Add(connectTimeout);
         command.Options.Add(stateFile);
     }
 
     public int With(ParseResult p, Func<IGrainFactory, Task<int>> body)
     {
-        if (p.GetValue(stateFile) is not { } file) return SweepCommands.WithCluster(p.GetValue(cluster), p.GetValue(clusterId)!, body);
+        if (p.GetValue(stateFile) is not { } file) return SweepCommands.WithCluster(p.GetValue(cluster), p.GetValue(clusterId)!, p.GetValue(connectTimeout), body);
         if (!File.Exists(file)) throw new LayerChopException($"--state {file}: no such file (it is OUTPUT/state.db of a `sweep run`)");
         using var host = SiloSetup.Embedded(file, WorkerOptions.ForHost(gpus: 0, cpuSlots: 0, cpuThreads: 0));
         host.StartAsync().GetAwaiter().GetResult();

@@ -220,7 +220,7 @@ public static class SchemaInstaller
         return new SchemaReport(database, components, keys);
     }
 
-    static string Describe(DatabaseTarget database, PostgresException e) => e.SqlState switch
+    internal static string Describe(DatabaseTarget database, PostgresException e) => e.SqlState switch
     {
         "3D000" => $"{database.Display}: {e.MessageText} (create it first, e.g. createdb; deploy/postgres.sh start creates 'layerchop')",
         "28P01" or "28000" => $"{database.Display}: {e.MessageText} (check Username and Password)",
@@ -228,7 +228,7 @@ public static class SchemaInstaller
         _ => $"{database.Display}: {e.MessageText} (SQLSTATE {e.SqlState})",
     };
 
-    static string Innermost(Exception e)
+    internal static string Innermost(Exception e)
     {
         for (Exception? x = e; x is not null; x = x.InnerException)
             if (x is SocketException or TimeoutException || x.InnerException is null)
