@@ -17,15 +17,10 @@ public static class Cli
     /// perplexity that overflowed, the SE of a single question) written as "NaN", "Infinity" or "-Infinity",
     /// never hidden.
     /// </summary>
-    public static readonly System.Text.Json.JsonSerializerOptions JsonIndentedOptions = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower,
-        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
+    public static System.Text.Json.JsonSerializerOptions JsonIndentedOptions => Settings.JsonFormat.Indented;
 
     /// <summary>The same on one line (JSON lines).</summary>
-    public static readonly System.Text.Json.JsonSerializerOptions JsonLineOptions = new(JsonIndentedOptions) { WriteIndented = false };
+    public static System.Text.Json.JsonSerializerOptions JsonLineOptions => Settings.JsonFormat.Line;
 
     static System.Text.Json.JsonSerializerOptions JsonOptions => JsonIndentedOptions;
 

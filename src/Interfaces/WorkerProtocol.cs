@@ -144,12 +144,7 @@ public sealed record FencedEvent : WorkerEvent
 public static class WorkerProtocol
 {
     /// <summary>snake_case, non-finite numbers as "NaN"/"Infinity" (a diverged perplexity is reported as such).</summary>
-    public static readonly JsonSerializerOptions Options = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-        RespectNullableAnnotations = true,
-    };
+    public static readonly JsonSerializerOptions Options = new(LayerChop.Settings.JsonFormat.Line) { RespectNullableAnnotations = true };
 
     public static string Write(WorkerEvent e) => JsonSerializer.Serialize(e, Options);
 

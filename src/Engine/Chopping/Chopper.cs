@@ -30,11 +30,7 @@ public static partial class Chopper
             ["kept"] = kept,
         };
         if (importance is not null) record["importance"] = importance;
-        File.WriteAllText(Path.Combine(folder, RecordFile), JsonSerializer.Serialize(record, new JsonSerializerOptions
-        {
-            WriteIndented = true,
-            NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,   // an infinite perplexity
-        }) + "\n");
+        File.WriteAllText(Path.Combine(folder, RecordFile), JsonSerializer.Serialize(record, LayerChop.Settings.JsonFormat.Indented) + "\n");
     }
 
     public static ChopResult Plan(ModelConfig config, ChopStrategy strategy)

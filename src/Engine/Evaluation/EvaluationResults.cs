@@ -33,7 +33,8 @@ public sealed record TaskResult(string Task, int N, string PaperMetric, double A
 /// </code>
 /// "average" is the mean over tasks of each task's paper metric (null without tasks); "perplexity" is present
 /// only when held-out perplexity was measured; a task's "perplexity" only for log-likelihood tasks. Numbers that
-/// are undefined (a standard error of one document) are null.
+/// are undefined (a standard error of one document) are "NaN", an overflowing perplexity "Infinity"; null means
+/// the metric does not apply to the task.
 /// </summary>
 public sealed record EvaluationResults(IReadOnlyList<TaskResult> Tasks, PerplexityResult? HeldOut = null)
 {
@@ -73,7 +74,8 @@ public sealed record EvaluationResults(IReadOnlyList<TaskResult> Tasks, Perplexi
         return root;
     }
 
-    public string ToJson(bool indented = true) => ToJsonObject().ToJsonString(new JsonSerializerOptions { WriteIndented = indented });
+    public string ToJson(bool indented = true) => ToJsonObject().ToJsonString(indented ? LayerChop.Settings.JsonFormat.Indented : LayerChop.Settings.JsonFormat.Line);
 
-    static JsonNode? Number(double? value) => value is double v && double.IsFinite(v) ? JsonValue.Create(v) : null;
+    // A value that is not finite stays what it is ("NaN", "Infinity"); null means not applicable.
+    static JsonNode? Number(double? value) => value is double v ? JsonValue.Create(v) : null;
 }

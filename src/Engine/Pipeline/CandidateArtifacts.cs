@@ -143,5 +143,5 @@ public static class CandidateArtifacts
         average = outcome.Average,
         perplexity = outcome.Perplexity,
         exported_at = DateTime.UtcNow,
-    }, new JsonSerializerOptions { WriteIndented = true }) + "\n";
+    }, LayerChop.Settings.JsonFormat.Indented) + "\n";
 }

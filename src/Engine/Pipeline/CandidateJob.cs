@@ -9,8 +9,7 @@ namespace LayerChop.Engine.Pipeline;
 public sealed record CandidateJob
 {
     /// <summary>The job file format: snake_case JSON, shared by the silo that writes it and the worker that reads it.</summary>
-    public static readonly System.Text.Json.JsonSerializerOptions FileFormat =
-        new() { PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower };
+    public static System.Text.Json.JsonSerializerOptions FileFormat => JsonFormat.Indented;
 
     public required string Id { get; init; }
     /// <summary>

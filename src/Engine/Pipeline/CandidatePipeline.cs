@@ -26,11 +26,7 @@ public interface ICandidateObserver : ITrainingObserver
 public static class CandidatePipeline
 {
     public const string ResultFile = "result.json";
-    static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
+    static JsonSerializerOptions Json => JsonFormat.Indented;
 
     public static CandidateOutcome? ReadResult(string workDir)
     {

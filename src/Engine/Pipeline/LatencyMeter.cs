@@ -72,7 +72,7 @@ public static class LatencyMeter
 /// </summary>
 public static class LatencyBook
 {
-    static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    static JsonSerializerOptions Json => LayerChop.Settings.JsonFormat.Indented;
 
     public static LatencyFigure GetOrMeasure(string folder, CausalLM model, int promptTokens, int newTokens,
         HostComputeGate? gate, int runs = LatencyMeter.DefaultRuns)
