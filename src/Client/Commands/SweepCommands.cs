@@ -23,7 +23,7 @@ public static class SweepCommands
         sweep.Subcommands.Add(Query("status", "Counts by status and one line per candidate (JSON: counts and candidate summaries)", async (s, json) =>
         {
             var status = await s.GetStatus() ?? throw NoSuchSweep();
-            if (json) { Cli.WriteJson(StatusJson(status)); return 0; }
+            if (json) { Cli.WriteJson(SweepJson.Status(status)); return 0; }
             new ProgressTable(live: false, Console.Out).Draw(status.Candidates, status, force: true);
             return 0;
         }));
@@ -43,7 +43,7 @@ public static class SweepCommands
                 {
                     if (!candidates.ContainsKey(c.Id)) order.Add(c.Id);
                     candidates[c.Id] = c;
-                    if (json) Cli.WriteJsonLine(CandidateJson(c, onFront: false));
+                    if (json) Cli.WriteJsonLine(SweepJson.Candidate(c, onFront: false));
                 }
                 since = status.Revision;
                 if (!json) table.Draw(order.Select(id => candidates[id]).ToList(), status);
@@ -55,11 +55,7 @@ public static class SweepCommands
         {
             if (await s.GetSpec() is null) throw NoSuchSweep();
             var front = await s.GetFront();
-            if (json) Cli.WriteJson(new Dictionary<string, object>
-            {
-                ["by_params"] = front.ByParams.Select(FrontJson).ToArray(),
-                ["by_latency"] = front.ByLatency.Select(FrontJson).ToArray(),
-            });
+            if (json) Cli.WriteJson(SweepJson.Front(front));
             else PrintFront(front);
             return 0;
         }));
@@ -143,7 +139,7 @@ public static class SweepCommands
             var rows = new List<SweepStatus>();
             foreach (var name in await grains.GetGrain<ISweepIndexGrain>(0).GetAll())
                 if (await grains.GetGrain<ISweepGrain>(name).GetStatus(long.MaxValue) is { } status) rows.Add(status);
-            if (p.GetValue(json)) { Cli.WriteJson(rows.Select(StatusJson).ToArray()); return 0; }
+            if (p.GetValue(json)) { Cli.WriteJson(rows.Select(SweepJson.Status).ToArray()); return 0; }
             if (rows.Count == 0) { Console.WriteLine("no sweeps"); return 0; }
             var table = new TextTable("sweep", "submitted (UTC)", "total", "done", "running", "queued", "failed", "cancelled")
                 .RightAligned("total", "done", "running", "queued", "failed", "cancelled");
@@ -187,7 +183,7 @@ public static class SweepCommands
         command.SetAction(p => Cli.Run(() => store.With(p, async grains =>
         {
             var (spec, state) = await FindCandidate(grains, p.GetValue(name)!, p.GetValue(candidate)!);
-            if (p.GetValue(json)) { Cli.WriteJson(CandidateDetailJson(spec, state)); return 0; }
+            if (p.GetValue(json)) { Cli.WriteJson(SweepJson.Detail(spec, state)); return 0; }
             PrintCandidate(spec, state);
             return 0;
         })));
@@ -401,73 +397,8 @@ public static class SweepCommands
         table.Write(indent: 2);
     }
 
-    static Dictionary<string, object?> FrontJson(FrontPoint p) => new()
-    {
-        ["id"] = p.CandidateId, ["params"] = p.Params, ["latency_ms_per_token"] = p.LatencyMsPerToken, ["average"] = p.Average,
-    };
-
-    static Dictionary<string, object?> StatusJson(SweepStatus s) => new()
-    {
-        ["name"] = s.Name, ["submitted_utc"] = s.SubmittedUtc, ["revision"] = s.Revision, ["total"] = s.Total, ["running"] = s.Running,
-        ["cancelled"] = s.Cancelled, ["finished"] = s.IsFinished,
-        ["counts"] = Enum.GetValues<CandidateStatus>().ToDictionary(v => v.ToString().ToLowerInvariant(), v => s.Count(v)),
-        ["candidates"] = s.Candidates.Select(c => CandidateJson(c, onFront: false)).ToArray(),
-    };
-
-    /// <summary>One candidate's summary, as every command's JSON shows it.</summary>
-    static Dictionary<string, object?> CandidateJson(CandidateSummary c, bool onFront) => new()
-    {
-        ["id"] = c.Id,
-        ["config"] = new Dictionary<string, object?>
-        {
-            ["remove"] = c.Config.Remove, ["strategy"] = c.Config.Strategy, ["heal_tokens"] = c.Config.HealTokens,
-            ["heal_method"] = c.Config.HealMethod, ["seed"] = c.Config.Seed,
-        },
-        ["status"] = c.Status.ToString().ToLowerInvariant(),
-        ["attempts"] = c.Attempts,
-        ["running_on"] = c.Running is { } r ? new Dictionary<string, object?> { ["silo"] = r.Silo, ["slot"] = r.Slot, ["attempt"] = c.RunningAttempt } : null,
-        ["progress"] = c.Progress is { } p ? new Dictionary<string, object?>
-        {
-            ["stage"] = p.Stage.ToString().ToLowerInvariant(), ["step"] = p.Step, ["total_steps"] = p.TotalSteps, ["loss"] = p.Loss, ["tokens_per_s"] = p.TokensPerS,
-        } : null,
-        ["error"] = c.Error,
-        ["params"] = c.Result?.Params,
-        ["non_embedding_params"] = c.Result?.NonEmbeddingParams,
-        ["latency_ms_per_token"] = c.Result?.LatencyMsPerToken,
-        ["latency"] = c.Result?.Latency is { } l ? new Dictionary<string, object?>
-        {
-            ["p10_ms_per_token"] = l.P10MsPerToken, ["p90_ms_per_token"] = l.P90MsPerToken, ["runs"] = l.Runs,
-            ["shape"] = l.Shape, ["device"] = l.Device, ["exclusive"] = l.Exclusive,
-        } : null,
-        ["scores"] = c.Result?.Scores,
-        ["score_stderrs"] = c.Result?.ScoreStderrs,
-        ["score_counts"] = c.Result?.ScoreCounts,
-        ["average"] = c.Result?.Average,
-        ["average_stderr"] = c.Result?.AverageStderr,
-        ["perplexity"] = c.Result?.Perplexity,
-        ["on_front"] = onFront,
-    };
-
-    static Dictionary<string, object?> CandidateDetailJson(SweepSpec spec, CandidateState c)
-    {
-        var json = CandidateJson(c.Summarize(), onFront: false);
-        json["folder"] = JobBuilder.CandidateFolder(spec, c.Config);
-        json["max_attempts"] = c.MaxAttempts;
-        json["history"] = c.Attempts.Select(a => new Dictionary<string, object?>
-        {
-            ["number"] = a.Number, ["silo"] = a.Silo, ["slot"] = a.Slot, ["outcome"] = a.Outcome.ToString().ToLowerInvariant(),
-            ["reason"] = a.Reason, ["started_utc"] = a.StartedUtc, ["ended_utc"] = a.EndedUtc,
-        }).ToArray();
-        json["loss"] = new Dictionary<string, object?> { ["steps"] = c.Loss.Steps, ["losses"] = c.Loss.Losses, ["stride"] = c.Loss.Stride };
-        return json;
-    }
-
     /// <summary>Every candidate, as `sweep results --json`, `sweep run --json` and report/results.json write it.</summary>
-    public static string ResultsJson(IReadOnlyList<CandidateSummary> results, SweepFront front)
-    {
-        var onFront = front.ByParams.Select(p => p.CandidateId).Concat(front.ByLatency.Select(p => p.CandidateId)).ToHashSet();
-        return JsonSerializer.Serialize(results.Select(c => CandidateJson(c, onFront.Contains(c.Id))), Cli.JsonIndentedOptions);
-    }
+    public static string ResultsJson(IReadOnlyList<CandidateSummary> results, SweepFront front) => SweepJson.Results(results, front);
 }
 
 /// <summary>

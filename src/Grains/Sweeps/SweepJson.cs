@@ -1,0 +1,87 @@
+using System.Text.Json;
+using LayerChop.Interfaces;
+using LayerChop.Settings;
+
+namespace LayerChop.Grains.Sweeps;
+
+/// <summary>
+/// The one shape of a sweep's data as JSON, for every `--json` of the sweep commands, the report's
+/// results.json and the silo's HTTP API alike (written with <see cref="JsonFormat"/>).
+/// </summary>
+public static class SweepJson
+{
+    public static Dictionary<string, object?> Point(FrontPoint p) => new()
+    {
+        ["id"] = p.CandidateId, ["params"] = p.Params, ["latency_ms_per_token"] = p.LatencyMsPerToken, ["average"] = p.Average,
+    };
+
+    public static Dictionary<string, object?> Status(SweepStatus s) => new()
+    {
+        ["name"] = s.Name, ["submitted_utc"] = s.SubmittedUtc, ["revision"] = s.Revision, ["total"] = s.Total, ["running"] = s.Running,
+        ["cancelled"] = s.Cancelled, ["finished"] = s.IsFinished,
+        ["counts"] = Enum.GetValues<CandidateStatus>().ToDictionary(v => v.ToString().ToLowerInvariant(), v => s.Count(v)),
+        ["candidates"] = s.Candidates.Select(c => Candidate(c, onFront: false)).ToArray(),
+    };
+
+    /// <summary>One candidate's summary, as every command's JSON shows it.</summary>
+    public static Dictionary<string, object?> Candidate(CandidateSummary c, bool onFront) => new()
+    {
+        ["id"] = c.Id,
+        ["config"] = new Dictionary<string, object?>
+        {
+            ["remove"] = c.Config.Remove, ["strategy"] = c.Config.Strategy, ["heal_tokens"] = c.Config.HealTokens,
+            ["heal_method"] = c.Config.HealMethod, ["seed"] = c.Config.Seed,
+        },
+        ["status"] = c.Status.ToString().ToLowerInvariant(),
+        ["attempts"] = c.Attempts,
+        ["running_on"] = c.Running is { } r ? new Dictionary<string, object?> { ["silo"] = r.Silo, ["slot"] = r.Slot, ["attempt"] = c.RunningAttempt } : null,
+        ["progress"] = c.Progress is { } p ? new Dictionary<string, object?>
+        {
+            ["stage"] = p.Stage.ToString().ToLowerInvariant(), ["step"] = p.Step, ["total_steps"] = p.TotalSteps, ["loss"] = p.Loss, ["tokens_per_s"] = p.TokensPerS,
+        } : null,
+        ["error"] = c.Error,
+        ["params"] = c.Result?.Params,
+        ["non_embedding_params"] = c.Result?.NonEmbeddingParams,
+        ["latency_ms_per_token"] = c.Result?.LatencyMsPerToken,
+        ["latency"] = c.Result?.Latency is { } l ? new Dictionary<string, object?>
+        {
+            ["p10_ms_per_token"] = l.P10MsPerToken, ["p90_ms_per_token"] = l.P90MsPerToken, ["runs"] = l.Runs,
+            ["shape"] = l.Shape, ["device"] = l.Device, ["exclusive"] = l.Exclusive,
+        } : null,
+        ["scores"] = c.Result?.Scores,
+        ["score_stderrs"] = c.Result?.ScoreStderrs,
+        ["score_counts"] = c.Result?.ScoreCounts,
+        ["average"] = c.Result?.Average,
+        ["average_stderr"] = c.Result?.AverageStderr,
+        ["perplexity"] = c.Result?.Perplexity,
+        ["on_front"] = onFront,
+    };
+
+    public static Dictionary<string, object?> Detail(SweepSpec spec, CandidateState c)
+    {
+        var json = Candidate(c.Summarize(), onFront: false);
+        json["folder"] = Workers.JobBuilder.CandidateFolder(spec, c.Config);
+        json["max_attempts"] = c.MaxAttempts;
+        json["history"] = c.Attempts.Select(a => new Dictionary<string, object?>
+        {
+            ["number"] = a.Number, ["silo"] = a.Silo, ["slot"] = a.Slot, ["outcome"] = a.Outcome.ToString().ToLowerInvariant(),
+            ["reason"] = a.Reason, ["started_utc"] = a.StartedUtc, ["ended_utc"] = a.EndedUtc,
+        }).ToArray();
+        json["loss"] = new Dictionary<string, object?> { ["steps"] = c.Loss.Steps, ["losses"] = c.Loss.Losses, ["stride"] = c.Loss.Stride };
+        return json;
+    }
+
+    /// <summary>Every candidate, each marked whether it is on a front.</summary>
+    public static string Results(IReadOnlyList<CandidateSummary> results, SweepFront front)
+    {
+        var onFront = front.ByParams.Select(p => p.CandidateId).Concat(front.ByLatency.Select(p => p.CandidateId)).ToHashSet();
+        return JsonSerializer.Serialize(results.Select(c => Candidate(c, onFront.Contains(c.Id))), JsonFormat.Indented);
+    }
+
+    /// <summary>Both fronts.</summary>
+    public static Dictionary<string, object> Front(SweepFront front) => new()
+    {
+        ["by_params"] = front.ByParams.Select(Point).ToArray(),
+        ["by_latency"] = front.ByLatency.Select(Point).ToArray(),
+    };
+}
