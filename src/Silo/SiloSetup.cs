@@ -3,6 +3,10 @@ using System.Net.Sockets;
 using LayerChop.Grains.Sweeps;
 using LayerChop.Grains.Workers;
 using LayerChop.Silo.Storage;
+using LayerChop.Silo.Web;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Orleans.Dashboard;
 using Orleans.Configuration;
 using Orleans.Runtime;
 using Orleans.Runtime.Messaging;
@@ -35,16 +39,37 @@ public static class SiloSetup
     /// One process that is a whole cluster: a silo on free localhost ports with its state in a SQLite file,
     /// and the grain factory of the same process as the client.
     /// </summary>
-    public static IHost Embedded(string stateFile, WorkerOptions workers, LogLevel logLevel = LogLevel.Warning)
+    /// <param name="web">the sweep API and the Orleans dashboard on this port; none when null.</param>
+    public static IHost Embedded(string stateFile, WorkerOptions workers, LogLevel logLevel = LogLevel.Warning, WebOptions? web = null)
     {
-        var builder = Host.CreateApplicationBuilder();
+        var builder = CreateBuilder(web);
         ConfigureLogging(builder, logLevel);
         builder.UseOrleans(silo =>
         {
             silo.UseLocalhostClustering(FreePort(), FreePort());
             silo.AddLayerChopSweeps(workers, stateFile);
+            if (web is not null) silo.AddDashboard();
         });
-        return builder.Build();
+        return Build(builder, web);
+    }
+
+    /// <summary>A plain host, or a web application when the silo serves the sweep API.</summary>
+    static IHostApplicationBuilder CreateBuilder(WebOptions? web)
+    {
+        if (web is null) return Host.CreateApplicationBuilder();
+        var builder = WebApplication.CreateBuilder();
+        builder.WebHost.UseUrls(web.Url);
+        return builder;
+    }
+
+    static IHost Build(IHostApplicationBuilder builder, WebOptions? web)
+    {
+        if (builder is not WebApplicationBuilder webBuilder) return ((HostApplicationBuilder)builder).Build();
+        var app = webBuilder.Build();
+        app.UseJsonErrors();
+        app.MapSweepApi();
+        app.MapOrleansDashboard(routePrefix: "/dashboard");
+        return app;
     }
 
     /// <summary>
@@ -52,9 +77,9 @@ public static class SiloSetup
     /// (or CPU slots). Every silo and client of one cluster uses the same <paramref name="clusterId"/>.
     /// </summary>
     public static IHost ClusterSilo(string connection, string clusterId, WorkerOptions workers, IPAddress advertise,
-        int siloPort, int gatewayPort, LogLevel logLevel = LogLevel.Warning)
+        int siloPort, int gatewayPort, LogLevel logLevel = LogLevel.Warning, WebOptions? web = null)
     {
-        var builder = Host.CreateApplicationBuilder();
+        var builder = CreateBuilder(web);
         ConfigureLogging(builder, logLevel);
         builder.UseOrleans(silo =>
         {
@@ -64,8 +89,9 @@ public static class SiloSetup
             silo.AddLayerChopReminders(new StorageOptions { Database = database });
             silo.AddLayerChopSweeps(workers, connection);
             silo.ConfigureEndpoints(advertise, siloPort, gatewayPort, listenOnAnyHostAddress: true);
+            if (web is not null) silo.AddDashboard();
         });
-        return builder.Build();
+        return Build(builder, web);
     }
 
     /// <summary>
@@ -97,7 +123,7 @@ public static class SiloSetup
     /// Log lines go to stderr (stdout stays the command's own output), at <paramref name="logLevel"/>; Orleans'
     /// own warnings are about what LayerChop handles itself, so Orleans shows errors only unless asked for more.
     /// </summary>
-    static void ConfigureLogging(HostApplicationBuilder builder, LogLevel logLevel)
+    static void ConfigureLogging(IHostApplicationBuilder builder, LogLevel logLevel)
     {
         var logs = new ConsoleLogs();
         builder.Services.AddSingleton(logs);

@@ -96,7 +96,10 @@ public partial class CommandSurfaceTests(TrainingInputs inputs) : IClassFixture<
             device: cpu
             output: {{output}}
             """);
-        Check("sweep run", Ok("sweep", "run", spec, "--json"));
+        int webPort = SiloSetup.FreePort();
+        var run = Ok("sweep", "run", spec, "--json", "--web", webPort.ToString());
+        Assert.Contains($"web: http://127.0.0.1:{webPort}/api/sweeps/json", run.Stderr);   // where to look while it runs
+        Check("sweep run", run);
         string[] Store(params string[] args) => [.. args, "--state", Path.Combine(output, "state.db"), "--json"];
         foreach (var verb in new[] { "status", "results", "front", "report", "cancel", "retry" })
             Check("sweep " + verb, Ok(Store("sweep", verb, "json")));

@@ -23,10 +23,12 @@ public static class SiloCommand
         var advertise = new Option<string>("--advertise") { Description = "Address other silos and clients reach this silo at", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { Description = "Silo-to-silo port", DefaultValueFactory = _ => 11111 };
         var gatewayPort = new Option<int>("--gateway-port") { Description = "Client gateway port", DefaultValueFactory = _ => 30000 };
-        var json = new Option<bool>("--json") { Description = "Once started, print {\"silo\",\"gateway_port\",\"cluster_id\",\"slots\",\"gpu\"} on stdout" };
+        var json = new Option<bool>("--json") { Description = "Once started, print {\"silo\",\"gateway_port\",\"cluster_id\",\"slots\",\"gpu\",\"web\"} on stdout" };
+        var web = Web.PortOption();
+        var webBind = Web.BindOption();
         var command = new Command("silo", "Run a cluster silo: joins through PostgreSQL, runs sweep candidates on this host's GPUs (or CPU slots) until stopped")
         {
-            cluster, clusterId, gpus, slots, threads, advertise, port, gatewayPort, json,
+            cluster, clusterId, gpus, slots, threads, advertise, port, gatewayPort, json, web, webBind,
         };
         command.SetAction(p => Cli.Run(() =>
         {
@@ -38,17 +40,19 @@ public static class SiloCommand
             RequireFreePorts(p.GetValue(port), p.GetValue(gatewayPort));
             var connection = ClusterOptions.Require(p.GetValue(cluster));
             Silo.Storage.ClusterDatabase.RequireReachable(Silo.Storage.DatabaseTarget.Parse(connection), TimeSpan.FromSeconds(10));
+            var webOptions = Web.Options(p.GetValue(web), p.GetValue(webBind));
             using var host = SiloSetup.ClusterSilo(connection, p.GetValue(clusterId)!, workers, address,
-                p.GetValue(port), p.GetValue(gatewayPort));
+                p.GetValue(port), p.GetValue(gatewayPort), web: webOptions);
             host.Start();
             if (p.GetValue(json))
-                Cli.WriteJsonLine(new Dictionary<string, object>
+                Cli.WriteJsonLine(new Dictionary<string, object?>
                 {
                     ["silo"] = $"{address}:{p.GetValue(port)}", ["gateway_port"] = p.GetValue(gatewayPort), ["cluster_id"] = p.GetValue(clusterId)!,
-                    ["slots"] = workers.Slots, ["gpu"] = workers.Gpu,
+                    ["slots"] = workers.Slots, ["gpu"] = workers.Gpu, ["web"] = webOptions?.Url,
                 });
             Console.Error.WriteLine($"silo {address}:{p.GetValue(port)} (gateway {p.GetValue(gatewayPort)}) in cluster '{p.GetValue(clusterId)}': " +
                                     (workers.Gpu ? $"{workers.Slots} GPU slot(s)" : workers.Slots == 0 ? "no worker slots" : $"{workers.Slots} CPU slot(s)") + "; Ctrl-C or SIGTERM stops it");
+            if (webOptions is not null) Console.Error.WriteLine(Web.Describe(webOptions, sweep: null));
             host.WaitForShutdown();
             return 0;
         }));

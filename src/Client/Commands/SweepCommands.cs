@@ -307,25 +307,29 @@ public static class SweepCommands
         var gpus = new Option<string>("--gpus") { Description = "GPUs to run candidates on, one at a time each: a number, or auto (nvidia-smi); 0 means --slots CPU slots", DefaultValueFactory = _ => "0" };
         var json = new Option<bool>("--json") { Description = "Print the final results as JSON (one object per candidate) instead of tables" };
         var retry = new Option<bool>("--retry") { Description = "Start failed and cancelled candidates of an earlier run again, with max_attempts fresh attempts each" };
+        var web = Web.PortOption();
+        var webBind = Web.BindOption();
         var command = new Command("run", "Run a sweep to completion on this machine (an embedded silo with its state in OUTPUT/state.db; the report in OUTPUT/report); running it again resumes it, and a spec with a higher max_attempts gives failed candidates more attempts")
         {
-            specPath, slots, threads, gpus, json, retry,
+            specPath, slots, threads, gpus, json, retry, web, webBind,
         };
         command.SetAction((p, token) => Task.FromResult(Cli.Run(() => RunEmbedded(p.GetValue(specPath)!, p.GetValue(slots), p.GetValue(threads), p.GetValue(json),
-            gpus: SiloCommand.CountGpus(p.GetValue(gpus)!), retry: p.GetValue(retry)).GetAwaiter().GetResult())));
+            gpus: SiloCommand.CountGpus(p.GetValue(gpus)!), retry: p.GetValue(retry), web: Web.Options(p.GetValue(web), p.GetValue(webBind))).GetAwaiter().GetResult())));
         return command;
     }
 
     /// <param name="gpus">when above 0, one worker slot per GPU (each worker pinned to its GPU) instead of <paramref name="slots"/> CPU slots.</param>
     /// <param name="retry">failed and cancelled candidates start again.</param>
-    public static async Task<int> RunEmbedded(string path, int slots, int threads, bool json, string? reportPreamble = null, int gpus = 0, bool retry = false)
+    /// <param name="web">serve the sweep API and the dashboard while it runs.</param>
+    public static async Task<int> RunEmbedded(string path, int slots, int threads, bool json, string? reportPreamble = null, int gpus = 0, bool retry = false,
+        Silo.Web.WebOptions? web = null)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         if (slots < 1) throw new LayerChopException("--slots must be at least 1");
         var spec = SweepSpecReader.Load(path);
         Directory.CreateDirectory(spec.Output);
         var workers = WorkerOptions.ForHost(gpus, slots, threads);
-        using var host = SiloSetup.Embedded(Path.Combine(spec.Output, "state.db"), workers);
+        using var host = SiloSetup.Embedded(Path.Combine(spec.Output, "state.db"), workers, web: web);
         using var interrupt = new CancellationTokenSource();
         // Interrupted (Ctrl-C, or SIGTERM, which stops the host): one line says so, and the silo's shutdown after
         // it, with its workers stopping, says nothing.
@@ -340,6 +344,7 @@ public static class SweepCommands
             var submitted = await sweep.Submit(spec);
             if (!submitted.Accepted) throw new LayerChopException(submitted.Error ?? "the sweep was rejected");
             Console.Error.WriteLine($"sweep {spec.Name}: {submitted.Candidates.Count} candidates ({submitted.Added.Count} new), output in {spec.Output}");
+            if (web is not null) Console.Error.WriteLine(Web.Describe(web, spec.Name));
             if (retry)
             {
                 var retried = await sweep.Retry();
@@ -429,4 +434,24 @@ sealed class SweepStore
         try { return body(host.Services.GetRequiredService<IGrainFactory>()).GetAwaiter().GetResult(); }
         finally { host.StopAsync().GetAwaiter().GetResult(); }
     }
+}
+
+/// <summary>The `--web` options of `sweep run` and `silo`, and the line that says where to look.</summary>
+static class Web
+{
+    public static Option<int?> PortOption() => new("--web") { Description = "Serve the sweep API (/api/sweeps) and the Orleans dashboard (/dashboard) on this port, on loopback unless --web-bind says otherwise" };
+
+    public static Option<string> BindOption() => new("--web-bind") { Description = "Address the --web port listens on (default 127.0.0.1: this host only)", DefaultValueFactory = _ => "127.0.0.1" };
+
+    public static Silo.Web.WebOptions? Options(int? port, string? bind)
+    {
+        if (port is null) return null;
+        if (port is < 1 or > 65535) throw new LayerChopException($"--web {port}: give a port between 1 and 65535");
+        if (bind is not null && !System.Net.IPAddress.TryParse(bind, out _)) throw new LayerChopException($"--web-bind {bind} is not an IP address");
+        if (!SiloSetup.CanListenOn(port.Value)) throw new LayerChopException($"--web {port} is already in use on this host; give a free port");
+        return new Silo.Web.WebOptions { Port = port.Value, Bind = bind ?? "127.0.0.1" };
+    }
+
+    public static string Describe(Silo.Web.WebOptions web, string? sweep) =>
+        $"web: {web.Url}/api/sweeps{(sweep is null ? "" : "/" + sweep)} (the sweep API), {web.Url}/dashboard/ (the Orleans dashboard)";
 }
