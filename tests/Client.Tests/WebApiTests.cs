@@ -4,13 +4,7 @@ using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using System.Text.Json;
 using LayerChop.Grains.Sweeps;
-using LayerChop.Grains.Workers;
 using LayerChop.Interfaces;
-using LayerChop.Silo;
-using LayerChop.Silo.Web;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Orleans.Runtime;
 using Xunit;
 
 namespace LayerChop.Client.Tests;

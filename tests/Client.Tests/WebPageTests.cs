@@ -1,11 +1,5 @@
 using System.Diagnostics;
-using LayerChop.Grains.Sweeps;
-using LayerChop.Grains.Workers;
 using LayerChop.Interfaces;
-using LayerChop.Silo;
-using LayerChop.Silo.Web;
-using Microsoft.Extensions.DependencyInjection;
-using Orleans.Runtime;
 using Xunit;
 
 namespace LayerChop.Client.Tests;
