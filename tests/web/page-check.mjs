@@ -36,9 +36,13 @@ try {
     status.counts.completed, { timeout: 10000 });
   const shownFront = (await page.getAttribute("#pareto", "data-front")).split(",").filter(Boolean);
   check(sameIds(shownFront, front.by_params.map(p => p.id)), `front shown ${shownFront}, API ${front.by_params.map(p => p.id)}`);
+  const working = status.candidates.filter(c => c.progress && c.status === "healing");
+  check(working.length > 0, "the API shows no candidate healing with progress");
+  for (const c of working)
+    await page.waitForSelector(`tr[data-id="${c.id}"] .bar`, { timeout: 5000 });
   const lateStatus = await page.getAttribute(`tr[data-id="${lateId}"]`, "data-status");
   check(lateStatus !== "completed", `${lateId} is already completed before the test completes it`);
-  console.log(`checked: ${status.total} candidates, front ${shownFront.join(" ")}; ${lateId} is ${lateStatus}`);
+  console.log(`checked: ${status.total} candidates, front ${shownFront.join(" ")}, progress of ${working.map(c => c.id)}; ${lateId} is ${lateStatus}`);
   console.log("ready");
 
   // Completed by the caller now; the page polls, so it shows without a reload.
