@@ -50,11 +50,10 @@ try {
   await page.waitForSelector(`#pareto circle[data-id="${lateId}"]`, { timeout: 5000 });
   console.log(`${lateId} shows as completed without a reload`);
 
-  // The latency axis draws every completed candidate too.
+  // The latency axis draws every completed candidate too (a second screenshot, SCREENSHOT-latency.png).
   await page.click('.switch button[data-axis="latency"]');
   const completed = (await api(`/api/sweeps/${sweep}`)).counts.completed;
   check(await page.locator("#pareto circle.point").count() === completed, "the latency plot misses candidates");
-  await page.click('.switch button[data-axis="params"]');
 
   // Select two candidates: one in the table, one in the plot.
   const curves = [];
@@ -68,7 +67,8 @@ try {
     curves.push(id);
   }
   console.log(`loss curves drawn for ${curves.join(", ")}`);
-  await page.hover(`#pareto circle[data-id="${lateId}"]`);
+  await page.screenshot({ path: screenshot.replace(/\.png$/, "") + "-latency.png", fullPage: true });
+  await page.click('.switch button[data-axis="params"]');
   await page.screenshot({ path: screenshot, fullPage: true });
 
   const missing = await page.goto(`${base}/sweeps/no-such-sweep`);

@@ -7,7 +7,8 @@
 const sweep = document.body.dataset.sweep;
 const api = `/api/sweeps/${encodeURIComponent(sweep)}`;
 const svgNs = "http://www.w3.org/2000/svg";
-const palette = ["#3b5bdb", "#d9480f", "#2b8a3e", "#ae3ec9", "#0c8599", "#e67700", "#c2255c", "#5f3dc4"];
+// Loss curve colours: apart from the plot's point blue and front orange, so a selection's ring matches its curve.
+const palette = ["#0c8599", "#ae3ec9", "#2b8a3e", "#c2255c", "#e67700", "#5f3dc4", "#1971c2", "#66a80f"];
 
 const state = {
   epoch: null, revision: 0, counts: {}, total: 0, finished: false, cancelled: false,
@@ -70,6 +71,8 @@ function setLive(ok, why) {
   el.textContent = !ok ? `not answering (${why}); retrying`
     : state.cancelled ? "cancelled" : state.finished ? "finished" : "live";
 }
+
+const colourOf = id => palette[Math.max(0, state.selected.indexOf(id)) % palette.length];
 
 function toggle(id) {
   const at = state.selected.indexOf(id);
@@ -211,14 +214,16 @@ function renderPareto() {
 
   const points = el("g", {}, svg);
   for (const c of done) {
-    const classes = ["point", onFront.has(c.id) ? "front" : "", state.selected.includes(c.id) ? "selected" : ""].join(" ");
+    const classes = ["point", onFront.has(c.id) ? "front" : ""].join(" ");
+    if (state.selected.includes(c.id))   // a ring in the colour of its loss curve
+      el("circle", { class: "ring", cx: sx(xOf(c)), cy: sy(num(c.average)), r: 11, stroke: colourOf(c.id) }, points);
     const dot = el("circle", { class: classes, cx: sx(xOf(c)), cy: sy(num(c.average)), r: onFront.has(c.id) ? 6.5 : 5.5,
       "data-id": c.id }, points);
     el("title", {}, dot, describe(c));
     dot.addEventListener("click", () => toggle(c.id));
     if (onFront.has(c.id) || state.selected.includes(c.id)) {
       const right = sx(xOf(c)) > 560;   // near the right edge: label to the left of the point
-      el("text", { class: "point-label", x: sx(xOf(c)) + (right ? -10 : 10), y: sy(num(c.average)) - 9,
+      el("text", { class: "point-label", x: sx(xOf(c)) + (right ? -13 : 13), y: sy(num(c.average)) - 11,
         "text-anchor": right ? "end" : "start" }, svg, c.id);
     }
   }
@@ -231,7 +236,7 @@ function renderLoss() {
   const legend = document.getElementById("legend");
   svg.replaceChildren();
   legend.replaceChildren();
-  const curves = state.selected.map((id, i) => ({ id, colour: palette[i % palette.length], loss: state.losses.get(id) }))
+  const curves = state.selected.map(id => ({ id, colour: colourOf(id), loss: state.losses.get(id) }))
     .filter(c => c.loss && c.loss.steps.length > 0);
   document.getElementById("loss-hint").textContent = state.selected.length === 0
     ? "select candidates in the plot or the table" : `${state.selected.length} selected`;
@@ -308,7 +313,7 @@ function renderTable() {
     const row = body.insertRow();
     row.dataset.id = c.id;
     row.dataset.status = c.status;
-    if (state.selected.includes(c.id)) row.className = "selected";
+    if (state.selected.includes(c.id)) { row.className = "selected"; row.style.setProperty("--c", colourOf(c.id)); }
     row.title = describe(c);
     const id = cell(row, c.id, "id");
     if (onFront.has(c.id)) { const m = document.createElement("span"); m.className = "front-mark"; m.textContent = "front"; id.appendChild(m); }
