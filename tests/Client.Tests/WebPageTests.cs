@@ -6,7 +6,8 @@ namespace LayerChop.Client.Tests;
 
 /// <summary>
 /// The live sweep page of a real embedded silo in headless Chromium (tests/web/page-check.mjs, with Debian's
-/// chromium and npm playwright-core from tests/web/setup.sh).
+/// chromium and npm playwright-core from tests/web/setup.sh). Its screenshots, to look at after a change to the
+/// page, are tests/web/screenshots/sweep-page.png and sweep-page-latency.png (git-ignored).
 /// </summary>
 public class WebPageTests(TrainingInputs inputs) : IClassFixture<TrainingInputs>
 {
@@ -40,15 +41,22 @@ public class WebPageTests(TrainingInputs inputs) : IClassFixture<TrainingInputs>
             var stderr = node.StandardError.ReadToEndAsync();
             var output = new List<string>();
             using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-            while (await node.StandardOutput.ReadLineAsync(deadline.Token) is { } line)
+            try
             {
-                output.Add(line);
-                if (line != "ready") continue;
-                await Heal(lateCandidate, 4, 6, 6, scale: 1.3);
-                await lateCandidate.Report(new StageEvent { Attempt = 1, Stage = WorkerStage.Evaluating });
-                await lateCandidate.End(1, Succeeded(paramsCount: 1_250_000, average: 0.55, latency: 2.6));   // behind the front
+                while (await node.StandardOutput.ReadLineAsync(deadline.Token) is { } line)
+                {
+                    output.Add(line);
+                    if (line != "ready") continue;
+                    await Heal(lateCandidate, 4, 6, 6, scale: 1.3);
+                    await lateCandidate.Report(new StageEvent { Attempt = 1, Stage = WorkerStage.Evaluating });
+                    await lateCandidate.End(1, Succeeded(paramsCount: 1_250_000, average: 0.55, latency: 2.6));   // behind the front
+                }
+                await node.WaitForExitAsync(deadline.Token);
             }
-            await node.WaitForExitAsync(deadline.Token);
+            finally
+            {
+                if (!node.HasExited) node.Kill(entireProcessTree: true);   // and its browser
+            }
             Assert.True(node.ExitCode == 0, $"page-check.mjs exited {node.ExitCode}:\n{string.Join("\n", output)}\n{await stderr}");
             Assert.Contains("ready", output);
             Assert.True(new FileInfo(screenshot).Length > 10_000, $"no screenshot at {screenshot}");
