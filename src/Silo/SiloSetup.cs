@@ -68,6 +68,7 @@ public static class SiloSetup
         var app = webBuilder.Build();
         app.UseJsonErrors();
         app.MapSweepApi();
+        app.MapSweepPage();
         app.MapOrleansDashboard(routePrefix: "/dashboard");
         return app;
     }

@@ -98,7 +98,8 @@ public partial class CommandSurfaceTests(TrainingInputs inputs) : IClassFixture<
             """);
         int webPort = SiloSetup.FreePort();
         var run = Ok("sweep", "run", spec, "--json", "--web", webPort.ToString());
-        Assert.Contains($"web: http://127.0.0.1:{webPort}/api/sweeps/json", run.Stderr);   // where to look while it runs
+        // Where to look while it runs: the live page first, then the API.
+        Assert.Contains($"web: http://127.0.0.1:{webPort}/sweeps/json (the live sweep page), http://127.0.0.1:{webPort}/api/sweeps/json", run.Stderr);
         Check("sweep run", run);
         string[] Store(params string[] args) => [.. args, "--state", Path.Combine(output, "state.db"), "--json"];
         foreach (var verb in new[] { "status", "results", "front", "report", "cancel", "retry" })

@@ -4,13 +4,7 @@ using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using System.Text.Json;
 using LayerChop.Grains.Sweeps;
-using LayerChop.Grains.Workers;
 using LayerChop.Interfaces;
-using LayerChop.Silo;
-using LayerChop.Silo.Web;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Orleans.Runtime;
 using Xunit;
 
 namespace LayerChop.Client.Tests;
@@ -29,32 +23,11 @@ public class WebApiTests(TrainingInputs inputs) : IClassFixture<TrainingInputs>
     [Fact]
     public async Task The_api_serves_the_cli_json_of_sweeps_fronts_and_candidates_and_answers_bad_requests_with_json_errors_on_loopback_only()
     {
-        var work = LayerChopProcess.TempFolder();
-        var model = Path.Combine(work, "base");
-        ClusterTests.InitModel(model);
-        var tasks = ClusterTests.ContinuationTasks(inputs, Path.Combine(work, "tasks"));
-        var specFile = Path.Combine(work, "web.yaml");
-        File.WriteAllText(specFile, $$"""
-            name: web
-            base_model: {{model}}
-            data: [{{inputs.Corpus}}]
-            eval: { tasks: [continuation], task_dir: {{tasks}}, limit: 4 }
-            grid: { remove: [1, 2], strategy: [input, output], heal_tokens: [0], seed: [1] }
-            device: cpu
-            output: {{Path.Combine(work, "out")}}
-            """);
-        var spec = SweepSpecReader.Load(specFile);
-        var web = new WebOptions { Port = SiloSetup.FreePort() };
-        // No worker slots: this test completes a candidate itself, through the calls a silo's supervisor makes.
-        using var host = SiloSetup.Embedded(Path.Combine(work, "state.db"), new WorkerOptions { Slots = 0, Command = ["true"] }, web: web);
-        await host.StartAsync();
+        var silo = await WebSilo.Start(inputs, "web");
+        var (web, grains, sweep) = (silo.Web, silo.Grains, silo.Sweep);
         try
         {
-            var grains = host.Services.GetRequiredService<IGrainFactory>();
-            var sweep = grains.GetGrain<ISweepGrain>("web");
-            Assert.True((await sweep.Submit(spec)).Accepted);
-            var silo = host.Services.GetRequiredService<ILocalSiloDetails>().SiloAddress.ToParsableString();
-            var order = (await sweep.TakeNext(new SlotRef { Silo = silo, Slot = 0 }))!;
+            var order = (await sweep.TakeNext(silo.Slot))!;
             var candidate = grains.GetGrain<ICandidateGrain>(order.Lease.Key);
             await candidate.Report(new HealProgressEvent { Attempt = 1, Step = 1, TotalSteps = 2, Loss = 3.5 });
             await candidate.Report(new StageEvent { Attempt = 1, Stage = WorkerStage.Evaluating });
@@ -124,7 +97,7 @@ public class WebApiTests(TrainingInputs inputs) : IClassFixture<TrainingInputs>
         }
         finally
         {
-            await host.StopAsync();
+            await silo.Stop();
         }
     }
 }

@@ -439,7 +439,7 @@ sealed class SweepStore
 /// <summary>The `--web` options of `sweep run` and `silo`, and the line that says where to look.</summary>
 static class Web
 {
-    public static Option<int?> PortOption() => new("--web") { Description = "Serve the sweep API (/api/sweeps) and the Orleans dashboard (/dashboard) on this port, on loopback unless --web-bind says otherwise" };
+    public static Option<int?> PortOption() => new("--web") { Description = "Serve the live sweep pages (/sweeps/NAME), the sweep API (/api/sweeps) and the Orleans dashboard (/dashboard) on this port, on loopback unless --web-bind says otherwise" };
 
     public static Option<string> BindOption() => new("--web-bind") { Description = "Address the --web port listens on (default 127.0.0.1: this host only)", DefaultValueFactory = _ => "127.0.0.1" };
 
@@ -453,5 +453,5 @@ static class Web
     }
 
     public static string Describe(Silo.Web.WebOptions web, string? sweep) =>
-        $"web: {web.Url}/api/sweeps{(sweep is null ? "" : "/" + sweep)} (the sweep API), {web.Url}/dashboard/ (the Orleans dashboard)";
+        $"web: {(sweep is null ? "" : $"{web.Url}/sweeps/{sweep} (the live sweep page), ")}{web.Url}/api/sweeps{(sweep is null ? "" : "/" + sweep)} (the sweep API), {web.Url}/dashboard/ (the Orleans dashboard)";
 }

@@ -99,7 +99,8 @@ public sealed class SweepGrain(
         if (!entries.TryGetValue(summary.Id, out var entry)) return false;
         var known = entry.Summary;
         if (summary.Revision < known.Revision) return false;
-        if (summary.Revision == known.Revision && !(summary.Progress?.UpdatedUtc > known.Progress?.UpdatedUtc)) return false;
+        // (A first tick after a write has no progress to compare with: null is older than any time.)
+        if (summary.Revision == known.Revision && !(summary.Progress is { } p && (known.Progress is null || p.UpdatedUtc > known.Progress.UpdatedUtc))) return false;
         counts[known.Status]--;
         counts[summary.Status] = counts.GetValueOrDefault(summary.Status) + 1;
         entry.Summary = summary;

@@ -17,7 +17,7 @@ public static class SweepJson
 
     public static Dictionary<string, object?> Status(SweepStatus s) => new()
     {
-        ["name"] = s.Name, ["submitted_utc"] = s.SubmittedUtc, ["revision"] = s.Revision, ["total"] = s.Total, ["running"] = s.Running,
+        ["name"] = s.Name, ["submitted_utc"] = s.SubmittedUtc, ["revision"] = s.Revision, ["epoch"] = s.Epoch, ["total"] = s.Total, ["running"] = s.Running,
         ["cancelled"] = s.Cancelled, ["finished"] = s.IsFinished,
         ["counts"] = Enum.GetValues<CandidateStatus>().ToDictionary(v => v.ToString().ToLowerInvariant(), v => s.Count(v)),
         ["candidates"] = s.Candidates.Select(c => Candidate(c, onFront: false)).ToArray(),
