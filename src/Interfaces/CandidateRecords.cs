@@ -131,6 +131,8 @@ public sealed record CandidateState
     [Id(10)] public int FailuresCountFrom { get; init; }
     /// <summary>Healing loss by step, thinned to a bounded number of points (see <see cref="LossCurve"/>).</summary>
     [Id(11)] public LossCurve Loss { get; init; } = new();
+    /// <summary>Every status change, in order, with its time.</summary>
+    [Id(12)] public IReadOnlyList<StatusChange> Changes { get; init; } = [];
 
     public string Id => Config.Id;
 
@@ -162,15 +164,19 @@ public sealed record LossCurve
     [Id(1)] public IReadOnlyList<double> Losses { get; init; } = [];
     /// <summary>Only steps that are multiples of this are kept.</summary>
     [Id(2)] public long Stride { get; init; } = 1;
+    /// <summary>Training throughput at each kept step (NaN where unknown).</summary>
+    [Id(3)] public IReadOnlyList<double> TokensPerS { get; init; } = [];
 
     /// <summary>The curve with this step added (points at or after it, from an interrupted attempt, are replaced).</summary>
-    public LossCurve Add(long step, double loss)
+    public LossCurve Add(long step, double loss, double tokensPerS = double.NaN)
     {
         if (step % Stride != 0) return this;
         int keep = 0;
         while (keep < Steps.Count && Steps[keep] < step) keep++;
+        var speeds = TokensPerS.Count == Steps.Count ? TokensPerS : Steps.Select(_ => double.NaN).ToList();
         var steps = Steps.Take(keep).Append(step).ToList();
         var losses = Losses.Take(keep).Append(loss).ToList();
+        var rates = speeds.Take(keep).Append(tokensPerS).ToList();
         long stride = Stride;
         while (steps.Count > Capacity)
         {
@@ -178,9 +184,19 @@ public sealed record LossCurve
             var kept = Enumerable.Range(0, steps.Count).Where(i => steps[i] % stride == 0).ToList();
             steps = kept.Select(i => steps[i]).ToList();
             losses = kept.Select(i => losses[i]).ToList();
+            rates = kept.Select(i => rates[i]).ToList();
         }
-        return new LossCurve { Steps = steps, Losses = losses, Stride = stride };
+        return new LossCurve { Steps = steps, Losses = losses, Stride = stride, TokensPerS = rates };
     }
+}
+
+/// <summary>One move of a candidate's status.</summary>
+[GenerateSerializer, Alias("layerchop.status-change")]
+[Immutable]
+public sealed record StatusChange
+{
+    [Id(0)] public CandidateStatus Status { get; init; }
+    [Id(1)] public DateTime Utc { get; init; }
 }
 
 /// <summary>A worker slot of a silo: the silo's address (<c>SiloAddress.ToParsableString()</c>) and the slot's index.</summary>

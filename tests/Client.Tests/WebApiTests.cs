@@ -29,7 +29,8 @@ public class WebApiTests(TrainingInputs inputs) : IClassFixture<TrainingInputs>
         {
             var order = (await sweep.TakeNext(silo.Slot))!;
             var candidate = grains.GetGrain<ICandidateGrain>(order.Lease.Key);
-            await candidate.Report(new HealProgressEvent { Attempt = 1, Step = 1, TotalSteps = 2, Loss = 3.5 });
+            await candidate.Report(new StageEvent { Attempt = 1, Stage = WorkerStage.Healing });
+            await candidate.Report(new HealProgressEvent { Attempt = 1, Step = 1, TotalSteps = 2, Loss = 3.5, TokensPerS = 1500 });
             await candidate.Report(new StageEvent { Attempt = 1, Stage = WorkerStage.Evaluating });
             await candidate.End(1, new AttemptEnd
             {
@@ -70,6 +71,8 @@ public class WebApiTests(TrainingInputs inputs) : IClassFixture<TrainingInputs>
             var (_, shown) = await Get(http, $"/api/sweeps/web/candidates/{order.Config.Id}");
             Assert.Equal("succeeded", Assert.Single(shown.GetProperty("history").EnumerateArray()).GetProperty("outcome").GetString());
             Assert.Equal([1L], shown.GetProperty("loss").GetProperty("steps").EnumerateArray().Select(e => e.GetInt64()));
+            Assert.Equal([1500.0], shown.GetProperty("loss").GetProperty("tokens_per_s").EnumerateArray().Select(e => e.GetDouble()));
+            Assert.Equal(["healing", "evaluating", "completed"], shown.GetProperty("changes").EnumerateArray().Select(e => e.GetProperty("status").GetString()));
 
             foreach (var (path, code) in new[]
             {

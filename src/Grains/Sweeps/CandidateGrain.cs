@@ -63,7 +63,7 @@ public sealed class CandidateGrain(
                         Stage = CandidateStatus.Healing, Step = p.Step, TotalSteps = p.TotalSteps, Loss = p.Loss,
                         TokensPerS = p.TokensPerS, UpdatedUtc = DateTime.UtcNow,
                     },
-                    Loss = s.Loss.Add(p.Step, p.Loss),
+                    Loss = s.Loss.Add(p.Step, p.Loss, p.TokensPerS),
                 };
                 await Tell();
                 return ReportVerdict.Accepted;
@@ -196,7 +196,8 @@ public sealed class CandidateGrain(
             log.LogWarning("candidate {Key}: refused the illegal move {From} -> {To}", this.GetPrimaryKeyString(), s.Status, to);
             return null;
         }
-        return s with { Status = to, UpdatedUtc = DateTime.UtcNow };
+        var now = DateTime.UtcNow;
+        return s with { Status = to, UpdatedUtc = now, Changes = [.. s.Changes, new StatusChange { Status = to, Utc = now }] };
     }
 
     async Task Save(CandidateState s)

@@ -67,7 +67,11 @@ public static class SweepJson
             ["number"] = a.Number, ["silo"] = a.Silo, ["slot"] = a.Slot, ["outcome"] = a.Outcome.ToString().ToLowerInvariant(),
             ["reason"] = a.Reason, ["started_utc"] = a.StartedUtc, ["ended_utc"] = a.EndedUtc,
         }).ToArray();
-        json["loss"] = new Dictionary<string, object?> { ["steps"] = c.Loss.Steps, ["losses"] = c.Loss.Losses, ["stride"] = c.Loss.Stride };
+        json["loss"] = new Dictionary<string, object?>
+        {
+            ["steps"] = c.Loss.Steps, ["losses"] = c.Loss.Losses, ["tokens_per_s"] = c.Loss.TokensPerS, ["stride"] = c.Loss.Stride,
+        };
+        json["changes"] = c.Changes.Select(m => new Dictionary<string, object?> { ["status"] = m.Status.ToString().ToLowerInvariant(), ["utc"] = m.Utc }).ToArray();
         return json;
     }
 
