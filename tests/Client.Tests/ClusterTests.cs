@@ -232,9 +232,9 @@ public class ClusterTests(TrainingInputs inputs) : IClassFixture<TrainingInputs>
         var deadline = DateTime.UtcNow + within;
         while (true)
         {
-            // One run may take all the time left (a `sweep watch` lasts until the sweep ends).
+            // One run may take all the time left, and at least 2 minutes (a `sweep watch` lasts until the sweep ends).
             var left = deadline - DateTime.UtcNow;
-            var r = LayerChopProcess.Run(new Dictionary<string, string>(), left > TimeSpan.FromSeconds(30) ? left : TimeSpan.FromSeconds(30), args);
+            var r = LayerChopProcess.Run(new Dictionary<string, string>(), left > TimeSpan.FromMinutes(2) ? left : TimeSpan.FromMinutes(2), args);
             if (r.ExitCode == 0) return r;
             if (DateTime.UtcNow > deadline) Assert.Fail($"{string.Join(' ', args.Take(2))}: {r.Stderr}\nsilo: {siloLog}");
             Thread.Sleep(1000);
