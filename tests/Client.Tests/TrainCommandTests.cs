@@ -105,7 +105,15 @@ public class TrainCommandTests(TrainingInputs inputs) : IClassFixture<TrainingIn
         var run = Path.Combine(LayerChopProcess.TempFolder(), "killed-random");
         RunAndKill(TrainArgs(run), (stdout, _) => StepLosses(stdout).Length >= killAt);
 
+        // Killed before its first checkpoint, there is nothing to resume: --resume says so, and a plain rerun starts over.
+        bool checkpointed = Directory.Exists(Path.Combine(run, "checkpoints"))
+            && Directory.EnumerateDirectories(Path.Combine(run, "checkpoints"), "step-*").Any(d => File.Exists(Path.Combine(d, "state.json")));
         var resumed = LayerChopProcess.Run(TrainArgs(run, "--resume"));
+        if (!checkpointed)
+        {
+            LayerChopProcess.AssertOneLineError(resumed, "no checkpoint to resume from");
+            resumed = LayerChopProcess.Run(TrainArgs(run));
+        }
         Assert.True(resumed.ExitCode == 0, $"killed at step {killAt} (seed {seed}): {resumed.Stderr}");
         Assert.Equal(File.ReadAllBytes(Path.Combine(straight, "model.safetensors")), File.ReadAllBytes(Path.Combine(run, "model.safetensors")));
         Assert.Equal(RecordedLosses(straight), RecordedLosses(run));
