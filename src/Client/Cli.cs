@@ -11,19 +11,6 @@ public static class Cli
     public const int UserError = (int)Interfaces.WorkerExit.BadInput;
     public const int InternalError = (int)Interfaces.WorkerExit.InternalError;
 
-    /// <summary>
-    /// The one set of JSON options of every `--json` output and report file: snake_case member names (names a
-    /// command writes as dictionary keys, such as task names, stay as they are), and a non-finite number (a
-    /// perplexity that overflowed, the SE of a single question) written as "NaN", "Infinity" or "-Infinity",
-    /// never hidden.
-    /// </summary>
-    public static System.Text.Json.JsonSerializerOptions JsonIndentedOptions => Settings.JsonFormat.Indented;
-
-    /// <summary>The same on one line (JSON lines).</summary>
-    public static System.Text.Json.JsonSerializerOptions JsonLineOptions => Settings.JsonFormat.Line;
-
-    static System.Text.Json.JsonSerializerOptions JsonOptions => JsonIndentedOptions;
-
     /// <summary>Runs a command body; a problem with the user's input becomes one line on stderr and exit code 2.</summary>
     /// <param name="onError">also receives the one-line message (the worker puts it in its JSON events).</param>
     public static int Run(Func<int> body, Action<string>? onError = null)
@@ -81,13 +68,14 @@ public static class Cli
         return first.Length > 0 ? first : message.Trim();
     }
 
+    /// <summary>Indented JSON in the one format of every output (<see cref="Settings.JsonFormat"/>).</summary>
     public static void WriteJson(object value) =>
-        Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(value, JsonOptions));
+        Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(value, Settings.JsonFormat.Indented));
 
     /// <summary>One JSON object on one line, flushed at once (JSON-lines outputs).</summary>
     public static void WriteJsonLine(object value)
     {
-        Console.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(value, JsonLineOptions));
+        Console.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(value, Settings.JsonFormat.Line));
         Console.Out.Flush();
     }
 

@@ -96,7 +96,7 @@ public class CandidateLifecycleTests(TrainingInputs inputs) : IClassFixture<Trai
             await Of(b).End(1, new AttemptEnd { Outcome = AttemptOutcome.Succeeded, Result = Result(double.PositiveInfinity) });
             var results = await sweep.GetResults();
             Assert.Equal(double.PositiveInfinity, results.Single(c => c.Id == b.Config.Id).Result!.Perplexity);
-            Assert.Contains("\"perplexity\": \"Infinity\"", Commands.SweepCommands.ResultsJson(results, await sweep.GetFront()));
+            Assert.Contains("\"perplexity\": \"Infinity\"", SweepJson.Results(results, await sweep.GetFront()));
 
             // Cancel: the queued one is cancelled, and nothing more is handed out until a retry.
             var cancelled = await sweep.Cancel();

@@ -173,19 +173,18 @@ public static class DemoCommand
         }
         if (!File.Exists(Path.Combine(init, "config.json")))
         {
-            var staging = init + ".tmp";
-            if (Directory.Exists(staging)) Directory.Delete(staging, true);
-            Directory.CreateDirectory(staging);
             Console.Error.WriteLine($"base model: learning a {vocab}-token byte-level BPE vocabulary from the corpus");
             var sample = string.Join("\n", File.ReadLines(Path.Combine(data, "train.jsonl")).Take(40)
                 .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("text").GetString()));
-            TextTokenizer.WriteByteLevel(staging, vocab, sample);
             var config = ModelConfig.CreateLlama(layers, hidden, hidden / 32, Math.Max(1, hidden / 64), hidden * 11 / 4 / 8 * 8, vocab, 512, bos: 256, eos: 257);
-            using var model = new CausalLM(config, ScalarType.Float32, CPU);
-            model.InitializeRandom(1);
-            ModelFolder.Save(model, staging, ScalarType.Float32, tokenizerFrom: null);
-            if (Directory.Exists(init)) Directory.Delete(init, true);
-            Directory.Move(staging, init);
+            if (Directory.Exists(init)) Directory.Delete(init, true);           // incomplete
+            ModelFolder.WriteAside(init, staging =>
+            {
+                TextTokenizer.WriteByteLevel(staging, vocab, sample);
+                using var model = new CausalLM(config, ScalarType.Float32, CPU);
+                model.InitializeRandom(1);
+                ModelFolder.Save(model, staging, ScalarType.Float32, tokenizerFrom: null);
+            });
         }
         Console.Error.WriteLine($"base model: training {ModelSummary.Read(init).Params:N0} parameters from scratch for {tokens:N0} tokens");
         // In a child process (`layerchop train`), so a native crash loses at most the steps since its last

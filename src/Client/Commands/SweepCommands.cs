@@ -63,7 +63,7 @@ public static class SweepCommands
         {
             var status = await s.GetStatus() ?? throw NoSuchSweep();
             var front = await s.GetFront();
-            if (json) Console.WriteLine(ResultsJson(status.Candidates, front));
+            if (json) Console.WriteLine(SweepJson.Results(status.Candidates, front));
             else new ProgressTable(live: false, Console.Out).Draw(status.Candidates, status, force: true);
             return 0;
         }));
@@ -379,7 +379,7 @@ public static class SweepCommands
             var front = await sweep.GetFront();
             var results = await sweep.GetResults();
             var report = Reports.SweepReport.Write(spec, results, front, clock.Elapsed, reportPreamble);
-            if (json) Console.WriteLine(ResultsJson(results, front));
+            if (json) Console.WriteLine(SweepJson.Results(results, front));
             else PrintFront(front);
             Console.Error.WriteLine($"report: {Path.Combine(report, "report.md")} (results.csv, results.json, pareto-params.png/svg, pareto-latency.png/svg)");
             int failed = status.Count(CandidateStatus.Failed);
@@ -402,8 +402,6 @@ public static class SweepCommands
         table.Write(indent: 2);
     }
 
-    /// <summary>Every candidate, as `sweep results --json`, `sweep run --json` and report/results.json write it.</summary>
-    public static string ResultsJson(IReadOnlyList<CandidateSummary> results, SweepFront front) => SweepJson.Results(results, front);
 }
 
 /// <summary>

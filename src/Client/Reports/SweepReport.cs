@@ -20,7 +20,7 @@ public static class SweepReport
     {
         var dir = Path.GetFullPath(outDir ?? Path.Combine(spec.Output, "report"));
         Directory.CreateDirectory(dir);
-        File.WriteAllText(Path.Combine(dir, "results.json"), Commands.SweepCommands.ResultsJson(results, front));
+        File.WriteAllText(Path.Combine(dir, "results.json"), SweepJson.Results(results, front));
         File.WriteAllText(Path.Combine(dir, "results.csv"), Csv(results, front));
         ParetoPlot.Write(results, front.ByParams, FrontAxis.Params, Path.Combine(dir, "pareto-params"));
         ParetoPlot.Write(results, front.ByLatency, FrontAxis.Latency, Path.Combine(dir, "pareto-latency"));

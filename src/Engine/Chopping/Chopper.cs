@@ -86,46 +86,34 @@ public static partial class Chopper
 
         // Everything is written into a sibling folder first and renamed at the end: an interrupted chop
         // never leaves a folder that looks complete.
-        var partial = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(destination))!,
-            "." + Path.GetFileName(Path.GetFullPath(destination)) + ".partial");
-        if (Directory.Exists(partial)) Directory.Delete(partial, recursive: true);
-        Directory.CreateDirectory(partial);
         long before = 0, after = 0;
-        using (var checkpoint = SafeTensorsCheckpoint.Open(source))
+        ModelFolder.WriteAside(destination, partial =>
         {
-            var sources = new List<TensorSource>();
-            foreach (var name in checkpoint.Names)
+            using (var checkpoint = SafeTensorsCheckpoint.Open(source))
             {
-                var info = checkpoint.Info(name);
-                long count = info.Shape.Aggregate(1L, (a, b) => a * b);
-                before += count;
-                string outName = name;
-                if (LayerTensorName.TryParse(name, out int layer, out string rest))
+                var sources = new List<TensorSource>();
+                foreach (var name in checkpoint.Names)
                 {
-                    if (layer >= config.NumLayers)
-                        throw new LayerChopException($"{source}: tensor '{name}' names layer {layer} but config.json says num_hidden_layers = {config.NumLayers}");
-                    if (!newIndex.TryGetValue(layer, out int renumbered)) continue;
-                    outName = LayerTensorName.Format(renumbered, rest);
+                    var info = checkpoint.Info(name);
+                    long count = info.Shape.Aggregate(1L, (a, b) => a * b);
+                    before += count;
+                    string outName = name;
+                    if (LayerTensorName.TryParse(name, out int layer, out string rest))
+                    {
+                        if (layer >= config.NumLayers)
+                            throw new LayerChopException($"{source}: tensor '{name}' names layer {layer} but config.json says num_hidden_layers = {config.NumLayers}");
+                        if (!newIndex.TryGetValue(layer, out int renumbered)) continue;
+                        outName = LayerTensorName.Format(renumbered, rest);
+                    }
+                    after += count;
+                    sources.Add(new TensorSource(outName, SafeTensorsDTypes.ToScalarType(info.DType), info.Shape, () => checkpoint.Read(name)));
                 }
-                after += count;
-                sources.Add(new TensorSource(outName, SafeTensorsDTypes.ToScalarType(info.DType), info.Shape, () => checkpoint.Read(name)));
-            }
-            try
-            {
                 SafeTensorsCheckpoint.WriteStreaming(partial, sources, metadata: new Dictionary<string, string> { ["format"] = "pt" });
             }
-            catch
-            {
-                Directory.Delete(partial, recursive: true);
-                throw;
-            }
-        }
-        config.WithLayersKept(plan.Kept).Save(partial);
-        ModelFolder.CopyTokenizerFiles(source, partial);
-        WriteRecord(partial, source, strategyName, plan.Removed, plan.Kept, importance);
-
-        if (Directory.Exists(destination)) Directory.Delete(destination);   // empty, checked above
-        Directory.Move(partial, destination);
+            config.WithLayersKept(plan.Kept).Save(partial);
+            ModelFolder.CopyTokenizerFiles(source, partial);
+            WriteRecord(partial, source, strategyName, plan.Removed, plan.Kept, importance);
+        });
         return plan with { ParamsBefore = before, ParamsAfter = after };
     }
 }

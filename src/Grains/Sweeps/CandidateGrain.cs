@@ -13,7 +13,7 @@ namespace LayerChop.Grains.Sweeps;
 /// status changes, checkpoints and ends are written.
 /// </summary>
 public sealed class CandidateGrain(
-    [PersistentState("candidate", StorageNames.Sweeps)] IPersistentState<CandidateState> state,
+    [PersistentState(StorageNames.CandidateState, StorageNames.Sweeps)] IPersistentState<CandidateState> state,
     ILogger<CandidateGrain> log)
     : Grain, ICandidateGrain
 {
