@@ -451,5 +451,5 @@ static class Web
     }
 
     public static string Describe(Silo.Web.WebOptions web, string? sweep) =>
-        $"web: {(sweep is null ? "" : $"{web.Url}/sweeps/{sweep} (the live sweep page), ")}{web.Url}/api/sweeps{(sweep is null ? "" : "/" + sweep)} (the sweep API), {web.Url}/dashboard/ (the Orleans dashboard)";
+        $"web: {web.Url}/sweeps/{sweep ?? "NAME"} ({(sweep is null ? "the live page of sweep NAME" : "the live sweep page")}), {web.Url}/api/sweeps{(sweep is null ? "" : "/" + sweep)} (the sweep API), {web.Url}/dashboard/ (the Orleans dashboard)";
 }
