@@ -6,7 +6,9 @@
 #   deploy/postgres.sh stop [DIR]    stop it (the data stays in DIR)
 #   deploy/postgres.sh status [DIR]  exit 0 when it runs
 #
-# DIR defaults to $LAYERCHOP_PG_DIR or /tmp/layerchop-pg; the port to $LAYERCHOP_PG_PORT or 55432.
+# DIR defaults to $LAYERCHOP_PG_DIR or /tmp/layerchop-pg; the port to $LAYERCHOP_PG_PORT or 55432. The
+# server listens on $LAYERCHOP_PG_LISTEN (default 127.0.0.1); with another address, $LAYERCHOP_PG_TRUST names
+# the one network (CIDR) trusted besides this machine, as the fault harness does for its private bridge.
 # Every command is safe to repeat. Progress goes to stderr; `start` and `status` print the connection
 # string on stdout, so this works:
 #   export LAYERCHOP_PG="$(deploy/postgres.sh start)"
@@ -20,6 +22,8 @@ set -euo pipefail
 command=${1:-start}
 dir=${2:-${LAYERCHOP_PG_DIR:-/tmp/layerchop-pg}}
 port=${LAYERCHOP_PG_PORT:-55432}
+listen=${LAYERCHOP_PG_LISTEN:-127.0.0.1}
+trust=${LAYERCHOP_PG_TRUST:-}
 database=layerchop
 superuser=postgres
 
@@ -62,7 +66,7 @@ fi
 
 data="$dir/data"
 log="$dir/server.log"
-connection() { echo "Host=127.0.0.1;Port=$1;Username=$superuser;Database=$database"; }
+connection() { echo "Host=$listen;Port=$1;Username=$superuser;Database=$database"; }
 running() { [ -f "$data/PG_VERSION" ] && as_owner "$pg_bin/pg_ctl" -D "$data" status >/dev/null 2>&1; }
 # The port the running server listens on (line 4 of postmaster.pid).
 running_port() { sed -n 4p "$data/postmaster.pid"; }
@@ -99,19 +103,23 @@ if [ ! -f "$data/PG_VERSION" ]; then
     || { tail -n 20 "$dir/initdb.log" >&2; die "initdb failed (log: $dir/initdb.log)"; }
 fi
 
+if [ -n "$trust" ] && ! grep -q "^host all all $trust trust" "$data/pg_hba.conf"; then
+  echo "host all all $trust trust" >> "$data/pg_hba.conf"
+fi
+
 if running; then
   port=$(running_port)
   say "already running on port $port, data in $data"
 else
-  say "starting on 127.0.0.1:$port, data in $data"
+  say "starting on $listen:$port, data in $data"
   if ! as_owner "$pg_bin/pg_ctl" -D "$data" -l "$log" -w -t 60 \
-      -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories='$dir'" start >/dev/null; then
+      -o "-c listen_addresses=$listen -c port=$port -c unix_socket_directories='$dir'" start >/dev/null; then
     tail -n 20 "$log" >&2 || true
     die "the server did not start (log: $log); is port $port taken? set LAYERCHOP_PG_PORT to another"
   fi
 fi
 
-psql_admin() { as_owner "$pg_bin/psql" -X -q -h 127.0.0.1 -p "$port" -U "$superuser" -d postgres -v ON_ERROR_STOP=1 "$@"; }
+psql_admin() { as_owner "$pg_bin/psql" -X -q -h "$listen" -p "$port" -U "$superuser" -d postgres -v ON_ERROR_STOP=1 "$@"; }
 if [ "$(psql_admin -tAc "SELECT 1 FROM pg_database WHERE datname = '$database'")" != 1 ]; then
   say "creating database $database"
   psql_admin -c "CREATE DATABASE $database"

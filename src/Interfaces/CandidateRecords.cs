@@ -20,7 +20,12 @@ public sealed record AttemptRecord
 {
     /// <summary>1 for the first attempt.</summary>
     [Id(0)] public int Number { get; init; }
+    /// <summary>When its worker started work (its own record); until the worker says so, when the lease was granted.</summary>
     [Id(1)] public DateTime StartedUtc { get; init; }
+    /// <summary>
+    /// When its worker stopped: the process's exit as its silo saw it, or, for a worker lost with its silo, the
+    /// last time it was heard from (corrected to the worker's own stop record when the next attempt finds one).
+    /// </summary>
     [Id(2)] public DateTime? EndedUtc { get; init; }
     /// <summary>The silo that ran it (its address or host name).</summary>
     [Id(3)] public string Silo { get; init; } = "";
@@ -29,6 +34,10 @@ public sealed record AttemptRecord
     [Id(5)] public string? Reason { get; init; }
     /// <summary>The worker slot it ran in on that silo (the GPU index on a GPU silo).</summary>
     [Id(6)] public int Slot { get; init; }
+    /// <summary>The worker's process id on its host, once it started.</summary>
+    [Id(7)] public int? Pid { get; init; }
+    /// <summary>The last time the worker was heard from (an event reached the candidate).</summary>
+    [Id(8)] public DateTime? LastSeenUtc { get; init; }
 }
 
 /// <summary>Live progress of a running candidate, reported by its worker and persisted at each checkpoint.</summary>
@@ -248,6 +257,8 @@ public sealed record AttemptEnd
     [Id(2)] public CandidateResult? Result { get; init; }
     /// <summary>A failure no further attempt can fix (bad input): the candidate fails at once.</summary>
     [Id(3)] public bool Permanent { get; init; }
+    /// <summary>When the worker process exited, as its silo saw it; null when no process ran.</summary>
+    [Id(4)] public DateTime? WorkerEndedUtc { get; init; }
 }
 
 /// <summary>What the candidate grain answers to a worker's report.</summary>

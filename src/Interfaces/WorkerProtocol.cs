@@ -50,6 +50,7 @@ public enum FailureKind
 
 /// <summary>One line of a worker's output.</summary>
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "event", UnknownDerivedTypeHandling = JsonUnknownDerivedTypeHandling.FailSerialization)]
+[JsonDerivedType(typeof(StartedEvent), "started")]
 [JsonDerivedType(typeof(StageEvent), "stage")]
 [JsonDerivedType(typeof(HealProgressEvent), "heal_progress")]
 [JsonDerivedType(typeof(EvalProgressEvent), "eval_progress")]
@@ -64,6 +65,19 @@ public abstract record WorkerEvent
 {
     /// <summary>The attempt the worker was started for (its job's attempt).</summary>
     [Id(0)] public int Attempt { get; init; }
+}
+
+/// <summary>
+/// The worker holds its candidate's folder: no older attempt's worker runs any more. Its times are the worker's
+/// own, so the attempt history shows when work really ran.
+/// </summary>
+[GenerateSerializer, Alias("layerchop.started-event")]
+public sealed record StartedEvent : WorkerEvent
+{
+    [Id(0)] public int Pid { get; init; }
+    [Id(1)] public DateTime StartedUtc { get; init; }
+    /// <summary>When the previous attempt's worker stopped, by its own record; null when it left none (it was killed).</summary>
+    [Id(2)] public DateTime? PreviousStoppedUtc { get; init; }
 }
 
 /// <summary>The worker entered a stage.</summary>

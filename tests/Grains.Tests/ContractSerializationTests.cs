@@ -65,7 +65,7 @@ public sealed class ContractSerializationTests
         Attempts =
         [
             new AttemptRecord { Number = 1, StartedUtc = new DateTime(2025, 1, 2, 0, 0, 0, DateTimeKind.Utc), EndedUtc = new DateTime(2025, 1, 2, 1, 0, 0, DateTimeKind.Utc), Silo = "gpu-1:11111", Outcome = AttemptOutcome.Interrupted, Reason = "silo stopped" },
-            new AttemptRecord { Number = 2, StartedUtc = new DateTime(2025, 1, 2, 1, 5, 0, DateTimeKind.Utc), Silo = "gpu-2:11111", Slot = 3, Outcome = AttemptOutcome.Running },
+            new AttemptRecord { Number = 2, StartedUtc = new DateTime(2025, 1, 2, 1, 5, 0, DateTimeKind.Utc), Silo = "gpu-2:11111", Slot = 3, Outcome = AttemptOutcome.Running, Pid = 4242, LastSeenUtc = new DateTime(2025, 1, 2, 1, 6, 0, DateTimeKind.Utc) },
         ],
         Result = Result,
         Error = null,
@@ -93,7 +93,7 @@ public sealed class ContractSerializationTests
         [typeof(CandidateConfig)] = Config,
         [typeof(CandidateStatus)] = CandidateStatus.Evaluating,
         [typeof(AttemptOutcome)] = AttemptOutcome.Failed,
-        [typeof(AttemptRecord)] = State.Attempts[0],
+        [typeof(AttemptRecord)] = State.Attempts[1],
         [typeof(CandidateProgress)] = State.Progress!,
         [typeof(CandidateResult)] = Result,
         [typeof(LatencyConditions)] = Result.Latency!,
@@ -113,7 +113,7 @@ public sealed class ContractSerializationTests
         [typeof(SlotRef)] = Lease.Slot,
         [typeof(Lease)] = Lease,
         [typeof(WorkOrder)] = new WorkOrder { Lease = Lease, Spec = FullSpec, Config = Config },
-        [typeof(AttemptEnd)] = new AttemptEnd { Outcome = AttemptOutcome.Succeeded, Reason = "done", Result = Result, Permanent = true },
+        [typeof(AttemptEnd)] = new AttemptEnd { Outcome = AttemptOutcome.Succeeded, Reason = "done", Result = Result, Permanent = true, WorkerEndedUtc = new DateTime(2025, 1, 2, 1, 9, 0, DateTimeKind.Utc) },
         [typeof(ReportVerdict)] = ReportVerdict.Stale,
         [typeof(BeginReply)] = new BeginReply { Lease = Lease, Summary = State.Summarize() },
         [typeof(CancelResult)] = new CancelResult { Queued = ["a"], Stopped = ["b", "c"], AlreadyFinished = 4 },
@@ -128,6 +128,7 @@ public sealed class ContractSerializationTests
         [typeof(FailureEvent)] = new FailureEvent { Attempt = 2, Kind = FailureKind.Internal, Message = "boom" },
         [typeof(StoppedEvent)] = new StoppedEvent { Attempt = 2, CheckpointStep = 6 },
         [typeof(FencedEvent)] = new FencedEvent { Attempt = 2, Owner = 3 },
+        [typeof(StartedEvent)] = new StartedEvent { Attempt = 2, Pid = 77, StartedUtc = new DateTime(2025, 1, 2, 1, 5, 2, DateTimeKind.Utc), PreviousStoppedUtc = new DateTime(2025, 1, 2, 1, 0, 3, DateTimeKind.Utc) },
         [typeof(SlotsView)] = new SlotsView { Silo = "10.0.0.7:11111@123456", Gpu = true, Holders = ["demo/" + Config.Id, null] },
     };
 

@@ -15,6 +15,7 @@ public sealed class WorkerProtocolTests
 
     public static TheoryData<WorkerEvent> Events() =>
     [
+        new StartedEvent { Attempt = 3, Pid = 4321, StartedUtc = new DateTime(2026, 11, 27, 12, 0, 1, DateTimeKind.Utc), PreviousStoppedUtc = new DateTime(2026, 11, 27, 11, 59, 58, DateTimeKind.Utc) },
         new StageEvent { Attempt = 3, Stage = WorkerStage.Measuring },
         new HealProgressEvent { Attempt = 3, Step = 7, TotalSteps = 10, Tokens = 896, Loss = 2.5, Lr = 1e-3, TokensPerS = 1234.5 },
         new EvalProgressEvent { Attempt = 3, Task = "piqa", Done = 5, Total = 9 },

@@ -21,7 +21,7 @@ public static class WorkerCommand
     public static Command Create()
     {
         var job = new Argument<string>("JOB") { Description = "Candidate job file (JSON, snake_case fields of a CandidateJob)" };
-        var command = new Command("worker", "Run one sweep candidate end to end; progress as JSON lines on stdout (the worker protocol: {\"event\":\"stage\"|\"heal_progress\"|\"eval_progress\"|\"checkpoint\"|\"message\"|\"result\"|\"failure\"|\"stopped\"|\"fenced\",\"attempt\":N,...}); rerunning continues where it stopped")
+        var command = new Command("worker", "Run one sweep candidate end to end; progress as JSON lines on stdout (the worker protocol: {\"event\":\"started\"|\"stage\"|\"heal_progress\"|\"eval_progress\"|\"checkpoint\"|\"message\"|\"result\"|\"failure\"|\"stopped\"|\"fenced\",\"attempt\":N,...}); rerunning continues where it stopped")
         {
             job,
         };
@@ -48,7 +48,7 @@ public static class WorkerCommand
                 try
                 {
                     // A sweep's attempt claims the candidate's folder; a job run by hand (attempt 0) publishes freely.
-                    using var fence = parsed.Attempt > 0 ? AttemptFence.Claim(parsed.WorkDir, parsed.Attempt) : null;
+                    using var fence = parsed.Attempt > 0 ? Claim(parsed, events) : null;
                     var outcome = CandidatePipeline.Run(parsed, events, stop.Token, fence);
                     if (outcome is null)
                     {
@@ -73,6 +73,60 @@ public static class WorkerCommand
     }
 
     /// <summary>
+    /// Claims the candidate's folder for the job's attempt and waits until no older attempt's worker runs; from
+    /// then on the worker stops at once (exit <see cref="WorkerExit.Fenced"/>) when a newer attempt claims the
+    /// folder. Its start and its stop, however it stops short of being killed, go into the folder's worker log.
+    /// </summary>
+    static AttemptFence Claim(CandidateJob job, WorkerEvents events)
+    {
+        var fence = AttemptFence.Claim(job.WorkDir, job.Attempt, older => events.Emit(new MessageEvent
+        {
+            Message = older is null
+                ? "waiting for an older attempt's worker to stop"
+                : $"waiting for the worker of attempt {older.Attempt} (pid {older.Pid}{(older.Where is null ? "" : " on " + older.Where)}) to stop",
+        }));
+        var previous = AttemptFence.ReadWorkerLog(job.WorkDir).LastOrDefault(r => r.Attempt < job.Attempt);
+        var start = fence.Record(WorkerRecord.Start, job.Where);
+        events.Emit(new StartedEvent
+        {
+            Pid = start.Pid, StartedUtc = start.Utc,
+            PreviousStoppedUtc = previous is { Event: WorkerRecord.Stop } ? previous.Utc : null,
+        });
+        int stopped = 0;
+        void RecordStop(int? code)
+        {
+            if (Interlocked.Exchange(ref stopped, 1) == 0)
+                try { fence.Record(WorkerRecord.Stop, job.Where, code); } catch (IOException) { }
+        }
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => RecordStop(Environment.ExitCode);
+        beforeExitNow = RecordStop;
+        fence.WatchOwner(owner =>
+        {
+            Console.Error.WriteLine($"stopped: attempt {job.Attempt} no longer owns the candidate's folder: attempt {owner} does");
+            events.Emit(new FencedEvent { Owner = owner });
+            ExitNow(WorkerExit.Fenced);
+        });
+        return fence;
+    }
+
+    static Action<int?>? beforeExitNow;
+
+    /// <summary>
+    /// Ends the process at once from a watcher thread, with its stop recorded and its output flushed: no runtime
+    /// shutdown, which could hang or crash while libtorch still computes on other threads.
+    /// </summary>
+    static void ExitNow(WorkerExit code)
+    {
+        beforeExitNow?.Invoke((int)code);
+        Console.Out.Flush();
+        Console.Error.Flush();
+        ExitProcess((int)code);
+    }
+
+    [DllImport("libc", EntryPoint = "_exit")]
+    static extern void ExitProcess(int code);
+
+    /// <summary>
     /// A worker started by a silo exits when that silo's process is gone, so a dead silo leaves no orphan
     /// holding a GPU; the candidate resumes from its last checkpoint wherever it runs next.
     /// </summary>
@@ -85,14 +139,14 @@ public static class WorkerCommand
         {
             while (true)
             {
-                if (getppid() != parent) Environment.Exit((int)WorkerExit.SiloGone);
+                if (getppid() != parent) ExitNow(WorkerExit.SiloGone);
                 Thread.Sleep(500);
             }
         }) { IsBackground = true, Name = "parent watch" };
         thread.Start();
     }
 
-    [System.Runtime.InteropServices.DllImport("libc", SetLastError = false)]
+    [DllImport("libc", SetLastError = false)]
     static extern int getppid();
 }
 

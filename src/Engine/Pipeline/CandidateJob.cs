@@ -18,6 +18,8 @@ public sealed record CandidateJob
     /// 0 for a job run by hand, which claims nothing and is fenced by no one.
     /// </summary>
     public int Attempt { get; init; }
+    /// <summary>The silo and slot that run it ("SILO#SLOT"), written into the folder's worker log; null when run by hand.</summary>
+    public string? Where { get; init; }
     public required string BaseModel { get; init; }
     /// <summary>The candidate's own folder on storage every host sees: chopped model, healing run, results.</summary>
     public required string WorkDir { get; init; }

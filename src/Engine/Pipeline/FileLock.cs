@@ -30,6 +30,20 @@ public sealed class FileLock : IDisposable
         }
     }
 
+    /// <summary>Takes the lock if nobody holds it in a conflicting way; false (at once) when someone does.</summary>
+    public bool TryFlock(int operation)
+    {
+        while (flock(fd, operation | NonBlocking) != 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == WouldBlock) return false;
+            if (errno != 4) throw new IOException($"flock on {path} failed (errno {errno})");
+        }
+        return true;
+    }
+
+    const int NonBlocking = 4, WouldBlock = 11;   // Linux LOCK_NB, EWOULDBLOCK
+
     /// <summary>Holds the lock exclusively until the returned value is disposed.</summary>
     public IDisposable HoldExclusive()
     {

@@ -28,7 +28,7 @@ public sealed class CandidateGrain(
     {
         var s = Current(sweep, config);
         if (CandidateTransitions.IsFinished(s.Status)) return new BeginReply { Summary = s.Summarize() };
-        if (s.Running is { } left) s = CloseAttempt(s, left.Number, AttemptOutcome.Interrupted, "its silo stopped before the attempt ended");
+        if (s.Running is { } left) s = CloseLost(s, left, "its silo stopped before the attempt ended");
         if (CandidateTransitions.IsRunning(s.Status)) s = Moved(s, CandidateStatus.Pending) ?? s;
         var attempt = new AttemptRecord
         {
@@ -46,9 +46,12 @@ public sealed class CandidateGrain(
     public async Task<ReportVerdict> Report(WorkerEvent e)
     {
         if (!IsLive(e.Attempt)) return Stale(e.Attempt, e.GetType().Name);
-        var s = state.State;
+        var s = state.State = Seen(state.State, DateTime.UtcNow);
         switch (e)
         {
+            case StartedEvent started:
+                await Save(Started(s, started));
+                return ReportVerdict.Accepted;
             case StageEvent stage:
                 var to = WorkerProtocol.StatusOf(stage.Stage);
                 if (to == s.Status) return ReportVerdict.Accepted;
@@ -88,11 +91,14 @@ public sealed class CandidateGrain(
         if (s is null || attempt < 1 || attempt > s.Attempts.Count) return Stale(attempt, "end");
         if (!IsLive(attempt))
         {
-            // Ended before (a retried End whose first answer was lost, or a cancel): tell the sweep again.
+            // Ended before (a retried End whose first answer was lost, a cancel, a silo declared dead): the
+            // worker's own exit time corrects the history if it ran on longer; then tell the sweep again.
+            if (end.WorkerEndedUtc is { } real && s.Attempts[attempt - 1] is { EndedUtc: { } closed } a && real > closed)
+                await Save(s with { Attempts = s.Attempts.Select(x => x.Number == attempt ? x with { EndedUtc = real } : x).ToArray() });
             await Tell();
             return ReportVerdict.Stale;
         }
-        s = CloseAttempt(s, attempt, end.Outcome, end.Reason);
+        s = CloseAttempt(s, attempt, end.Outcome, end.Reason, end.WorkerEndedUtc ?? DateTime.UtcNow);
         switch (end.Outcome)
         {
             case AttemptOutcome.Succeeded when end.Result is { } result:
@@ -127,7 +133,7 @@ public sealed class CandidateGrain(
     {
         var s = Current(sweep, config);
         if (!IsLive(attempt)) return s.Summarize();
-        s = CloseAttempt(s, attempt, AttemptOutcome.Interrupted, reason);
+        s = CloseLost(s, s.Running!, reason);
         if (CandidateTransitions.IsRunning(s.Status)) s = Moved(s, CandidateStatus.Pending) ?? s;
         await Save(s);
         return state.State.Summarize();
@@ -138,7 +144,7 @@ public sealed class CandidateGrain(
         var s = Current(sweep, config);
         if (CandidateTransitions.IsFinished(s.Status)) return s.Summarize();
         var running = s.Running;
-        if (running is not null) s = CloseAttempt(s, running.Number, AttemptOutcome.Cancelled, "cancelled");
+        if (running is not null) s = CloseAttempt(s, running.Number, AttemptOutcome.Cancelled, "cancelled", DateTime.UtcNow);
         s = (Moved(s, CandidateStatus.Cancelled) ?? s) with { Error = "cancelled" };
         await Save(s);
         if (running is not null)
@@ -182,11 +188,44 @@ public sealed class CandidateGrain(
         return ReportVerdict.Stale;
     }
 
-    static CandidateState CloseAttempt(CandidateState s, int number, AttemptOutcome outcome, string? reason) => s with
+    static CandidateState CloseAttempt(CandidateState s, int number, AttemptOutcome outcome, string? reason, DateTime ended) => s with
     {
         Attempts = s.Attempts.Select(a => a.Number == number && a.Outcome == AttemptOutcome.Running
-            ? a with { EndedUtc = DateTime.UtcNow, Outcome = outcome, Reason = reason } : a).ToArray(),
+            ? a with { EndedUtc = ended, Outcome = outcome, Reason = reason } : a).ToArray(),
     };
+
+    /// <summary>
+    /// Closes an attempt whose worker was lost with its silo: it ended, as far as anyone knows, when it was last
+    /// heard from (the next attempt's worker corrects this from the lost worker's own stop record, if it left one).
+    /// </summary>
+    static CandidateState CloseLost(CandidateState s, AttemptRecord running, string reason)
+    {
+        var seen = running.LastSeenUtc ?? running.StartedUtc;
+        return CloseAttempt(s, running.Number, AttemptOutcome.Interrupted, $"{reason} (its worker was last heard from at {seen:HH:mm:ss} UTC)", seen);
+    }
+
+    /// <summary>The live attempt heard from at <paramref name="utc"/> (kept in memory; written with the next save).</summary>
+    static CandidateState Seen(CandidateState s, DateTime utc) => s with
+    {
+        Attempts = s.Attempts.Select(a => a.Outcome == AttemptOutcome.Running ? a with { LastSeenUtc = utc } : a).ToArray(),
+    };
+
+    /// <summary>
+    /// The live attempt's worker started: its own start time and process id replace the lease's, and the previous
+    /// attempt's end becomes its worker's own stop time when that was later than what the history says.
+    /// </summary>
+    static CandidateState Started(CandidateState s, StartedEvent e)
+    {
+        var live = s.Running!;
+        var previous = s.Attempts.LastOrDefault(a => a.Number < live.Number);
+        return s with
+        {
+            Attempts = s.Attempts.Select(a =>
+                a.Number == live.Number ? a with { StartedUtc = e.StartedUtc, Pid = e.Pid }
+                : a.Number == previous?.Number && e.PreviousStoppedUtc is { } stopped && (a.EndedUtc is null || stopped > a.EndedUtc) ? a with { EndedUtc = stopped }
+                : a).ToArray(),
+        };
+    }
 
     /// <summary>The state moved to <paramref name="to"/>, or null (logged) when the table forbids the move.</summary>
     CandidateState? Moved(CandidateState s, CandidateStatus to)

@@ -155,13 +155,24 @@ public sealed class SweepGrain(
         foreach (var entry in running.Values.ToList())
         {
             var silo = entry.Summary.Running!.Silo;
-            if (members.TryGetValue(silo, out var status) && status != SiloStatus.Dead) continue;
+            if (!IsLost(members, silo, entry.Summary.UpdatedUtc)) continue;
             var summary = await Candidate(entry.Summary.Id).Interrupt(spec.Name, entry.Summary.Config, entry.Summary.RunningAttempt, $"its silo {silo} left the cluster");
             requeued |= Apply(summary) && queue.Contains(entry.Order);
             log.LogInformation("sweep {Sweep}: {Candidate} was running on {Silo}, which left the cluster; queued again", spec.Name, entry.Summary.Id, silo);
         }
         if (requeued && !state.State.Cancelled) await WakeSupervisors();
     }
+
+    /// <summary>
+    /// Whether the silo of an attempt is gone: the cluster declared it dead, or it is unknown to this silo's view
+    /// of the membership table although the attempt began longer ago than any view can lag (a silo that just
+    /// joined may not be in this view yet).
+    /// </summary>
+    static bool IsLost(Dictionary<string, SiloStatus> members, string silo, DateTime sinceUtc) =>
+        members.TryGetValue(silo, out var status) ? status == SiloStatus.Dead : DateTime.UtcNow - sinceUtc > UnknownSiloGrace;
+
+    /// <summary>How long a silo unknown to the membership view is given before its attempts count as lost.</summary>
+    static readonly TimeSpan UnknownSiloGrace = TimeSpan.FromMinutes(2);
 
     /// <summary>Tells every live silo's supervisor that there is work (a silo without a free slot ignores it).</summary>
     async Task WakeSupervisors()

@@ -65,7 +65,7 @@ public static class SweepJson
         json["history"] = c.Attempts.Select(a => new Dictionary<string, object?>
         {
             ["number"] = a.Number, ["silo"] = a.Silo, ["slot"] = a.Slot, ["outcome"] = a.Outcome.ToString().ToLowerInvariant(),
-            ["reason"] = a.Reason, ["started_utc"] = a.StartedUtc, ["ended_utc"] = a.EndedUtc,
+            ["reason"] = a.Reason, ["started_utc"] = a.StartedUtc, ["ended_utc"] = a.EndedUtc, ["pid"] = a.Pid, ["last_seen_utc"] = a.LastSeenUtc,
         }).ToArray();
         json["loss"] = new Dictionary<string, object?>
         {

@@ -125,7 +125,7 @@ public sealed class WorkerSupervisor(WorkerOptions options, IGrainFactory grains
         WorkerProcess process;
         try
         {
-            var job = JobBuilder.Build(order.Spec, order.Config, options.Gpu) with { Attempt = order.Lease.Attempt };
+            var job = JobBuilder.Build(order.Spec, order.Config, options.Gpu) with { Attempt = order.Lease.Attempt, Where = $"{SiloKey}#{slot}" };
             process = WorkerProcess.Start(options, job, slot);
         }
         catch (Exception e)
@@ -179,8 +179,9 @@ public sealed class WorkerSupervisor(WorkerOptions options, IGrainFactory grains
             events.Writer.TryComplete();
         }
         int code = await worker.Process.WaitAsync();
+        var exited = DateTime.UtcNow;
         await reporting;
-        var end = EndOf(worker, code, result, failure, fenced, protocolError);
+        var end = EndOf(worker, code, result, failure, fenced, protocolError) with { WorkerEndedUtc = exited };
         await Deliver(worker.Lease, end);
         lock (gate) slots[slot] = null;
         worker.Process.Dispose();

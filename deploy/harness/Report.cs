@@ -1,0 +1,74 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace LayerChop.FaultHarness;
+
+public sealed class RunReport
+{
+    public string Name { get; init; } = "";
+    public double Seconds { get; set; }
+    /// <summary>This run's time over the fault-free run's.</summary>
+    public double? Slowdown { get; set; }
+    public List<Fault> Faults { get; } = [];
+    public List<Check> Checks { get; } = [];
+    /// <summary>Per candidate: its sizes and scores, to compare with the fault-free run.</summary>
+    public Dictionary<string, string> Results { get; } = [];
+    /// <summary>From a fault to the membership row of each silo it hit turning Dead.</summary>
+    public List<double> DetectionSeconds { get; } = [];
+    /// <summary>From a fault to the next attempt's worker start of each candidate that ran on a hit host.</summary>
+    public List<double> RerunSeconds { get; } = [];
+    /// <summary>Healing steps redone: the last step seen before the fault minus the checkpoint it resumed from (seen once a second, so a lower bound).</summary>
+    public List<long> LostSteps { get; } = [];
+
+    public JsonObject ToJson() => new()
+    {
+        ["name"] = Name, ["seconds"] = Math.Round(Seconds, 1), ["slowdown"] = Slowdown is { } s ? Math.Round(s, 2) : null,
+        ["faults"] = new JsonArray(Faults.Select(f => (JsonNode)new JsonObject
+        {
+            ["kind"] = f.Kind, ["hosts"] = new JsonArray(f.Hosts.Select(h => (JsonNode)JsonValue.Create(h.Name)!).ToArray()),
+            ["utc"] = f.Utc, ["end_utc"] = f.EndUtc,
+            ["victims"] = new JsonArray(f.Victims.Select(v => (JsonNode)new JsonObject
+            {
+                ["id"] = v.Id, ["attempt"] = v.Attempt, ["stage"] = v.Stage, ["step"] = v.Step,
+            }).ToArray()),
+        }).ToArray()),
+        ["checks"] = new JsonArray(Checks.Select(c => (JsonNode)new JsonObject { ["name"] = c.Name, ["passed"] = c.Passed, ["detail"] = c.Detail }).ToArray()),
+        ["detection_s"] = new JsonArray(DetectionSeconds.Select(x => (JsonNode)JsonValue.Create(x)).ToArray()),
+        ["rerun_s"] = new JsonArray(RerunSeconds.Select(x => (JsonNode)JsonValue.Create(x)).ToArray()),
+        ["lost_steps"] = new JsonArray(LostSteps.Select(x => (JsonNode)JsonValue.Create(x)).ToArray()),
+    };
+}
+
+public sealed class Report
+{
+    public int Seed { get; init; }
+    public int Hosts { get; init; }
+    public int Candidates { get; init; }
+    public RunReport? Baseline { get; set; }
+    public List<RunReport> Scenarios { get; } = [];
+
+    public bool Passed => Baseline is not null && Baseline.Checks.All(c => c.Passed) && Scenarios.All(s => s.Checks.All(c => c.Passed));
+
+    public string ToJson() => new JsonObject
+    {
+        ["seed"] = Seed, ["hosts"] = Hosts, ["candidates"] = Candidates, ["passed"] = Passed,
+        ["baseline"] = Baseline?.ToJson(),
+        ["scenarios"] = new JsonArray(Scenarios.Select(s => (JsonNode)s.ToJson()).ToArray()),
+    }.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+
+    static string Spread<T>(IReadOnlyList<T> values) where T : IComparable<T> =>
+        values.Count == 0 ? "-" : values.Count == 1 ? $"{values[0]}" : $"{values.Min()}..{values.Max()} (n={values.Count})";
+
+    public void Print(TextWriter w)
+    {
+        w.WriteLine($"seed {Seed}, {Hosts} hosts, {Candidates} candidates; fault-free run {Baseline?.Seconds:F0} s");
+        w.WriteLine($"{"scenario",-10} {"checks",7} {"time",7} {"slowdown",8} {"detect s",14} {"rerun s",14} {"lost steps",14}");
+        foreach (var s in (RunReport[])[Baseline!, .. Scenarios])
+            w.WriteLine($"{s.Name,-10} {s.Checks.Count(c => c.Passed) + "/" + s.Checks.Count,7} {s.Seconds,6:F0}s {(s.Slowdown is { } x ? $"{x:F2}x" : "-"),8} " +
+                        $"{Spread(s.DetectionSeconds),14} {Spread(s.RerunSeconds),14} {Spread(s.LostSteps),14}");
+        foreach (var s in (RunReport[])[Baseline!, .. Scenarios])
+            foreach (var c in s.Checks.Where(c => !c.Passed))
+                w.WriteLine($"FAILED {s.Name}: {c.Name}: {c.Detail}");
+        w.WriteLine(Passed ? "every check holds" : "some checks failed");
+    }
+}
