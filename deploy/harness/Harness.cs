@@ -256,73 +256,84 @@ public sealed partial class Harness(Options options)
         }
     }
 
-    async Task InjectFaults(string kind, List<SiloRunner> silos, Observer observer, RunReport run)
+    async Task InjectFaults(string scenario, List<SiloRunner> silos, Observer observer, RunReport run)
     {
-        for (int i = 0; i < options.Faults; i++)
+        // The mixed scenario strikes once with every kind of fault, in a seeded order.
+        var kinds = scenario == Options.Mixed
+            ? Options.FaultKinds.OrderBy(_ => random.Next()).ToList()
+            : Enumerable.Repeat(scenario, options.Faults).ToList();
+        Say($"{scenario}: faults to inject: {string.Join(", ", kinds)}");
+        for (int i = 0; i < kinds.Count; i++)
         {
             // A fault lands while healing is under way past a checkpoint, after a seeded pause.
             var ready = DateTime.UtcNow.AddMinutes(3);
             while (DateTime.UtcNow < ready && !observer.Finished && !Healing(observer).Any(s => s.Step >= CheckpointEvery + 5)) await Task.Delay(500);
-            if (observer.Finished) { Say($"{kind}: the sweep finished before fault {i + 1} of {options.Faults}"); return; }
-            await Task.Delay(TimeSpan.FromSeconds(random.NextDouble() * 6));
-            var healing = Healing(observer).Where(s => s.Step >= CheckpointEvery + 5).ToList();
-            var candidates = healing.Select(s => HostOf(s.Silo)).Distinct().Select(a => silos.First(s => s.Host.Address == a)).ToList();
-            var target = candidates.Count > 0 ? candidates[random.Next(candidates.Count)] : silos[random.Next(silos.Count)];
-            var now = observer.Now().Values.Where(s => s.Silo is not null).ToList();
-            Fault fault;
-            switch (kind)
-            {
-                case "kill" or "new-ports":
-                    fault = new Fault(kind, [target.Host], DateTime.UtcNow, now.Where(s => HostOf(s.Silo) == target.Host.Address).ToList());
-                    RecordSilos(fault, observer);
-                    target.HoldRestart(DateTime.UtcNow.AddSeconds(5), kind == "new-ports" ? target.Port + 7 : null, kind == "new-ports" ? target.GatewayPort + 7 : null);
-                    var killed = TestNetwork.KillAll(target.Host);
-                    Say($"{kind}: kill -9 of {target.Host.Name} ({killed.Count} processes), running {Describe(fault.Victims)}; back in 5 s{(kind == "new-ports" ? $" on ports {target.Port}/{target.GatewayPort}" : "")}");
-                    fault.EndUtc = DateTime.UtcNow.AddSeconds(5);
-                    run.Faults.Add(fault);
-                    await Task.Delay(TimeSpan.FromSeconds(15));
-                    break;
-                case "all-hosts":
-                    fault = new Fault(kind, silos.Select(s => s.Host).ToList(), DateTime.UtcNow, now);
-                    RecordSilos(fault, observer);
-                    foreach (var s in silos) s.HoldRestart(DateTime.UtcNow.AddSeconds(5));
-                    foreach (var s in silos) TestNetwork.KillAll(s.Host);
-                    Say($"all-hosts: kill -9 of every host, running {Describe(fault.Victims)}; back in 5 s");
-                    fault.EndUtc = DateTime.UtcNow.AddSeconds(5);
-                    run.Faults.Add(fault);
-                    await Task.Delay(TimeSpan.FromSeconds(20));
-                    break;
-                case "postgres":
-                    fault = new Fault(kind, [], DateTime.UtcNow, []);
-                    Postgres("stop");
-                    var down = 8 + random.Next(5);
-                    Say($"postgres: stopped for {down} s, while running {Describe(now)}");
-                    await Task.Delay(TimeSpan.FromSeconds(down));
-                    Postgres("start");
-                    fault.EndUtc = DateTime.UtcNow;
-                    Say("postgres: back");
-                    run.Faults.Add(fault);
-                    await Task.Delay(TimeSpan.FromSeconds(10));
-                    break;
-                case "partition":
-                    fault = new Fault(kind, [target.Host], DateTime.UtcNow, now.Where(s => HostOf(s.Silo) == target.Host.Address).ToList());
-                    RecordSilos(fault, observer);
-                    TestNetwork.Cut(target.Host);
-                    Say($"partition: {target.Host.Name} cut off, running {Describe(fault.Victims)}; until the cluster declares it dead, then 15 s more");
-                    var cutLimit = DateTime.UtcNow.AddSeconds(180);
-                    while (DateTime.UtcNow < cutLimit && !DeclaredDead(fault, observer)) await Task.Delay(500);
-                    var dead = DateTime.UtcNow;
-                    await Task.Delay(TimeSpan.FromSeconds(15));
-                    TestNetwork.Reconnect(target.Host);
-                    fault.EndUtc = DateTime.UtcNow;
-                    Say($"partition: {target.Host.Name} reconnected after {(fault.EndUtc - fault.Utc).TotalSeconds:F0} s (declared dead after {(dead - fault.Utc).TotalSeconds:F0} s)");
-                    run.Faults.Add(fault);
-                    await Task.Delay(TimeSpan.FromSeconds(10));
-                    break;
-                default:
-                    throw new HarnessException($"unknown scenario {kind}");
-            }
+            if (observer.Finished) { Say($"{scenario}: the sweep finished before fault {i + 1} of {kinds.Count}"); return; }
+            await Task.Delay(TimeSpan.FromSeconds(random.NextDouble() * 4));
+            run.Faults.Add(await InjectOne(kinds[i], silos, observer));
         }
+    }
+
+    async Task<Fault> InjectOne(string kind, List<SiloRunner> silos, Observer observer)
+    {
+        var healing = Healing(observer).Where(s => s.Step >= CheckpointEvery + 5).ToList();
+        var candidates = healing.Select(s => HostOf(s.Silo)).Distinct().Select(a => silos.First(s => s.Host.Address == a)).ToList();
+        var target = candidates.Count > 0 ? candidates[random.Next(candidates.Count)] : silos[random.Next(silos.Count)];
+        var now = observer.Now().Values.Where(s => s.Silo is not null).ToList();
+        var onTarget = now.Where(s => HostOf(s.Silo) == target.Host.Address).ToList();
+        Fault fault;
+        switch (kind)
+        {
+            case "kill" or "new-ports":
+                fault = new Fault(kind, [target.Host], DateTime.UtcNow, onTarget);
+                RecordSilos(fault, observer);
+                target.HoldRestart(DateTime.UtcNow.AddSeconds(5), kind == "new-ports" ? target.Port + 7 : null, kind == "new-ports" ? target.GatewayPort + 7 : null);
+                var killed = TestNetwork.KillAll(target.Host);
+                Say($"{kind}: kill -9 of {target.Host.Name} ({killed.Count} processes), running {Describe(fault.Victims)}; back in 5 s{(kind == "new-ports" ? $" on ports {target.Port}/{target.GatewayPort}" : "")}");
+                fault.EndUtc = DateTime.UtcNow.AddSeconds(5);
+                await Task.Delay(TimeSpan.FromSeconds(12));
+                break;
+            case "all-hosts":
+                fault = new Fault(kind, silos.Select(s => s.Host).ToList(), DateTime.UtcNow, now);
+                RecordSilos(fault, observer);
+                foreach (var s in silos) s.HoldRestart(DateTime.UtcNow.AddSeconds(5));
+                foreach (var s in silos) TestNetwork.KillAll(s.Host);
+                Say($"all-hosts: kill -9 of every host, running {Describe(fault.Victims)}; back in 5 s");
+                fault.EndUtc = DateTime.UtcNow.AddSeconds(5);
+                await Task.Delay(TimeSpan.FromSeconds(15));
+                break;
+            case "postgres":
+                fault = new Fault(kind, [], DateTime.UtcNow, []);
+                Postgres("stop");
+                var down = 8 + random.Next(5);
+                Say($"postgres: stopped for {down} s, while running {Describe(now)}");
+                await Task.Delay(TimeSpan.FromSeconds(down));
+                Postgres("start");
+                fault.EndUtc = DateTime.UtcNow;
+                Say("postgres: back");
+                await Task.Delay(TimeSpan.FromSeconds(5));
+                break;
+            case "partition" or "partition-silos":
+                fault = new Fault(kind, [target.Host], DateTime.UtcNow, onTarget);
+                RecordSilos(fault, observer);
+                if (kind == "partition") TestNetwork.Cut(target.Host);
+                else network!.CutFromHosts(target.Host);
+                Say($"{kind}: {target.Host.Name} cut off from {(kind == "partition" ? "everything" : "the other hosts (PostgreSQL and the client still reachable)")}, " +
+                    $"running {Describe(fault.Victims)}; until the cluster declares it dead, then 10 s more");
+                var cutLimit = DateTime.UtcNow.AddSeconds(180);
+                while (DateTime.UtcNow < cutLimit && !DeclaredDead(fault, observer)) await Task.Delay(500);
+                var dead = DateTime.UtcNow;
+                await Task.Delay(TimeSpan.FromSeconds(10));
+                if (kind == "partition") TestNetwork.Reconnect(target.Host);
+                else TestNetwork.ReconnectToHosts(target.Host);
+                fault.EndUtc = DateTime.UtcNow;
+                Say($"{kind}: {target.Host.Name} reconnected after {(fault.EndUtc - fault.Utc).TotalSeconds:F0} s (declared dead after {(dead - fault.Utc).TotalSeconds:F0} s)");
+                await Task.Delay(TimeSpan.FromSeconds(5));
+                break;
+            default:
+                throw new HarnessException($"unknown fault {kind}");
+        }
+        return fault;
     }
 
     static IEnumerable<Sighting> Healing(Observer observer) => observer.Now().Values.Where(s => s.Stage == "healing" && s.Silo is not null);

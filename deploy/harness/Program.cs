@@ -37,8 +37,11 @@ public static class Program
 
 public sealed record Options
 {
-    public static readonly string[] AllScenarios = ["kill", "new-ports", "all-hosts", "postgres", "partition"];
-    public static readonly string[] ReducedScenarios = ["kill", "partition"];
+    /// <summary>Every kind of fault; each is a scenario of its own, and <see cref="Mixed"/> strikes once with each.</summary>
+    public static readonly string[] FaultKinds = ["kill", "new-ports", "all-hosts", "postgres", "partition", "partition-silos"];
+    public const string Mixed = "mixed";
+    public static readonly string[] AllScenarios = [.. FaultKinds, Mixed];
+    public static readonly string[] ReducedScenarios = [Mixed];
 
     public int Seed { get; init; }
     public IReadOnlyList<string> Scenarios { get; init; } = AllScenarios;
@@ -62,11 +65,19 @@ public sealed record Options
         Usage: deploy/faults.sh [--seed N] [--reduced] [--scenarios LIST] [--hosts N] [--seeds N] [--faults N] [--steps N] [--out DIR] [--json]
 
           --seed N         seed of every random choice (fault times, hosts); default: random, printed
-          --reduced        the CI form: scenarios kill,partition, 2 candidates per fault, one fault each
-          --scenarios L    comma-separated, from: kill, new-ports, all-hosts, postgres, partition (default: all)
+          --reduced        the CI form: the fault-free run and the mixed scenario only, 1000 steps
+          --scenarios L    comma-separated, from: kill, new-ports, all-hosts, postgres, partition, partition-silos,
+                           mixed (one fault of each kind, in a seeded order); default: all of them
+                           kill: kill -9 of a host's silo and workers, back on the same ports 5 s later
+                           new-ports: the same, back on other ports
+                           all-hosts: kill -9 of every host at once, all back 5 s later
+                           postgres: PostgreSQL stopped for 8-12 s, then started again
+                           partition: a host's link down until the cluster declares it dead, then 10 s more
+                           partition-silos: the same, but only traffic between hosts is dropped; the host
+                           still reaches PostgreSQL and the client
           --hosts N        silo hosts, one CPU slot each (default 3, at least 3)
           --seeds N        candidates = 2 x N (remove 1 or 2 layers, N seeds; default 4)
-          --faults N       faults injected per scenario (default 2)
+          --faults N       faults injected per single-kind scenario (default 2)
           --steps N        healing steps per candidate, 128 tokens each (default 2000)
           --out DIR        logs, sweep outputs and report.json (default /tmp/layerchop-faults-SEED)
           --json           print report.json on stdout instead of the summary
@@ -76,7 +87,7 @@ public sealed record Options
     public static Options Parse(string[] args)
     {
         var o = new Options { Seed = Random.Shared.Next(1, 100000) };
-        bool scenariosGiven = false, seedsGiven = false, faultsGiven = false;
+        bool scenariosGiven = false, seedsGiven = false, faultsGiven = false, stepsGiven = false;
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new HarnessException($"{args[i]} needs a value");
@@ -95,7 +106,7 @@ public sealed record Options
                 case "--hosts": o = o with { Hosts = Number("--hosts") }; break;
                 case "--seeds": o = o with { Seeds = Number("--seeds") }; seedsGiven = true; break;
                 case "--faults": o = o with { Faults = Number("--faults") }; faultsGiven = true; break;
-                case "--steps": o = o with { Steps = Number("--steps") }; break;
+                case "--steps": o = o with { Steps = Number("--steps") }; stepsGiven = true; break;
                 case "--out": o = o with { Out = Next() }; break;
                 case "--json": o = o with { Json = true }; break;
                 case "-h" or "--help": o = o with { Help = true }; break;
@@ -106,7 +117,8 @@ public sealed record Options
         if (o.Reduced)
             o = o with
             {
-                Scenarios = scenariosGiven ? o.Scenarios : ReducedScenarios, Seeds = seedsGiven ? o.Seeds : 2, Faults = faultsGiven ? o.Faults : 1,
+                Scenarios = scenariosGiven ? o.Scenarios : ReducedScenarios, Seeds = seedsGiven ? o.Seeds : 3, Faults = faultsGiven ? o.Faults : 1,
+                Steps = stepsGiven ? o.Steps : 1000,
             };
         return o with { Out = o.Out.Length > 0 ? Path.GetFullPath(o.Out) : $"/tmp/layerchop-faults-{o.Seed}" };
     }

@@ -27,7 +27,7 @@ public sealed record SweepState
 /// </summary>
 public sealed class SweepGrain(
     [PersistentState("sweep", StorageNames.Sweeps)] IPersistentState<SweepState> state,
-    IClusterMembershipService membership, ILogger<SweepGrain> log)
+    IClusterMembershipService membership, ILocalSiloDetails localSilo, ILogger<SweepGrain> log)
     : Grain, ISweepGrain, IRemindable
 {
     /// <summary>How often an unfinished sweep looks for running candidates whose silo left the cluster.</summary>
@@ -164,12 +164,21 @@ public sealed class SweepGrain(
     }
 
     /// <summary>
-    /// Whether the silo of an attempt is gone: the cluster declared it dead, or it is unknown to this silo's view
-    /// of the membership table although the attempt began longer ago than any view can lag (a silo that just
-    /// joined may not be in this view yet).
+    /// Whether the silo of an attempt is gone: the cluster declared it dead, or this silo's view of the membership
+    /// does not know it although it started before this silo did (this silo read every older row when it joined:
+    /// the row is gone, or it was a silo of an earlier embedded run). A silo that started later and is unknown may
+    /// just have joined: only an attempt that has not changed for <see cref="UnknownSiloGrace"/> counts as lost.
     /// </summary>
-    static bool IsLost(Dictionary<string, SiloStatus> members, string silo, DateTime sinceUtc) =>
-        members.TryGetValue(silo, out var status) ? status == SiloStatus.Dead : DateTime.UtcNow - sinceUtc > UnknownSiloGrace;
+    bool IsLost(Dictionary<string, SiloStatus> members, string silo, DateTime sinceUtc)
+    {
+        if (members.TryGetValue(silo, out var status)) return status == SiloStatus.Dead;
+        try
+        {
+            if (SiloAddress.FromParsableString(silo).Generation < localSilo.SiloAddress.Generation) return true;
+        }
+        catch (FormatException) { return true; }
+        return DateTime.UtcNow - sinceUtc > UnknownSiloGrace;
+    }
 
     /// <summary>How long a silo unknown to the membership view is given before its attempts count as lost.</summary>
     static readonly TimeSpan UnknownSiloGrace = TimeSpan.FromMinutes(2);
