@@ -54,7 +54,7 @@ public sealed record SiloConfig
 
 /// <summary>
 /// Orleans' failure detector (ClusterMembershipOptions): shorter times detect a dead host sooner and risk
-/// declaring a slow but live one dead. A field left out keeps Orleans' default, which the guide's table gives.
+/// declaring a slow but live one dead. A field left out keeps Orleans' default (<see cref="OrleansDefaults"/>).
 /// </summary>
 public sealed record MembershipConfig
 {
@@ -67,7 +67,7 @@ public sealed record MembershipConfig
     [Description("Suspicions (votes) that declare a silo dead")]
     public int? VotesForDeath { get; init; }
 
-    [Description("Seconds between a silo's I-am-alive writes to the membership table (diagnostic, and what a new silo checks its peers against)")]
+    [Description("Seconds between a silo's heartbeat writes to the membership table; an active row without one for twice this long counts as stale")]
     public double? IAmAliveTablePublishS { get; init; }
 
     [Description("Seconds between a silo's reads of the whole membership table")]
@@ -75,6 +75,16 @@ public sealed record MembershipConfig
 
     [Description("Seconds after which a suspicion no longer counts toward a death")]
     public double? DeathVoteExpirationS { get; init; }
+
+    /// <summary>What Orleans uses for a field left out.</summary>
+    public static MembershipConfig OrleansDefaults { get; } = From(new ClusterMembershipOptions());
+
+    static MembershipConfig From(ClusterMembershipOptions o) => new()
+    {
+        ProbeTimeoutS = o.ProbeTimeout.TotalSeconds, MissedProbesLimit = o.NumMissedProbesLimit, VotesForDeath = o.NumVotesForDeathDeclaration,
+        IAmAliveTablePublishS = o.IAmAliveTablePublishTimeout.TotalSeconds, TableRefreshS = o.TableRefreshTimeout.TotalSeconds,
+        DeathVoteExpirationS = o.DeathVoteExpirationTimeout.TotalSeconds,
+    };
 
     /// <summary>Sets the fields given here on Orleans' options; the others keep Orleans' defaults.</summary>
     public void ApplyTo(ClusterMembershipOptions options)

@@ -8,7 +8,7 @@ using LayerChop.Settings;
 
 namespace LayerChop.Silo;
 
-/// <summary>One field of <see cref="SiloConfig"/>: its key in the file, its environment variable and its description.</summary>
+/// <summary>One field of <see cref="SiloConfig"/>: its key in the file, its environment variable, its description and its default (Orleans' own for a membership field).</summary>
 /// <param name="Key">the file's key: "port", or "membership.probe_timeout_s" for a nested one.</param>
 public sealed record SiloConfigField(string Key, string Variable, Type Type, string Description, object? Default)
 {
@@ -71,7 +71,7 @@ public static class SiloConfigReader
                                  ?? throw new InvalidOperationException($"{type.Name}.{property.Name} has no description");
             if (property.PropertyType == typeof(MembershipConfig))
             {
-                nested.AddRange(FieldsOf(property.PropertyType, property.GetValue(defaults)!, key));
+                nested.AddRange(FieldsOf(property.PropertyType, MembershipConfig.OrleansDefaults, key));
                 continue;
             }
             yield return new SiloConfigField(key, Prefix + key.Replace('.', '_').ToUpperInvariant(), property.PropertyType, description, property.GetValue(defaults));

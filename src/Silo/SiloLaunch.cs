@@ -29,7 +29,8 @@ public sealed record SiloLaunch
     /// <summary>Checks <paramref name="loaded"/> and resolves it: GPUs, ports, the shared folder, the connection.</summary>
     /// <param name="clusterFlag">`--cluster` as given on the command line (null when not given).</param>
     /// <param name="environment">reads $LAYERCHOP_CLUSTER.</param>
-    public static SiloLaunch Check(LoadedSiloConfig loaded, string? clusterFlag, Func<string, string?> environment)
+    /// <param name="workerCommand">what starts a worker; by default this layerchop binary.</param>
+    public static SiloLaunch Check(LoadedSiloConfig loaded, string? clusterFlag, Func<string, string?> environment, IReadOnlyList<string>? workerCommand = null)
     {
         var c = loaded.Config;
         string Named(string key, object? value) => loaded.Describe(key, value);
@@ -63,7 +64,7 @@ public sealed record SiloLaunch
             Listen = listen,
             Port = c.Port,
             GatewayPort = c.GatewayPort,
-            Workers = WorkerOptions.ForHost(devices, c.CpuSlots, c.Threads),
+            Workers = WorkerOptions.ForHost(devices, c.CpuSlots, c.Threads, workerCommand),
             Membership = c.Membership,
             Web = web,
         };

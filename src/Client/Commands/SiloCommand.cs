@@ -12,7 +12,7 @@ namespace LayerChop.Client.Commands;
 public static class SiloCommand
 {
     /// <summary>The flags that set a field of <see cref="SiloConfig"/>, and the field each sets.</summary>
-    static readonly (string Flag, string Key)[] FieldFlags =
+    public static readonly IReadOnlyList<(string Flag, string Key)> FieldFlags =
     [
         ("--cluster-id", "cluster_id"), ("--cluster-file", "connection_file"), ("--gpus", "gpus"), ("--slots", "cpu_slots"), ("--threads", "threads"),
         ("--advertise", "advertise"), ("--listen", "listen"), ("--port", "port"), ("--gateway-port", "gateway_port"), ("--shared", "shared"),

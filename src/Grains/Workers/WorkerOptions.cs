@@ -16,9 +16,10 @@ public sealed class WorkerOptions
     public IReadOnlyDictionary<string, string> WorkerEnvironment { get; init; } = new Dictionary<string, string>();
 
     /// <summary>One worker per device of <paramref name="devices"/>, pinned to it; without devices, <paramref name="cpuSlots"/> CPU workers.</summary>
-    public static WorkerOptions ForHost(IReadOnlyList<int> devices, int cpuSlots, int cpuThreads) => new()
+    /// <param name="command">what starts a worker; by default <see cref="LayerChopCommand"/>.</param>
+    public static WorkerOptions ForHost(IReadOnlyList<int> devices, int cpuSlots, int cpuThreads, IReadOnlyList<string>? command = null) => new()
     {
-        Slots = devices.Count > 0 ? devices.Count : cpuSlots, Devices = devices, CpuThreads = cpuThreads, Command = LayerChopCommand(),
+        Slots = devices.Count > 0 ? devices.Count : cpuSlots, Devices = devices, CpuThreads = cpuThreads, Command = command ?? LayerChopCommand(),
     };
 
     /// <summary>The command that starts another layerchop process: `dotnet LAYERCHOP_WORKER_DLL` when that is set, else this binary.</summary>
