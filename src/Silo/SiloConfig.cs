@@ -58,7 +58,7 @@ public sealed record SiloConfig
 /// </summary>
 public sealed record MembershipConfig
 {
-    [Description("Seconds a silo waits for a probe's answer before it counts the probe as missed")]
+    [Description("Seconds a silo first waits for a probe's answer before it counts the probe as missed (Orleans then adapts the wait to the answer times it sees, between half and four times this)")]
     public double? ProbeTimeoutS { get; init; }
 
     [Description("Missed probes in a row after which a silo suspects the one it probes")]

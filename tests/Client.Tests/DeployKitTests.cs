@@ -62,7 +62,7 @@ public class DeployKitTests
         // The silo waits ShutdownGrace for its workers' checkpoints and 5 s more before it kills them; then it leaves the cluster.
         Assert.True(stopTimeout >= WorkerSupervisor.ShutdownGrace + TimeSpan.FromSeconds(5) + TimeSpan.FromSeconds(15),
             $"TimeoutStopSec {stopTimeout.TotalSeconds} s leaves the silo too little time after its workers' {WorkerSupervisor.ShutdownGrace.TotalSeconds} s grace");
-        Assert.Equal("on-failure", Setting(unit, "Restart"));
+        Assert.Equal("always", Setting(unit, "Restart"));
         Assert.Equal("/etc/layerchop/silo.json", Setting(unit, "Environment").Split('=', 2)[1]);
         Assert.Equal("layerchop", Setting(unit, "User"));
     }

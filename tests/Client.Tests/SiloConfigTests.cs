@@ -240,7 +240,7 @@ public class SiloConfigTests
                 int i when field.Section is not null => $"`{i}` (Orleans)",
                 var other => $"`{other}`",
             };
-            lines.Add($"| `{field.Key}` | `{field.Variable}` | {(flag is null ? "" : $"`{flag}`")} | {value} | {field.Description} |");
+            lines.Add($"| `{field.Key}` | `{field.Variable}` | {(flag is null ? "none" : $"`{flag}`")} | {value} | {field.Description} |");
         }
         return string.Join("\n", lines);
     }
