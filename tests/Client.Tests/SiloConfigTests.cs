@@ -194,14 +194,16 @@ public class SiloConfigTests
     }
 
     [Fact]
-    public void Membership_timings_reach_Orleans_and_the_ports_listen_on_the_listen_address()
+    public void Membership_timings_and_listed_devices_reach_the_silo_and_its_ports_listen_on_the_listen_address()
     {
         var loaded = Read(null, CleanEnvironment(("LAYERCHOP_MEMBERSHIP_PROBE_TIMEOUT_S", "2"), ("LAYERCHOP_MEMBERSHIP_MISSED_PROBES_LIMIT", "4")),
-            new SiloConfigOverride("gpus", JsonValue.Create("0"), "--gpus"), new SiloConfigOverride("cpu_slots", JsonValue.Create(0), "--slots"),
+            new SiloConfigOverride("gpus", JsonValue.Create("1,3"), "--gpus"),
             new SiloConfigOverride("port", JsonValue.Create(SiloSetup.FreePort()), "--port"),
             new SiloConfigOverride("gateway_port", JsonValue.Create(SiloSetup.FreePort()), "--gateway-port"));
         var launch = SiloLaunch.Check(loaded, clusterFlag: "Host=127.0.0.1;Port=1;Username=x;Database=y", _ => null,
             workerCommand: [LayerChopProcess.DotnetHost, LayerChopProcess.Dll]);
+        Assert.Equal(new[] { 1, 3 }, launch.Workers.Devices);   // worker slot i pinned to the i-th listed device
+        Assert.Equal(2, launch.Workers.Slots);
         using var host = SiloSetup.ClusterSilo(launch);      // built, not started: nothing is joined
 
         var membership = host.Services.GetRequiredService<IOptions<ClusterMembershipOptions>>().Value;
