@@ -5,11 +5,16 @@
 #     installs Debian's postgresql package if missing). The tests read its connection string from
 #     $LAYERCHOP_PG, defaulting to this server.
 #   - Debian's chromium and npm playwright-core for the browser test of the live sweep page (tests/web/setup.sh)
+#   - systemd-analyze (Debian's systemd package), which checks deploy/layerchop-silo.service in the tests
 # Safe to run again; each step skips what is already in place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash tests/fetch-test-data.sh
 bash tests/web/setup.sh
+if ! command -v systemd-analyze >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >&2
+  else echo "setup: systemd-analyze is missing; as root run: apt-get install -y systemd" >&2; fi
+fi
 connection="$(./deploy/postgres.sh start)"
 echo "setup: done (PostgreSQL: $connection)"

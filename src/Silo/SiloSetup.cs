@@ -75,24 +75,32 @@ public static class SiloSetup
 
     /// <summary>
     /// A silo of a cluster: membership, reminders and grain state in PostgreSQL, workers on this host's GPUs
-    /// (or CPU slots). Every silo and client of one cluster uses the same <paramref name="clusterId"/>.
+    /// (or CPU slots), its ports listening on <see cref="SiloLaunch.Listen"/> and advertised at
+    /// <see cref="SiloLaunch.Advertise"/>. Every silo and client of one cluster uses the same cluster id.
     /// </summary>
-    public static IHost ClusterSilo(string connection, string clusterId, WorkerOptions workers, IPAddress advertise,
-        int siloPort, int gatewayPort, LogLevel logLevel = LogLevel.Warning, WebOptions? web = null)
+    public static IHost ClusterSilo(SiloLaunch launch, LogLevel logLevel = LogLevel.Warning)
     {
-        var builder = CreateBuilder(web);
+        var builder = CreateBuilder(launch.Web);
         ConfigureLogging(builder, logLevel);
         builder.UseOrleans(silo =>
         {
-            silo.Configure<ClusterOptions>(o => { o.ClusterId = clusterId; o.ServiceId = clusterId; });
-            var database = DatabaseTarget.Parse(connection);
+            silo.Configure<ClusterOptions>(o => { o.ClusterId = launch.ClusterId; o.ServiceId = launch.ClusterId; });
+            silo.Configure<ClusterMembershipOptions>(launch.Membership.ApplyTo);
+            var database = DatabaseTarget.Parse(launch.Connection);
             silo.AddLayerChopClustering(new StorageOptions { Database = database });
             silo.AddLayerChopReminders(new StorageOptions { Database = database });
-            silo.AddLayerChopSweeps(workers, connection);
-            silo.ConfigureEndpoints(advertise, siloPort, gatewayPort, listenOnAnyHostAddress: true);
-            if (web is not null) silo.AddDashboard();
+            silo.AddLayerChopSweeps(launch.Workers, launch.Connection);
+            silo.Configure<EndpointOptions>(o =>
+            {
+                o.AdvertisedIPAddress = launch.Advertise;
+                o.SiloPort = launch.Port;
+                o.GatewayPort = launch.GatewayPort;
+                o.SiloListeningEndpoint = new IPEndPoint(launch.Listen, launch.Port);
+                o.GatewayListeningEndpoint = new IPEndPoint(launch.Listen, launch.GatewayPort);
+            });
+            if (launch.Web is not null) silo.AddDashboard();
         });
-        return Build(builder, web);
+        return Build(builder, launch.Web);
     }
 
     /// <summary>
@@ -137,10 +145,10 @@ public static class SiloSetup
         builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
     }
 
-    /// <summary>Whether this host can listen on a TCP port at every address, as a cluster silo does.</summary>
-    public static bool CanListenOn(int port)
+    /// <summary>Whether this host can listen on a TCP port at <paramref name="address"/> (0.0.0.0: every address).</summary>
+    public static bool CanListenOn(IPAddress address, int port)
     {
-        var listener = new TcpListener(IPAddress.Any, port);
+        var listener = new TcpListener(address, port);
         try
         {
             listener.Start();

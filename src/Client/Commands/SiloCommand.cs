@@ -1,7 +1,5 @@
 using System.CommandLine;
-using System.Diagnostics;
-using System.Net;
-using System.Text.Json;
+using System.Text.Json.Nodes;
 using LayerChop.Client.Rendering;
 using LayerChop.Interfaces;
 using LayerChop.Engine;
@@ -13,50 +11,75 @@ namespace LayerChop.Client.Commands;
 
 public static class SiloCommand
 {
+    /// <summary>The flags that set a field of <see cref="SiloConfig"/>, and the field each sets.</summary>
+    public static readonly IReadOnlyList<(string Flag, string Key)> FieldFlags =
+    [
+        ("--cluster-id", "cluster_id"), ("--cluster-file", "connection_file"), ("--gpus", "gpus"), ("--slots", "cpu_slots"), ("--threads", "threads"),
+        ("--advertise", "advertise"), ("--listen", "listen"), ("--port", "port"), ("--gateway-port", "gateway_port"), ("--shared", "shared"),
+        ("--web", "web"), ("--web-bind", "web_bind"),
+    ];
+
     public static Command Create()
     {
-        var cluster = ClusterOptions.Connection();
-        var clusterId = ClusterOptions.Id();
-        var gpus = new Option<string>("--gpus") { Description = "GPUs this silo runs workers on: a number, or auto (nvidia-smi); 0 means CPU slots", DefaultValueFactory = _ => "auto" };
-        var slots = new Option<int>("--slots") { Description = "CPU worker slots when there is no GPU (0: this silo runs no workers, it only hosts coordinators)", DefaultValueFactory = _ => 1 };
-        var threads = new Option<int>("--threads") { Description = "Torch threads per CPU worker (0: libtorch's default)", DefaultValueFactory = _ => 0 };
-        var advertise = new Option<string>("--advertise") { Description = "Address other silos and clients reach this silo at", DefaultValueFactory = _ => "127.0.0.1" };
-        var port = new Option<int>("--port") { Description = "Silo-to-silo port", DefaultValueFactory = _ => 11111 };
-        var gatewayPort = new Option<int>("--gateway-port") { Description = "Client gateway port", DefaultValueFactory = _ => 30000 };
-        var json = new Option<bool>("--json") { Description = "Once started, print {\"silo\",\"gateway_port\",\"cluster_id\",\"slots\",\"gpu\",\"web\"} on stdout" };
-        var web = Web.PortOption();
-        var webBind = Web.BindOption();
-        var command = new Command("silo", "Run a cluster silo: joins through PostgreSQL, runs sweep candidates on this host's GPUs (or CPU slots) until stopped")
+        var config = new Option<string?>("--config")
         {
-            cluster, clusterId, gpus, slots, threads, advertise, port, gatewayPort, json, web, webBind,
+            Description = $"The silo's JSON configuration file (see deploy/README.md; default: ${SiloConfigReader.FileVariable}); " +
+                          "environment variables override its fields, and flags override both",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable(SiloConfigReader.FileVariable) is { Length: > 0 } file ? file : null,
         };
+        var cluster = new Option<string?>("--cluster")
+        {
+            Description = $"PostgreSQL connection string of the cluster, for a server without a password only (a password goes in ${SiloLaunch.ConnectionVariable} " +
+                          "or in a chmod 600 file named by --cluster-file); without it: --cluster-file, then $LAYERCHOP_CLUSTER, then connection_file",
+        };
+        var json = new Option<bool>("--json") { Description = "Once started, print {\"silo\",\"gateway_port\",\"cluster_id\",\"slots\",\"gpu\",\"web\"} on stdout" };
+        var fields = FieldFlags.Select(f => (f.Key, Option: FieldOption(f.Flag, f.Key))).ToArray();
+        var command = new Command("silo", "Run a cluster silo: joins through PostgreSQL, runs sweep candidates on this host's GPUs (or CPU slots) until stopped (SIGTERM: workers checkpoint and their candidates go back to the queue)")
+        {
+            config, cluster, json,
+        };
+        foreach (var (_, option) in fields) command.Options.Add(option);
         command.SetAction(p => Cli.Run(() =>
         {
-            int gpuCount = CountGpus(p.GetValue(gpus)!);
-            if (!IPAddress.TryParse(p.GetValue(advertise), out var address))
-                throw new LayerChopException($"--advertise {p.GetValue(advertise)} is not an IP address");
-            if (p.GetValue(slots) < 0) throw new LayerChopException($"--slots {p.GetValue(slots)}: give 0 or more CPU slots");
-            var workers = WorkerOptions.ForHost(gpuCount, p.GetValue(slots), p.GetValue(threads));
-            RequireFreePorts(p.GetValue(port), p.GetValue(gatewayPort));
-            var connection = ClusterOptions.Require(p.GetValue(cluster));
-            Silo.Storage.ClusterDatabase.RequireReachable(Silo.Storage.DatabaseTarget.Parse(connection), TimeSpan.FromSeconds(10));
-            var webOptions = Web.Options(p.GetValue(web), p.GetValue(webBind));
-            using var host = SiloSetup.ClusterSilo(connection, p.GetValue(clusterId)!, workers, address,
-                p.GetValue(port), p.GetValue(gatewayPort), web: webOptions);
+            var overrides = new List<SiloConfigOverride>();
+            foreach (var (key, option) in fields)
+            {
+                JsonNode? value = option switch
+                {
+                    Option<int?> number => p.GetValue(number) is { } n ? JsonValue.Create(n) : null,
+                    Option<string?> text => p.GetValue(text) is { } t ? JsonValue.Create(t) : null,
+                    _ => throw new InvalidOperationException(option.Name),
+                };
+                if (value is not null) overrides.Add(new SiloConfigOverride(key, value, option.Name));
+            }
+            var loaded = SiloConfigReader.Read(p.GetValue(config), SiloConfigReader.ProcessEnvironment, overrides);
+            var launch = SiloLaunch.Check(loaded, p.GetValue(cluster), SiloConfigReader.ProcessEnvironment);
+            Silo.Storage.ClusterDatabase.RequireReachable(Silo.Storage.DatabaseTarget.Parse(launch.Connection), TimeSpan.FromSeconds(10));
+            using var host = SiloSetup.ClusterSilo(launch);
             host.Start();
+            var workers = launch.Workers;
             if (p.GetValue(json))
                 Cli.WriteJsonLine(new Dictionary<string, object?>
                 {
-                    ["silo"] = $"{address}:{p.GetValue(port)}", ["gateway_port"] = p.GetValue(gatewayPort), ["cluster_id"] = p.GetValue(clusterId)!,
-                    ["slots"] = workers.Slots, ["gpu"] = workers.Gpu, ["web"] = webOptions?.Url,
+                    ["silo"] = $"{launch.Advertise}:{launch.Port}", ["gateway_port"] = launch.GatewayPort, ["cluster_id"] = launch.ClusterId,
+                    ["slots"] = workers.Slots, ["gpu"] = workers.Gpu, ["web"] = launch.Web?.Url,
                 });
-            Console.Error.WriteLine($"silo {address}:{p.GetValue(port)} (gateway {p.GetValue(gatewayPort)}) in cluster '{p.GetValue(clusterId)}': " +
-                                    (workers.Gpu ? $"{workers.Slots} GPU slot(s)" : workers.Slots == 0 ? "no worker slots" : $"{workers.Slots} CPU slot(s)") + "; Ctrl-C or SIGTERM stops it");
-            if (webOptions is not null) Console.Error.WriteLine(Web.Describe(webOptions, sweep: null));
+            Console.Error.WriteLine($"silo {launch.Advertise}:{launch.Port} (gateway {launch.GatewayPort}, listening on {launch.Listen}) in cluster '{launch.ClusterId}': " +
+                                    (workers.Gpu ? $"{workers.Slots} GPU slot(s) on device(s) {string.Join(",", workers.Devices)}" : workers.Slots == 0 ? "no worker slots" : $"{workers.Slots} CPU slot(s)") +
+                                    "; Ctrl-C or SIGTERM stops it");
+            if (launch.Web is not null) Console.Error.WriteLine(Web.Describe(launch.Web, sweep: null));
             host.WaitForShutdown();
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>A flag for one field; its help gives the field's description, variable and default from the record.</summary>
+    static Option FieldOption(string flag, string key)
+    {
+        var field = SiloConfigReader.Fields.Single(f => f.Key == key);
+        string description = $"{field.Description} (default: {field.Default ?? "unset"}; overrides ${field.Variable} and '{key}' in the config file)";
+        return field.ValueType == typeof(int) ? new Option<int?>(flag) { Description = description } : new Option<string?>(flag) { Description = description };
     }
 
     /// <summary>`layerchop slots`: every silo of a cluster and what its worker slots are doing.</summary>
@@ -89,34 +112,6 @@ public static class SiloCommand
             return 0;
         })));
         return command;
-    }
-
-    /// <summary>
-    /// Refuses ports this host already listens on, before the silo joins the cluster: a silo started on the
-    /// address and port of a running one would take its place in the membership table, and the running silo
-    /// (with its workers) would be declared dead.
-    /// </summary>
-    static void RequireFreePorts(int port, int gatewayPort)
-    {
-        if (port == gatewayPort) throw new LayerChopException($"--port and --gateway-port are both {port}: give two different ports");
-        foreach (var (value, option) in new[] { (port, "--port"), (gatewayPort, "--gateway-port") })
-            if (!SiloSetup.CanListenOn(value))
-                throw new LayerChopException($"{option} {value} is already in use on this host (another silo?); give a free port with {option}");
-    }
-
-    internal static int CountGpus(string value)
-    {
-        if (value != "auto")
-            return int.TryParse(value, out int n) && n >= 0 ? n : throw new LayerChopException($"--gpus {value}: give a number or auto");
-        try
-        {
-            var info = new ProcessStartInfo("nvidia-smi", "-L") { RedirectStandardOutput = true, RedirectStandardError = true };
-            using var process = Process.Start(info)!;
-            var lines = process.StandardOutput.ReadToEnd().Split('\n').Count(l => l.StartsWith("GPU ", StringComparison.Ordinal));
-            process.WaitForExit();
-            return process.ExitCode == 0 ? lines : 0;
-        }
-        catch (System.ComponentModel.Win32Exception) { return 0; }      // no nvidia-smi: a CPU host
     }
 }
 

@@ -304,7 +304,7 @@ public static class SweepCommands
         var specPath = new Argument<string>("SPEC") { Description = "Sweep spec (YAML or JSON; see examples/)" };
         var slots = new Option<int>("--slots") { Description = "Candidates run at once on this machine (CPU mode)", DefaultValueFactory = _ => 1 };
         var threads = new Option<int>("--threads") { Description = "Torch threads per candidate (0: libtorch's default)", DefaultValueFactory = _ => 0 };
-        var gpus = new Option<string>("--gpus") { Description = "GPUs to run candidates on, one at a time each: a number, or auto (nvidia-smi); 0 means --slots CPU slots", DefaultValueFactory = _ => "0" };
+        var gpus = new Option<string>("--gpus") { Description = "GPUs to run candidates on, one at a time each: auto (nvidia-smi), a number, or device indices like 0,2; 0 means --slots CPU slots", DefaultValueFactory = _ => "0" };
         var json = new Option<bool>("--json") { Description = "Print the final results as JSON (one object per candidate) instead of tables" };
         var retry = new Option<bool>("--retry") { Description = "Start failed and cancelled candidates of an earlier run again, with max_attempts fresh attempts each" };
         var web = Web.PortOption();
@@ -314,21 +314,21 @@ public static class SweepCommands
             specPath, slots, threads, gpus, json, retry, web, webBind,
         };
         command.SetAction((p, token) => Task.FromResult(Cli.Run(() => RunEmbedded(p.GetValue(specPath)!, p.GetValue(slots), p.GetValue(threads), p.GetValue(json),
-            gpus: SiloCommand.CountGpus(p.GetValue(gpus)!), retry: p.GetValue(retry), web: Web.Options(p.GetValue(web), p.GetValue(webBind))).GetAwaiter().GetResult())));
+            devices: GpuDevices.Select(p.GetValue(gpus)!, $"--gpus {p.GetValue(gpus)}"), retry: p.GetValue(retry), web: Web.Options(p.GetValue(web), p.GetValue(webBind))).GetAwaiter().GetResult())));
         return command;
     }
 
-    /// <param name="gpus">when above 0, one worker slot per GPU (each worker pinned to its GPU) instead of <paramref name="slots"/> CPU slots.</param>
+    /// <param name="devices">when given, one worker slot per GPU device (each worker pinned to it) instead of <paramref name="slots"/> CPU slots.</param>
     /// <param name="retry">failed and cancelled candidates start again.</param>
     /// <param name="web">serve the sweep API and the dashboard while it runs.</param>
-    public static async Task<int> RunEmbedded(string path, int slots, int threads, bool json, string? reportPreamble = null, int gpus = 0, bool retry = false,
+    public static async Task<int> RunEmbedded(string path, int slots, int threads, bool json, string? reportPreamble = null, IReadOnlyList<int>? devices = null, bool retry = false,
         Silo.Web.WebOptions? web = null)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         if (slots < 1) throw new LayerChopException("--slots must be at least 1");
         var spec = SweepSpecReader.Load(path);
         Directory.CreateDirectory(spec.Output);
-        var workers = WorkerOptions.ForHost(gpus, slots, threads);
+        var workers = WorkerOptions.ForHost(devices ?? [], slots, threads);
         using var host = SiloSetup.Embedded(Path.Combine(spec.Output, "state.db"), workers, web: web);
         using var interrupt = new CancellationTokenSource();
         // Interrupted (Ctrl-C, or SIGTERM, which stops the host): one line says so, and the silo's shutdown after
@@ -427,7 +427,7 @@ sealed class SweepStore
     {
         if (p.GetValue(stateFile) is not { } file) return SweepCommands.WithCluster(p.GetValue(cluster), p.GetValue(clusterId)!, p.GetValue(connectTimeout), body);
         if (!File.Exists(file)) throw new LayerChopException($"--state {file}: no such file (it is OUTPUT/state.db of a `sweep run`)");
-        using var host = SiloSetup.Embedded(file, WorkerOptions.ForHost(gpus: 0, cpuSlots: 0, cpuThreads: 0));
+        using var host = SiloSetup.Embedded(file, WorkerOptions.ForHost(devices: [], cpuSlots: 0, cpuThreads: 0));
         host.StartAsync().GetAwaiter().GetResult();
         try { return body(host.Services.GetRequiredService<IGrainFactory>()).GetAwaiter().GetResult(); }
         finally { host.StopAsync().GetAwaiter().GetResult(); }
@@ -444,10 +444,8 @@ static class Web
     public static Silo.Web.WebOptions? Options(int? port, string? bind)
     {
         if (port is null) return null;
-        if (port is < 1 or > 65535) throw new LayerChopException($"--web {port}: give a port between 1 and 65535");
-        if (bind is not null && !System.Net.IPAddress.TryParse(bind, out _)) throw new LayerChopException($"--web-bind {bind} is not an IP address");
-        if (!SiloSetup.CanListenOn(port.Value)) throw new LayerChopException($"--web {port} is already in use on this host; give a free port");
-        return new Silo.Web.WebOptions { Port = port.Value, Bind = bind ?? "127.0.0.1" };
+        bind ??= "127.0.0.1";
+        return Silo.Web.WebOptions.Checked(port.Value, bind, $"--web {port}", $"--web-bind {bind}");
     }
 
     public static string Describe(Silo.Web.WebOptions web, string? sweep) =>

@@ -21,19 +21,7 @@ public static class SweepSpecReader
     /// <exception cref="LayerChopException">the file cannot be read, or a <see cref="SweepSpecException"/>.</exception>
     public static SweepSpec Load(string path, bool checkFiles = true)
     {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new LayerChopException($"{path}: no such spec file");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new LayerChopException($"{path}: cannot read the spec ({e.Message})");
-        }
+        string text = UserFile.ReadText(path, "spec file");
         var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
         return Parse(text, DetectFormat(path, text), folder, path, checkFiles);
     }

@@ -3,9 +3,11 @@ namespace LayerChop.Grains.Workers;
 /// <summary>How this silo runs workers.</summary>
 public sealed class WorkerOptions
 {
-    /// <summary>Concurrent workers: GPUs found (or given with --gpus), else CPU slots.</summary>
+    /// <summary>Concurrent workers: one per device of <see cref="Devices"/>, else CPU slots.</summary>
     public int Slots { get; init; } = 1;
-    public bool Gpu { get; init; }
+    /// <summary>The GPU each worker slot is pinned to (CUDA_VISIBLE_DEVICES): slot i runs on device Devices[i]. Empty: CPU slots.</summary>
+    public IReadOnlyList<int> Devices { get; init; } = [];
+    public bool Gpu => Devices.Count > 0;
     /// <summary>The command that starts the layerchop binary, e.g. ["dotnet", "/opt/layerchop/layerchop.dll"].</summary>
     public required IReadOnlyList<string> Command { get; init; }
     /// <summary>Torch threads per CPU worker (0: libtorch's default).</summary>
@@ -13,10 +15,11 @@ public sealed class WorkerOptions
     /// <summary>Variables set in every worker's environment on top of the silo's own (e.g. LAYERCHOP_HOST_LOCKS).</summary>
     public IReadOnlyDictionary<string, string> WorkerEnvironment { get; init; } = new Dictionary<string, string>();
 
-    /// <summary>One worker per GPU when <paramref name="gpus"/> is above 0 (each pinned to its GPU), else <paramref name="cpuSlots"/> CPU workers.</summary>
-    public static WorkerOptions ForHost(int gpus, int cpuSlots, int cpuThreads) => new()
+    /// <summary>One worker per device of <paramref name="devices"/>, pinned to it; without devices, <paramref name="cpuSlots"/> CPU workers.</summary>
+    /// <param name="command">what starts a worker; by default <see cref="LayerChopCommand"/>.</param>
+    public static WorkerOptions ForHost(IReadOnlyList<int> devices, int cpuSlots, int cpuThreads, IReadOnlyList<string>? command = null) => new()
     {
-        Slots = gpus > 0 ? gpus : cpuSlots, Gpu = gpus > 0, CpuThreads = cpuThreads, Command = LayerChopCommand(),
+        Slots = devices.Count > 0 ? devices.Count : cpuSlots, Devices = devices, CpuThreads = cpuThreads, Command = command ?? LayerChopCommand(),
     };
 
     /// <summary>The command that starts another layerchop process: `dotnet LAYERCHOP_WORKER_DLL` when that is set, else this binary.</summary>

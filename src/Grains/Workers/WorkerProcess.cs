@@ -41,8 +41,7 @@ public sealed class WorkerProcess : IDisposable
         info.ArgumentList.Add("worker");
         info.ArgumentList.Add(jobFile);
         info.Environment["LAYERCHOP_PARENT_PID"] = Environment.ProcessId.ToString();
-        if (options.Gpu) info.Environment["CUDA_VISIBLE_DEVICES"] = slot.ToString();
-        else info.Environment["CUDA_VISIBLE_DEVICES"] = "";
+        info.Environment["CUDA_VISIBLE_DEVICES"] = options.Gpu ? options.Devices[slot].ToString(System.Globalization.CultureInfo.InvariantCulture) : "";
         if (options.CpuThreads > 0) info.Environment["LAYERCHOP_THREADS"] = options.CpuThreads.ToString();
         foreach (var (name, value) in options.WorkerEnvironment) info.Environment[name] = value;
         return new WorkerProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start the worker process"));

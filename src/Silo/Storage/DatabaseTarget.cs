@@ -22,11 +22,12 @@ public enum DatabaseKind
 /// </summary>
 public sealed record DatabaseTarget
 {
-    DatabaseTarget(DatabaseKind kind, string connectionString, string display)
+    DatabaseTarget(DatabaseKind kind, string connectionString, string display, bool hasPassword = false)
     {
         Kind = kind;
         ConnectionString = connectionString;
         Display = display;
+        HasPassword = hasPassword;
     }
 
     public DatabaseKind Kind { get; }
@@ -35,6 +36,9 @@ public sealed record DatabaseTarget
 
     /// <summary>"PostgreSQL database layerchop at 127.0.0.1:55432 as postgres" or "SQLite file /abs/path.db".</summary>
     public string Display { get; }
+
+    /// <summary>Whether the connection string carries a password (one that must not be given on a command line).</summary>
+    public bool HasPassword { get; }
 
     /// <summary>The ADO.NET invariant name Orleans needs for this database.</summary>
     /// <remarks>
@@ -94,7 +98,7 @@ public sealed record DatabaseTarget
         var database = string.IsNullOrEmpty(builder.Database) ? builder.Username ?? "(the user's default)" : builder.Database;
         var user = string.IsNullOrEmpty(builder.Username) ? "" : $" as {builder.Username}";
         return new DatabaseTarget(DatabaseKind.Postgres, builder.ConnectionString,
-            $"PostgreSQL database {database} at {builder.Host}:{builder.Port}{user}");
+            $"PostgreSQL database {database} at {builder.Host}:{builder.Port}{user}", hasPassword: !string.IsNullOrEmpty(builder.Password));
     }
 
     /// <summary>A SQLite database file, by path or by <c>Data Source=...</c> connection string.</summary>

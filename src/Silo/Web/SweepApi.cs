@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LayerChop.Engine;
 using LayerChop.Grains.Sweeps;
 using LayerChop.Interfaces;
 using LayerChop.Settings;
@@ -17,6 +18,16 @@ public sealed record WebOptions
     public string Bind { get; init; } = "127.0.0.1";
 
     public string Url => $"http://{(Bind.Contains(':') ? $"[{Bind}]" : Bind)}:{Port}";
+
+    /// <summary>The web port and address after the checks a user's values get, each named as the user gave it.</summary>
+    /// <param name="portSource">how an error names the port: "--web 80", "LAYERCHOP_WEB=80".</param>
+    public static WebOptions Checked(int port, string bind, string portSource, string bindSource)
+    {
+        if (port is < 1 or > 65535) throw new LayerChopException($"{portSource}: give a port between 1 and 65535");
+        if (!System.Net.IPAddress.TryParse(bind, out var address)) throw new LayerChopException($"{bindSource} is not an IP address");
+        if (!SiloSetup.CanListenOn(address, port)) throw new LayerChopException($"{portSource} is already in use on this host; give a free port");
+        return new WebOptions { Port = port, Bind = bind };
+    }
 }
 
 /// <summary>
