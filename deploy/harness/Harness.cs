@@ -35,7 +35,8 @@ public sealed partial class Harness(Options options)
     {
         Preflight();
         Directory.CreateDirectory(options.Out);
-        Say($"seed {options.Seed}; scenarios {string.Join(",", options.Scenarios)}; {options.Hosts} hosts; {2 * options.Seeds} candidates; output {options.Out}");
+        Say($"seed {options.Seed}; scenarios {string.Join(",", options.Scenarios)}; {options.Hosts} hosts; {2 * options.Seeds} candidates of {options.Steps} healing steps; " +
+            $"membership: probe timeout {options.ProbeTimeoutS} s, {options.MissedProbes} missed probes; output {options.Out}");
         TestNetwork.RemoveLeftovers();
         using var cleanup = new Cleanup(this);
         network = TestNetwork.Create(options.Hosts, options.Subnet);
@@ -47,7 +48,11 @@ public sealed partial class Harness(Options options)
             Layerchop(TimeSpan.FromMinutes(1), "db", "init", connection);
             PrepareInputs();
 
-            var report = new Report { Seed = options.Seed, Hosts = options.Hosts, Candidates = 2 * options.Seeds };
+            var report = new Report
+            {
+                Seed = options.Seed, Hosts = options.Hosts, Candidates = 2 * options.Seeds, Steps = options.Steps,
+                ProbeTimeoutS = options.ProbeTimeoutS, MissedProbes = options.MissedProbes,
+            };
             var baseline = await RunSweep("baseline", null);
             report.Baseline = baseline;
             Say($"baseline: {baseline.Seconds:F0} s, {(baseline.Checks.All(c => c.Passed) ? "all checks hold" : "CHECKS FAILED")}");
@@ -196,12 +201,30 @@ public sealed partial class Harness(Options options)
         return spec;
     }
 
-    string[] SiloArguments(SiloRunner silo, string clusterId) =>
-    [
-        "dotnet", layerchop, "silo", "--cluster", connection, "--cluster-id", clusterId, "--advertise", silo.Host.Address,
-        "--port", silo.Port.ToString(CultureInfo.InvariantCulture), "--gateway-port", silo.GatewayPort.ToString(CultureInfo.InvariantCulture),
-        "--gpus", "0", "--slots", "1", "--threads", "1", "--web", SiloRunner.WebPort.ToString(CultureInfo.InvariantCulture), "--web-bind", silo.Host.Address,
-    ];
+    /// <summary>
+    /// The silo of <paramref name="silo"/>'s host, configured as an operator would: a config file per host (its
+    /// address, ports, one CPU slot, the membership timings under test) and the connection in a 0600 file.
+    /// </summary>
+    string[] SiloArguments(SiloRunner silo, string clusterId, string folder)
+    {
+        var connectionFile = Path.Combine(folder, "connection");
+        if (!File.Exists(connectionFile))
+        {
+            File.WriteAllText(connectionFile, connection + "\n");
+            File.SetUnixFileMode(connectionFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        var config = new JsonObject
+        {
+            ["cluster_id"] = clusterId, ["connection_file"] = connectionFile,
+            ["advertise"] = silo.Host.Address, ["listen"] = silo.Host.Address, ["port"] = silo.Port, ["gateway_port"] = silo.GatewayPort,
+            ["gpus"] = "0", ["cpu_slots"] = 1, ["threads"] = 1, ["shared"] = folder,
+            ["web"] = SiloRunner.WebPort, ["web_bind"] = silo.Host.Address,
+            ["membership"] = new JsonObject { ["probe_timeout_s"] = options.ProbeTimeoutS, ["missed_probes_limit"] = options.MissedProbes },
+        };
+        var file = Path.Combine(folder, $"silo-{silo.Host.Name}.json");
+        File.WriteAllText(file, config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        return ["dotnet", layerchop, "silo", "--config", file];
+    }
 
     async Task<RunReport> RunSweep(string name, RunReport? baseline)
     {
@@ -210,7 +233,7 @@ public sealed partial class Harness(Options options)
         Directory.CreateDirectory(Path.Combine(folder, "logs"));
         var spec = WriteSpec(folder);
         var clusterId = $"faults-{options.Seed}-{name}-{Guid.NewGuid():N}"[..40];
-        var silos = network!.Hosts.Select(h => new SiloRunner(h, s => SiloArguments(s, clusterId), Path.Combine(folder, "logs", h.Name + ".log"), Say)).ToList();
+        var silos = network!.Hosts.Select(h => new SiloRunner(h, s => SiloArguments(s, clusterId, folder), Path.Combine(folder, "logs", h.Name + ".log"), Say)).ToList();
         var run = new RunReport { Name = name };
         using var observer = new Observer(silos, connection, clusterId, Sweep);
         try
@@ -235,7 +258,7 @@ public sealed partial class Harness(Options options)
             observer.Start();
             var faults = name == "baseline" ? Task.CompletedTask : InjectFaults(name, silos, observer, run);
             var limit = started + TimeSpan.FromMinutes(options.Reduced ? 8 : 15);
-            while (!observer.Finished && DateTime.UtcNow < limit) await Task.Delay(1000);
+            while (!observer.Finished && !faults.IsFaulted && DateTime.UtcNow < limit) await Task.Delay(1000);
             await faults;
             while (!observer.Finished && DateTime.UtcNow < limit) await Task.Delay(1000);
             run.Seconds = (DateTime.UtcNow - started).TotalSeconds;
@@ -260,7 +283,7 @@ public sealed partial class Harness(Options options)
     {
         // The mixed scenario strikes once with every kind of fault, in a seeded order.
         var kinds = scenario == Options.Mixed
-            ? Options.FaultKinds.OrderBy(_ => random.Next()).ToList()
+            ? (options.Reduced ? Options.ReducedFaultKinds : Options.FaultKinds).OrderBy(_ => random.Next()).ToList()
             : Enumerable.Repeat(scenario, options.Faults).ToList();
         Say($"{scenario}: faults to inject: {string.Join(", ", kinds)}");
         for (int i = 0; i < kinds.Count; i++)
@@ -325,7 +348,7 @@ public sealed partial class Harness(Options options)
                 var dead = DateTime.UtcNow;
                 await Task.Delay(TimeSpan.FromSeconds(10));
                 if (kind == "partition") TestNetwork.Reconnect(target.Host);
-                else TestNetwork.ReconnectToHosts(target.Host);
+                else network!.ReconnectToHosts(target.Host);
                 fault.EndUtc = DateTime.UtcNow;
                 Say($"{kind}: {target.Host.Name} reconnected after {(fault.EndUtc - fault.Utc).TotalSeconds:F0} s (declared dead after {(dead - fault.Utc).TotalSeconds:F0} s)");
                 await Task.Delay(TimeSpan.FromSeconds(5));

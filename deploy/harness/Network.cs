@@ -77,27 +77,26 @@ public sealed class TestNetwork : IDisposable
     public static void Reconnect(NetHost host) => Ip($"link set {host.Link} up");
 
     /// <summary>
-    /// Cuts <paramref name="host"/> off from the other hosts only: packets between its address and theirs are
-    /// dropped in both directions (tc filters on its interface), while PostgreSQL and the client stay reachable.
+    /// Cuts <paramref name="host"/> off from the other hosts only: blackhole routes on both sides silently drop
+    /// every packet between its address and theirs, while PostgreSQL and the client stay reachable.
     /// </summary>
     public void CutFromHosts(NetHost host)
     {
-        Tc(host, "qdisc add dev eth0 root handle 1: prio");
-        Tc(host, "qdisc add dev eth0 ingress");
         foreach (var other in hosts.Where(h => h != host))
         {
-            Tc(host, $"filter add dev eth0 parent 1: protocol ip prio 1 u32 match ip dst {other.Address}/32 action drop");
-            Tc(host, $"filter add dev eth0 parent ffff: protocol ip prio 1 u32 match ip src {other.Address}/32 action drop");
+            Ip($"-n {host.Namespace} route add blackhole {other.Address}/32");
+            Ip($"-n {other.Namespace} route add blackhole {host.Address}/32");
         }
     }
 
-    public static void ReconnectToHosts(NetHost host)
+    public void ReconnectToHosts(NetHost host)
     {
-        Tc(host, "qdisc del dev eth0 root");
-        Tc(host, "qdisc del dev eth0 ingress");
+        foreach (var other in hosts.Where(h => h != host))
+        {
+            Ip($"-n {host.Namespace} route del blackhole {other.Address}/32");
+            Ip($"-n {other.Namespace} route del blackhole {host.Address}/32");
+        }
     }
-
-    static void Tc(NetHost host, string args) => Run("ip", $"netns exec {host.Namespace} tc {args}", check: true);
 
     /// <summary>kill -9 of every process in the host's namespace (its silo and its workers); the ids killed.</summary>
     public static IReadOnlyList<int> KillAll(NetHost host)

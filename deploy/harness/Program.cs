@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
+[assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]
+
 namespace LayerChop.FaultHarness;
 
 /// <summary>
@@ -40,6 +42,8 @@ public sealed record Options
     /// <summary>Every kind of fault; each is a scenario of its own, and <see cref="Mixed"/> strikes once with each.</summary>
     public static readonly string[] FaultKinds = ["kill", "new-ports", "all-hosts", "postgres", "partition", "partition-silos"];
     public const string Mixed = "mixed";
+    /// <summary>The faults of the reduced (CI) form's mixed scenario: one host killed, the database restarted, both partitions.</summary>
+    public static readonly string[] ReducedFaultKinds = ["kill", "postgres", "partition", "partition-silos"];
     public static readonly string[] AllScenarios = [.. FaultKinds, Mixed];
     public static readonly string[] ReducedScenarios = [Mixed];
 
@@ -51,7 +55,10 @@ public sealed record Options
     public int Seeds { get; init; } = 4;
     public int Faults { get; init; } = 2;
     /// <summary>Healing steps per candidate (128 tokens each).</summary>
-    public int Steps { get; init; } = 2000;
+    public int Steps { get; init; } = 4000;
+    /// <summary>The silos' membership timings (deploy/silo.example.json "membership"); Orleans' defaults are 5 s and 3.</summary>
+    public double ProbeTimeoutS { get; init; } = 5;
+    public int MissedProbes { get; init; } = 3;
     public string Out { get; init; } = "";
     public bool Json { get; init; }
     public bool Help { get; init; }
@@ -62,10 +69,11 @@ public sealed record Options
         layerchop-faults: silo hosts in network namespaces, one PostgreSQL, seeded faults; checks that sweeps survive.
         Runs as root on Linux (ip netns). Build first: dotnet build LayerChop.sln -c Release.
 
-        Usage: deploy/faults.sh [--seed N] [--reduced] [--scenarios LIST] [--hosts N] [--seeds N] [--faults N] [--steps N] [--out DIR] [--json]
+        Usage: deploy/faults.sh [--seed N] [--reduced] [--scenarios LIST] [--hosts N] [--seeds N] [--faults N] [--steps N] [--probe-timeout S] [--missed-probes N] [--out DIR] [--json]
 
           --seed N         seed of every random choice (fault times, hosts); default: random, printed
-          --reduced        the CI form: the fault-free run and the mixed scenario only, 1000 steps
+          --reduced        the CI form: the fault-free run and the mixed scenario with kill, postgres,
+                           partition and partition-silos only; 6 candidates of 3000 steps
           --scenarios L    comma-separated, from: kill, new-ports, all-hosts, postgres, partition, partition-silos,
                            mixed (one fault of each kind, in a seeded order); default: all of them
                            kill: kill -9 of a host's silo and workers, back on the same ports 5 s later
@@ -78,7 +86,10 @@ public sealed record Options
           --hosts N        silo hosts, one CPU slot each (default 3, at least 3)
           --seeds N        candidates = 2 x N (remove 1 or 2 layers, N seeds; default 4)
           --faults N       faults injected per single-kind scenario (default 2)
-          --steps N        healing steps per candidate, 128 tokens each (default 2000)
+          --steps N        healing steps per candidate, 128 tokens each (default 4000)
+          --probe-timeout S, --missed-probes N
+                           the silos' membership.probe_timeout_s and missed_probes_limit (default 5 and 3,
+                           Orleans' own); lower finds a dead host sooner and suspects a slow one sooner
           --out DIR        logs, sweep outputs and report.json (default /tmp/layerchop-faults-SEED)
           --json           print report.json on stdout instead of the summary
         Exit code: 0 when every check holds, 1 when one fails, 2 when the harness could not run.
@@ -106,6 +117,8 @@ public sealed record Options
                 case "--hosts": o = o with { Hosts = Number("--hosts") }; break;
                 case "--seeds": o = o with { Seeds = Number("--seeds") }; seedsGiven = true; break;
                 case "--faults": o = o with { Faults = Number("--faults") }; faultsGiven = true; break;
+                case "--probe-timeout": o = o with { ProbeTimeoutS = Number("--probe-timeout") }; break;
+                case "--missed-probes": o = o with { MissedProbes = Number("--missed-probes") }; break;
                 case "--steps": o = o with { Steps = Number("--steps") }; stepsGiven = true; break;
                 case "--out": o = o with { Out = Next() }; break;
                 case "--json": o = o with { Json = true }; break;
@@ -118,7 +131,7 @@ public sealed record Options
             o = o with
             {
                 Scenarios = scenariosGiven ? o.Scenarios : ReducedScenarios, Seeds = seedsGiven ? o.Seeds : 3, Faults = faultsGiven ? o.Faults : 1,
-                Steps = stepsGiven ? o.Steps : 1000,
+                Steps = stepsGiven ? o.Steps : 3000,
             };
         return o with { Out = o.Out.Length > 0 ? Path.GetFullPath(o.Out) : $"/tmp/layerchop-faults-{o.Seed}" };
     }

@@ -44,6 +44,9 @@ public sealed class Report
     public int Seed { get; init; }
     public int Hosts { get; init; }
     public int Candidates { get; init; }
+    public int Steps { get; init; }
+    public double ProbeTimeoutS { get; init; }
+    public int MissedProbes { get; init; }
     public RunReport? Baseline { get; set; }
     public List<RunReport> Scenarios { get; } = [];
 
@@ -51,7 +54,8 @@ public sealed class Report
 
     public string ToJson() => new JsonObject
     {
-        ["seed"] = Seed, ["hosts"] = Hosts, ["candidates"] = Candidates, ["passed"] = Passed,
+        ["seed"] = Seed, ["hosts"] = Hosts, ["candidates"] = Candidates, ["steps"] = Steps, ["passed"] = Passed,
+        ["membership"] = new JsonObject { ["probe_timeout_s"] = ProbeTimeoutS, ["missed_probes_limit"] = MissedProbes },
         ["baseline"] = Baseline?.ToJson(),
         ["scenarios"] = new JsonArray(Scenarios.Select(s => (JsonNode)s.ToJson()).ToArray()),
     }.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
@@ -61,7 +65,7 @@ public sealed class Report
 
     public void Print(TextWriter w)
     {
-        w.WriteLine($"seed {Seed}, {Hosts} hosts, {Candidates} candidates; fault-free run {Baseline?.Seconds:F0} s");
+        w.WriteLine($"seed {Seed}, {Hosts} hosts, {Candidates} candidates of {Steps} steps, membership probe timeout {ProbeTimeoutS} s x {MissedProbes} missed; fault-free run {Baseline?.Seconds:F0} s");
         w.WriteLine($"{"scenario",-10} {"checks",7} {"time",7} {"slowdown",8} {"detect s",14} {"rerun s",14} {"lost steps",14}");
         foreach (var s in (RunReport[])[Baseline!, .. Scenarios])
             w.WriteLine($"{s.Name,-10} {s.Checks.Count(c => c.Passed) + "/" + s.Checks.Count,7} {s.Seconds,6:F0}s {(s.Slowdown is { } x ? $"{x:F2}x" : "-"),8} " +

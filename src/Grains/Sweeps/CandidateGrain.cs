@@ -239,10 +239,23 @@ public sealed class CandidateGrain(
         return s with { Status = to, UpdatedUtc = now, Changes = [.. s.Changes, new StatusChange { Status = to, Utc = now }] };
     }
 
+    /// <summary>
+    /// Writes <paramref name="s"/> as the next revision. A write that fails (the database down) leaves the state
+    /// as it was before this step, in memory too, so the caller's retry of the same step finds it undone.
+    /// </summary>
     async Task Save(CandidateState s)
     {
+        var before = state.State;
         state.State = s with { Revision = s.Revision + 1, UpdatedUtc = DateTime.UtcNow };
-        await state.WriteStateAsync();
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            state.State = before;
+            throw;
+        }
     }
 
     async Task SaveAndTell(CandidateState s)
