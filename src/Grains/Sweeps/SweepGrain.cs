@@ -123,6 +123,12 @@ public sealed class SweepGrain(
     public async Task<WorkOrder?> TakeNext(SlotRef slot)
     {
         if (Spec is not { } spec || state.State.Cancelled) return null;
+        if (IsLeaving(slot.Silo))
+        {
+            // A silo the cluster declared dead may still ask until it learns so (a partition healed) and ends itself.
+            log.LogInformation("sweep {Sweep}: no work for {Silo}: the cluster no longer counts it as active", spec.Name, slot.Silo);
+            return null;
+        }
         await RequeueLost();
         while (queue.Count > 0)
         {
@@ -179,6 +185,11 @@ public sealed class SweepGrain(
         catch (FormatException) { return true; }
         return DateTime.UtcNow - sinceUtc > UnknownSiloGrace;
     }
+
+    /// <summary>Whether this silo's membership view has <paramref name="silo"/> as dead or on its way out (an unknown one may have just joined).</summary>
+    bool IsLeaving(string silo) =>
+        membership.CurrentSnapshot.Members.Values.FirstOrDefault(m => m.SiloAddress.ToParsableString() == silo) is { } member
+        && member.Status is SiloStatus.Dead or SiloStatus.ShuttingDown or SiloStatus.Stopping;
 
     /// <summary>How long a silo unknown to the membership view is given before its attempts count as lost.</summary>
     static readonly TimeSpan UnknownSiloGrace = TimeSpan.FromMinutes(2);
