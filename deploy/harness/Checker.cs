@@ -195,11 +195,11 @@ public sealed class Checker(RunReport run, Observer observer, IReadOnlyDictionar
             {
                 if (attempts.Where(a => a.Candidate == victim.Id && a.Number > victim.Attempt).OrderBy(a => a.Number).FirstOrDefault() is { } next)
                     run.RerunSeconds.Add(Math.Round((next.Start - fault.Utc).TotalSeconds, 1));
-                if (victim.Stage == "healing" && EstimatedStep(victim, fault.Utc) is long step)
-                {
-                    var resumes = ResumedFrom(victim.Id).Where(r => r <= step).ToList();
-                    if (resumes.Count > 0) run.LostSteps.Add(step - resumes.Max());
-                }
+                // The k-th hit of a candidate while healing is followed by its k-th resume (train_result.json).
+                int hit = run.Faults.TakeWhile(f => f != fault).Count(f => f.Victims.Any(v => v.Id == victim.Id && v.Stage == "healing"));
+                var resumes = ResumedFrom(victim.Id);
+                if (victim.Stage == "healing" && EstimatedStep(victim, fault.Utc) is long step && hit < resumes.Count)
+                    run.LostSteps.Add(Math.Max(0, step - resumes[hit]));
             }
         }
     }

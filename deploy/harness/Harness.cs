@@ -35,7 +35,7 @@ public sealed partial class Harness(Options options)
     {
         Preflight();
         Directory.CreateDirectory(options.Out);
-        Say($"seed {options.Seed}; scenarios {string.Join(",", options.Scenarios)}; {options.Hosts} hosts; {2 * options.Seeds} candidates of {options.Steps} healing steps; " +
+        Say($"seed {options.Seed}; scenarios {string.Join(",", options.Scenarios)}; {options.Hosts} hosts of {options.Slots} slot(s); {2 * options.Seeds} candidates of {options.Steps} healing steps; " +
             $"membership: probe timeout {options.ProbeTimeoutS} s, {options.MissedProbes} missed probes; output {options.Out}");
         TestNetwork.RemoveLeftovers();
         using var cleanup = new Cleanup(this);
@@ -203,7 +203,7 @@ public sealed partial class Harness(Options options)
 
     /// <summary>
     /// The silo of <paramref name="silo"/>'s host, configured as an operator would: a config file per host (its
-    /// address, ports, one CPU slot, the membership timings under test) and the connection in a 0600 file.
+    /// address, ports, its CPU slots, the membership timings under test) and the connection in a 0600 file.
     /// </summary>
     string[] SiloArguments(SiloRunner silo, string clusterId, string folder)
     {
@@ -217,7 +217,7 @@ public sealed partial class Harness(Options options)
         {
             ["cluster_id"] = clusterId, ["connection_file"] = connectionFile,
             ["advertise"] = silo.Host.Address, ["listen"] = silo.Host.Address, ["port"] = silo.Port, ["gateway_port"] = silo.GatewayPort,
-            ["gpus"] = "0", ["cpu_slots"] = 1, ["threads"] = 1, ["shared"] = folder,
+            ["gpus"] = "0", ["cpu_slots"] = options.Slots, ["threads"] = 1, ["shared"] = folder,
             ["web"] = SiloRunner.WebPort, ["web_bind"] = silo.Host.Address,
             ["membership"] = new JsonObject { ["probe_timeout_s"] = options.ProbeTimeoutS, ["missed_probes_limit"] = options.MissedProbes },
         };

@@ -51,6 +51,8 @@ public sealed record Options
     public IReadOnlyList<string> Scenarios { get; init; } = AllScenarios;
     public bool Reduced { get; init; }
     public int Hosts { get; init; } = 3;
+    /// <summary>CPU worker slots per silo (cpu_slots).</summary>
+    public int Slots { get; init; } = 1;
     /// <summary>Candidates of the sweep: remove 1 or 2 layers, times this many seeds.</summary>
     public int Seeds { get; init; } = 4;
     public int Faults { get; init; } = 2;
@@ -69,7 +71,7 @@ public sealed record Options
         layerchop-faults: silo hosts in network namespaces, one PostgreSQL, seeded faults; checks that sweeps survive.
         Runs as root on Linux (ip netns). Build first: dotnet build LayerChop.sln -c Release.
 
-        Usage: deploy/faults.sh [--seed N] [--reduced] [--scenarios LIST] [--hosts N] [--seeds N] [--faults N] [--steps N] [--probe-timeout S] [--missed-probes N] [--out DIR] [--json]
+        Usage: deploy/faults.sh [--seed N] [--reduced] [--scenarios LIST] [--hosts N] [--slots N] [--seeds N] [--faults N] [--steps N] [--probe-timeout S] [--missed-probes N] [--out DIR] [--json]
 
           --seed N         seed of every random choice (fault times, hosts); default: random, printed
           --reduced        the CI form: the fault-free run and the mixed scenario with kill, postgres,
@@ -83,7 +85,8 @@ public sealed record Options
                            partition: a host's link down until the cluster declares it dead, then 10 s more
                            partition-silos: the same, but only traffic between hosts is dropped; the host
                            still reaches PostgreSQL and the client
-          --hosts N        silo hosts, one CPU slot each (default 3, at least 3)
+          --hosts N        silo hosts (default 3, at least 3)
+          --slots N        CPU worker slots per silo (default 1)
           --seeds N        candidates = 2 x N (remove 1 or 2 layers, N seeds; default 4)
           --faults N       faults injected per single-kind scenario (default 2)
           --steps N        healing steps per candidate, 128 tokens each (default 4000)
@@ -115,6 +118,7 @@ public sealed record Options
                     scenariosGiven = true;
                     break;
                 case "--hosts": o = o with { Hosts = Number("--hosts") }; break;
+                case "--slots": o = o with { Slots = Number("--slots") }; break;
                 case "--seeds": o = o with { Seeds = Number("--seeds") }; seedsGiven = true; break;
                 case "--faults": o = o with { Faults = Number("--faults") }; faultsGiven = true; break;
                 case "--probe-timeout": o = o with { ProbeTimeoutS = Number("--probe-timeout") }; break;

@@ -17,7 +17,11 @@ public sealed class RunReport
     public List<double> DetectionSeconds { get; } = [];
     /// <summary>From a fault to the next attempt's worker start of each candidate that ran on a hit host.</summary>
     public List<double> RerunSeconds { get; } = [];
-    /// <summary>Healing steps redone: the last step seen before the fault minus the checkpoint it resumed from (seen once a second, so a lower bound).</summary>
+    /// <summary>
+    /// Healing steps redone per candidate hit while healing: the step its worker had reached when the fault struck
+    /// (its last sighting, at most a second old, carried forward at its rate) minus the checkpoint its next attempt
+    /// resumed from; 0 where the estimate falls short of that checkpoint. At most checkpoint_every by construction.
+    /// </summary>
     public List<long> LostSteps { get; } = [];
 
     public JsonObject ToJson() => new()
