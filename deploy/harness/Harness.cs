@@ -288,9 +288,11 @@ public sealed partial class Harness(Options options)
         Say($"{scenario}: faults to inject: {string.Join(", ", kinds)}");
         for (int i = 0; i < kinds.Count; i++)
         {
-            // A fault lands while healing is under way past a checkpoint, after a seeded pause.
+            // One fault at a time: the next lands once every host has one active silo again (a restarted host's old
+            // silo declared dead) and healing is under way past a checkpoint, after a seeded pause.
             var ready = DateTime.UtcNow.AddMinutes(3);
-            while (DateTime.UtcNow < ready && !observer.Finished && !Healing(observer).Any(s => s.Step >= CheckpointEvery + 5)) await Task.Delay(500);
+            while (DateTime.UtcNow < ready && !observer.Finished && !(Settled(observer) && Healing(observer).Any(s => s.Step >= CheckpointEvery + 5)))
+                await Task.Delay(500);
             if (observer.Finished) { Say($"{scenario}: the sweep finished before fault {i + 1} of {kinds.Count}"); return; }
             await Task.Delay(TimeSpan.FromSeconds(random.NextDouble() * 4));
             run.Faults.Add(await InjectOne(kinds[i], silos, observer));
@@ -357,6 +359,17 @@ public sealed partial class Harness(Options options)
                 throw new HarnessException($"unknown fault {kind}");
         }
         return fault;
+    }
+
+    /// <summary>Every host has exactly one active membership row, and none is joining or suspected dead meanwhile.</summary>
+    bool Settled(Observer observer)
+    {
+        lock (observer.Members)
+        {
+            var rows = observer.Members.GroupBy(m => (m.Address, m.Port, m.Generation)).Select(g => g.Last()).ToList();
+            return network!.Hosts.All(h => rows.Count(r => r.Address == h.Address && r.Status == 3) == 1)
+                   && rows.All(r => r.Status is 3 or 6);   // 3: active, 6: dead (1 created, 2 joining, 4/5 leaving)
+        }
     }
 
     static IEnumerable<Sighting> Healing(Observer observer) => observer.Now().Values.Where(s => s.Stage == "healing" && s.Silo is not null);

@@ -54,7 +54,7 @@ public sealed record Options
     /// <summary>CPU worker slots per silo (cpu_slots).</summary>
     public int Slots { get; init; } = 1;
     /// <summary>Candidates of the sweep: remove 1 or 2 layers, times this many seeds.</summary>
-    public int Seeds { get; init; } = 4;
+    public int Seeds { get; init; } = 6;
     public int Faults { get; init; } = 2;
     /// <summary>Healing steps per candidate (128 tokens each).</summary>
     public int Steps { get; init; } = 4000;
@@ -75,7 +75,7 @@ public sealed record Options
 
           --seed N         seed of every random choice (fault times, hosts); default: random, printed
           --reduced        the CI form: the fault-free run and the mixed scenario with kill, postgres,
-                           partition and partition-silos only; 6 candidates of 3000 steps
+                           partition and partition-silos only; 8 candidates of 3000 steps
           --scenarios L    comma-separated, from: kill, new-ports, all-hosts, postgres, partition, partition-silos,
                            mixed (one fault of each kind, in a seeded order); default: all of them
                            kill: kill -9 of a host's silo and workers, back on the same ports 5 s later
@@ -87,7 +87,7 @@ public sealed record Options
                            still reaches PostgreSQL and the client
           --hosts N        silo hosts (default 3, at least 3)
           --slots N        CPU worker slots per silo (default 1)
-          --seeds N        candidates = 2 x N (remove 1 or 2 layers, N seeds; default 4)
+          --seeds N        candidates = 2 x N (remove 1 or 2 layers, N seeds; default 6)
           --faults N       faults injected per single-kind scenario (default 2)
           --steps N        healing steps per candidate, 128 tokens each (default 4000)
           --probe-timeout S, --missed-probes N
@@ -134,7 +134,7 @@ public sealed record Options
         if (o.Reduced)
             o = o with
             {
-                Scenarios = scenariosGiven ? o.Scenarios : ReducedScenarios, Seeds = seedsGiven ? o.Seeds : 3, Faults = faultsGiven ? o.Faults : 1,
+                Scenarios = scenariosGiven ? o.Scenarios : ReducedScenarios, Seeds = seedsGiven ? o.Seeds : 4, Faults = faultsGiven ? o.Faults : 1,
                 Steps = stepsGiven ? o.Steps : 3000,
             };
         return o with { Out = o.Out.Length > 0 ? Path.GetFullPath(o.Out) : $"/tmp/layerchop-faults-{o.Seed}" };

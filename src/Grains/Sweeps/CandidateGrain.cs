@@ -92,8 +92,10 @@ public sealed class CandidateGrain(
         if (!IsLive(attempt))
         {
             // Ended before (a retried End whose first answer was lost, a cancel, a silo declared dead): the
-            // worker's own exit time corrects the history if it ran on longer; then tell the sweep again.
-            if (end.WorkerEndedUtc is { } real && s.Attempts[attempt - 1] is { EndedUtc: { } closed } a && real > closed)
+            // worker's exit time corrects the history if it ran on longer, unless a later attempt began (then that
+            // attempt's worker reports this one's own stop record, which its silo's exit time can only overshoot);
+            // then tell the sweep again.
+            if (end.WorkerEndedUtc is { } real && s.Attempts[attempt - 1] is { EndedUtc: { } closed } && real > closed && s.Attempts.Count == attempt)
                 await Save(s with { Attempts = s.Attempts.Select(x => x.Number == attempt ? x with { EndedUtc = real } : x).ToArray() });
             await Tell();
             return ReportVerdict.Stale;
