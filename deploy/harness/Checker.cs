@@ -166,23 +166,6 @@ public sealed class Checker(RunReport run, Observer observer, IReadOnlyDictionar
                                    : "started over: " + string.Join(", ", startedOver)));
     }
 
-    /// <summary>
-    /// The step the victim's worker had reached when the fault struck: its last sighting (at most a second old)
-    /// carried forward at the rate between its last two sightings in that attempt.
-    /// </summary>
-    long? EstimatedStep(Sighting victim, DateTime at)
-    {
-        List<Sighting> seen;
-        lock (observer.Sightings)
-            seen = observer.Sightings.Where(s => s.Id == victim.Id && s.Attempt == victim.Attempt && s.Stage == "healing" && s.Step is not null && s.Utc <= at).ToList();
-        if (seen.Count == 0) return victim.Step;
-        var last = seen[^1];
-        var before = seen.LastOrDefault(s => s.Step < last.Step);
-        if (before is null) return last.Step;
-        double rate = (double)(last.Step!.Value - before.Step!.Value) / (last.Utc - before.Utc).TotalSeconds;
-        return last.Step + (long)Math.Round(rate * (at - last.Utc).TotalSeconds);
-    }
-
     void Figures(List<Attempt> attempts)
     {
         foreach (var fault in run.Faults)
@@ -195,11 +178,8 @@ public sealed class Checker(RunReport run, Observer observer, IReadOnlyDictionar
             {
                 if (attempts.Where(a => a.Candidate == victim.Id && a.Number > victim.Attempt).OrderBy(a => a.Number).FirstOrDefault() is { } next)
                     run.RerunSeconds.Add(Math.Round((next.Start - fault.Utc).TotalSeconds, 1));
-                // The k-th hit of a candidate while healing is followed by its k-th resume (train_result.json).
-                int hit = run.Faults.TakeWhile(f => f != fault).Count(f => f.Victims.Any(v => v.Id == victim.Id && v.Stage == "healing"));
-                var resumes = ResumedFrom(victim.Id);
-                if (victim.Stage == "healing" && EstimatedStep(victim, fault.Utc) is long step && hit < resumes.Count)
-                    run.LostSteps.Add(Math.Max(0, step - resumes[hit]));
+                if (fault.LastCheckpoints.TryGetValue(victim.Id, out var checkpoint))
+                    run.LostSeconds.Add(Math.Round((fault.Utc - checkpoint.Utc).TotalSeconds, 2));
             }
         }
     }

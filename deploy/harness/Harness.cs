@@ -12,6 +12,8 @@ public sealed record Fault(string Kind, IReadOnlyList<NetHost> Hosts, DateTime U
 {
     /// <summary>When the fault was over (hosts restarting, link back, database back).</summary>
     public DateTime EndUtc { get; set; }
+    /// <summary>Per candidate it hit while healing: the newest checkpoint on the shared storage when it struck (step, written at).</summary>
+    public Dictionary<string, (long Step, DateTime Utc)> LastCheckpoints { get; } = [];
     /// <summary>The silos the fault hit, as "address:port@generation" keys of the membership table.</summary>
     public List<(string Address, int Port, int Generation)> Silos { get; } = [];
 }
@@ -27,6 +29,8 @@ public sealed partial class Harness(Options options)
     readonly Random random = new(options.Seed);
     readonly DateTime began = DateTime.UtcNow;
     string repo = "", layerchop = "", connection = "", model = "", corpus = "", tasks = "";
+    /// <summary>The running sweep's output folder.</summary>
+    string? output;
     TestNetwork? network;
 
     void Say(string line) => Console.Error.WriteLine($"[{(DateTime.UtcNow - began).TotalSeconds,6:F1}s] {line}");
@@ -232,6 +236,7 @@ public sealed partial class Harness(Options options)
         if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
         Directory.CreateDirectory(Path.Combine(folder, "logs"));
         var spec = WriteSpec(folder);
+        output = Path.Combine(folder, "out");
         var clusterId = $"faults-{options.Seed}-{name}-{Guid.NewGuid():N}"[..40];
         var silos = network!.Hosts.Select(h => new SiloRunner(h, s => SiloArguments(s, clusterId, folder), Path.Combine(folder, "logs", h.Name + ".log"), Say)).ToList();
         var run = new RunReport { Name = name };
@@ -307,12 +312,23 @@ public sealed partial class Harness(Options options)
         var now = observer.Now().Values.Where(s => s.Silo is not null).ToList();
         var onTarget = now.Where(s => HostOf(s.Silo) == target.Host.Address).ToList();
         Fault fault;
+        void NoteCheckpoints()
+        {
+            foreach (var v in fault.Victims.Where(v => v.Stage == "healing"))
+            {
+                var folder = Path.Combine(output!, "candidates", v.Id, "healed", "checkpoints");
+                var newest = Directory.Exists(folder) ? new DirectoryInfo(folder).GetDirectories("step-*").OrderBy(d => d.Name).LastOrDefault() : null;
+                if (newest is not null && long.TryParse(newest.Name["step-".Length..], out long step))
+                    fault.LastCheckpoints[v.Id] = (step, newest.LastWriteTimeUtc);
+            }
+        }
         switch (kind)
         {
             case "kill" or "new-ports":
                 fault = new Fault(kind, [target.Host], DateTime.UtcNow, onTarget);
                 RecordSilos(fault, observer);
                 target.HoldRestart(DateTime.UtcNow.AddSeconds(5), kind == "new-ports" ? target.Port + 7 : null, kind == "new-ports" ? target.GatewayPort + 7 : null);
+                NoteCheckpoints();
                 var killed = TestNetwork.KillAll(target.Host);
                 Say($"{kind}: kill -9 of {target.Host.Name} ({killed.Count} processes), running {Describe(fault.Victims)}; back in 5 s{(kind == "new-ports" ? $" on ports {target.Port}/{target.GatewayPort}" : "")}");
                 fault.EndUtc = DateTime.UtcNow.AddSeconds(5);
@@ -322,6 +338,7 @@ public sealed partial class Harness(Options options)
                 fault = new Fault(kind, silos.Select(s => s.Host).ToList(), DateTime.UtcNow, now);
                 RecordSilos(fault, observer);
                 foreach (var s in silos) s.HoldRestart(DateTime.UtcNow.AddSeconds(5));
+                NoteCheckpoints();
                 foreach (var s in silos) TestNetwork.KillAll(s.Host);
                 Say($"all-hosts: kill -9 of every host, running {Describe(fault.Victims)}; back in 5 s");
                 fault.EndUtc = DateTime.UtcNow.AddSeconds(5);

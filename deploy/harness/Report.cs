@@ -18,11 +18,10 @@ public sealed class RunReport
     /// <summary>From a fault to the next attempt's worker start of each candidate that ran on a hit host.</summary>
     public List<double> RerunSeconds { get; } = [];
     /// <summary>
-    /// Healing steps redone per candidate hit while healing: the step its worker had reached when the fault struck
-    /// (its last sighting, at most a second old, carried forward at its rate) minus the checkpoint its next attempt
-    /// resumed from; 0 where the estimate falls short of that checkpoint. At most checkpoint_every by construction.
+    /// Work lost per candidate a kill hit while healing: seconds from its newest checkpoint on the shared storage
+    /// (the one its next attempt resumes from) to the kill. Partitions lose none: the cut-off worker goes on.
     /// </summary>
-    public List<long> LostSteps { get; } = [];
+    public List<double> LostSeconds { get; } = [];
 
     public JsonObject ToJson() => new()
     {
@@ -39,7 +38,7 @@ public sealed class RunReport
         ["checks"] = new JsonArray(Checks.Select(c => (JsonNode)new JsonObject { ["name"] = c.Name, ["passed"] = c.Passed, ["detail"] = c.Detail }).ToArray()),
         ["detection_s"] = new JsonArray(DetectionSeconds.Select(x => (JsonNode)JsonValue.Create(x)).ToArray()),
         ["rerun_s"] = new JsonArray(RerunSeconds.Select(x => (JsonNode)JsonValue.Create(x)).ToArray()),
-        ["lost_steps"] = new JsonArray(LostSteps.Select(x => (JsonNode)JsonValue.Create(x)).ToArray()),
+        ["lost_s"] = new JsonArray(LostSeconds.Select(x => (JsonNode)JsonValue.Create(x)).ToArray()),
     };
 }
 
@@ -70,10 +69,10 @@ public sealed class Report
     public void Print(TextWriter w)
     {
         w.WriteLine($"seed {Seed}, {Hosts} hosts, {Candidates} candidates of {Steps} steps, membership probe timeout {ProbeTimeoutS} s x {MissedProbes} missed; fault-free run {Baseline?.Seconds:F0} s");
-        w.WriteLine($"{"scenario",-10} {"checks",7} {"time",7} {"slowdown",8} {"detect s",14} {"rerun s",14} {"lost steps",14}");
+        w.WriteLine($"{"scenario",-10} {"checks",7} {"time",7} {"slowdown",8} {"detect s",14} {"rerun s",14} {"lost s",14}");
         foreach (var s in (RunReport[])[Baseline!, .. Scenarios])
             w.WriteLine($"{s.Name,-10} {s.Checks.Count(c => c.Passed) + "/" + s.Checks.Count,7} {s.Seconds,6:F0}s {(s.Slowdown is { } x ? $"{x:F2}x" : "-"),8} " +
-                        $"{Spread(s.DetectionSeconds),14} {Spread(s.RerunSeconds),14} {Spread(s.LostSteps),14}");
+                        $"{Spread(s.DetectionSeconds),14} {Spread(s.RerunSeconds),14} {Spread(s.LostSeconds),14}");
         foreach (var s in (RunReport[])[Baseline!, .. Scenarios])
             foreach (var c in s.Checks.Where(c => !c.Passed))
                 w.WriteLine($"FAILED {s.Name}: {c.Name}: {c.Detail}");

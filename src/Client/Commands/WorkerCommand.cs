@@ -48,6 +48,7 @@ public static class WorkerCommand
                 try
                 {
                     // A sweep's attempt claims the candidate's folder; a job run by hand (attempt 0) publishes freely.
+                    using var slot = HostSlot.Hold(Environment.GetEnvironmentVariable(HostSlot.Variable), HostComputeGate.Folder, name => events.Emit(new MessageEvent { Message = $"waiting for an earlier worker on this host's slot {name} to exit" }));
                     using var fence = parsed.Attempt > 0 ? Claim(parsed, events) : null;
                     var outcome = CandidatePipeline.Run(parsed, events, stop.Token, fence);
                     if (outcome is null)

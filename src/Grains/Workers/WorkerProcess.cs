@@ -42,6 +42,10 @@ public sealed class WorkerProcess : IDisposable
         info.ArgumentList.Add(jobFile);
         info.Environment["LAYERCHOP_PARENT_PID"] = Environment.ProcessId.ToString();
         info.Environment["CUDA_VISIBLE_DEVICES"] = options.Gpu ? options.Devices[slot].ToString(System.Globalization.CultureInfo.InvariantCulture) : "";
+        // One worker per GPU of the host, and per CPU slot of a silo's address, even across a restart of the
+        // silo (HostSlot); several silos of one test machine have CPU slots of their own.
+        var endpoint = job.Where?.Split('@')[0] ?? "local";
+        info.Environment[HostSlot.Variable] = options.Gpu ? $"gpu-{options.Devices[slot]}" : $"cpu-{endpoint}-{slot}";
         if (options.CpuThreads > 0) info.Environment["LAYERCHOP_THREADS"] = options.CpuThreads.ToString();
         foreach (var (name, value) in options.WorkerEnvironment) info.Environment[name] = value;
         return new WorkerProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start the worker process"));

@@ -63,3 +63,22 @@ public sealed class AttemptFenceTests
         (await third).Dispose();
     }
 }
+
+public sealed class HostSlotTests
+{
+    [Fact]
+    public async Task A_second_worker_of_a_host_slot_waits_until_the_first_lets_go_and_other_slots_do_not_wait()
+    {
+        var folder = TestModels.TempFolder();
+        var first = HostSlot.Hold("gpu-0", folder, _ => { });
+        string? waitedFor = null;
+        var second = Task.Run(() => HostSlot.Hold("gpu-0", folder, slot => waitedFor = slot));
+        using (var other = HostSlot.Hold("gpu-1", folder, slot => Assert.Fail($"slot {slot} is free and must not wait"))) Assert.NotNull(other);
+        Assert.False(await Task.WhenAny(second, Task.Delay(500)) == second, "two workers held slot gpu-0 at once");
+        first!.Dispose();                                          // the first worker exits
+        Assert.True(await Task.WhenAny(second, Task.Delay(10_000)) == second, "the second worker never got slot gpu-0");
+        (await second)!.Dispose();
+        Assert.Equal("gpu-0", waitedFor);
+        Assert.Null(HostSlot.Hold(null, folder, _ => { }));       // a worker run by hand holds no slot
+    }
+}
