@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 
 namespace LayerChop.FaultHarness;
 
@@ -20,7 +19,7 @@ public sealed record Fault(string Kind, IReadOnlyList<NetHost> Hosts, DateTime U
 
 public sealed record Check(string Name, bool Passed, string Detail);
 
-public sealed partial class Harness(Options options)
+public sealed class Harness(Options options)
 {
     const string Sweep = "faults";
     const int CheckpointEvery = 20;
@@ -172,19 +171,13 @@ public sealed partial class Harness(Options options)
             Layerchop(TimeSpan.FromMinutes(2), "model", "init", "--layers", "4", "--hidden", "32", "--heads", "4", "--intermediate", "64",
                 "--vocab", "300", "--max-positions", "256", "--seed", "5", "--out", model);
         corpus = Path.Combine(inputs, "brown.jsonl");
-        var brown = Path.Combine(repo, "tests", ".data", "brown");
-        var documents = Directory.GetFiles(brown).Where(f => BrownDocument().IsMatch(Path.GetFileName(f))).Order().Take(15)
-            .Select(f => JsonSerializer.Serialize(new { text = string.Join(' ', File.ReadAllText(f)
-                .Split((char[])[' ', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries)
-                .Select(t => t.LastIndexOf('/') is int slash and > 0 ? t[..slash] : t)) }));   // Brown's word/tag -> word
+        var documents = LayerChop.Engine.Data.BrownCorpus.Read(Path.Combine(repo, "tests", ".data", "brown")).Take(15)
+            .Select(d => JsonSerializer.Serialize(new { text = d.Text }));
         File.WriteAllLines(corpus, documents);
         tasks = Path.Combine(inputs, "tasks");
         Directory.CreateDirectory(tasks);
         File.Copy(corpus, Path.Combine(tasks, "continuation.jsonl"), overwrite: true);
     }
-
-    [GeneratedRegex("^c[a-r][0-9][0-9]$")]
-    private static partial Regex BrownDocument();
 
     string WriteSpec(string folder)
     {
@@ -217,18 +210,24 @@ public sealed partial class Harness(Options options)
             File.WriteAllText(connectionFile, connection + "\n");
             File.SetUnixFileMode(connectionFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         }
-        var config = new JsonObject
+        var config = new LayerChop.Silo.SiloConfig
         {
-            ["cluster_id"] = clusterId, ["connection_file"] = connectionFile,
-            ["advertise"] = silo.Host.Address, ["listen"] = silo.Host.Address, ["port"] = silo.Port, ["gateway_port"] = silo.GatewayPort,
-            ["gpus"] = "0", ["cpu_slots"] = options.Slots, ["threads"] = 1, ["shared"] = folder,
-            ["web"] = SiloRunner.WebPort, ["web_bind"] = silo.Host.Address,
-            ["membership"] = new JsonObject { ["probe_timeout_s"] = options.ProbeTimeoutS, ["missed_probes_limit"] = options.MissedProbes },
+            ClusterId = clusterId, ConnectionFile = connectionFile,
+            Advertise = silo.Host.Address, Listen = silo.Host.Address, Port = silo.Port, GatewayPort = silo.GatewayPort,
+            Gpus = "0", CpuSlots = options.Slots, Threads = 1, Shared = folder,
+            Web = SiloRunner.WebPort, WebBind = silo.Host.Address,
+            Membership = new LayerChop.Silo.MembershipConfig { ProbeTimeoutS = options.ProbeTimeoutS, MissedProbesLimit = options.MissedProbes },
         };
         var file = Path.Combine(folder, $"silo-{silo.Host.Name}.json");
-        File.WriteAllText(file, config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(file, JsonSerializer.Serialize(config, ConfigFormat));
         return ["dotnet", layerchop, "silo", "--config", file];
     }
+
+    /// <summary>The project's JSON format, leaving out the fields the harness does not set (they keep their defaults).</summary>
+    static readonly JsonSerializerOptions ConfigFormat = new(LayerChop.Settings.JsonFormat.Indented)
+    {
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
 
     async Task<RunReport> RunSweep(string name, RunReport? baseline)
     {
