@@ -137,7 +137,9 @@ public class CandidateLifecycleTests(TrainingInputs inputs) : IClassFixture<Trai
         // Two healing candidates; the silo has one slot. The test takes one candidate itself, as the supervisor of a
         // silo that is not (or no longer) a member, and starts its worker: attempt 1. The sweep sees a running attempt
         // on a silo outside the cluster, interrupts it and queues the candidate again; the real silo runs attempt 2.
-        var spec = SweepSpecReader.Load(Spec("fenced", "{ remove: [1], strategy: [input], heal_tokens: [102400], seed: [1, 2] }"));
+        // Long enough healing (3,200 steps) that the worker cannot finish while the test, on a loaded machine, still reads
+        // its first checkpoint line out of the pipe.
+        var spec = SweepSpecReader.Load(Spec("fenced", "{ remove: [1], strategy: [input], heal_tokens: [409600], seed: [1, 2] }"));
         var cluster = await Cluster(slots: 1, Path.Combine(LayerChopProcess.TempFolder(), "state.db"));
         WorkerProcess? stale = null;
         try
