@@ -36,6 +36,7 @@ public static class WorkerCommand
                 TorchSharp.torch.set_num_threads(threads);
             var events = new WorkerEvents();
             string? error = null;
+            CandidateJob? claimed = null;
             int code = Cli.Run(() =>
             {
                 var path = p.GetValue(job)!;
@@ -45,6 +46,7 @@ public static class WorkerCommand
                 catch (JsonException e) { throw new LayerChopException($"{path}: not a candidate job ({e.Message})"); }
                 if (parsed is null) throw new LayerChopException($"{path}: empty job file");
                 events.Attempt = parsed.Attempt;
+                claimed = parsed;
                 try
                 {
                     // A sweep's attempt claims the candidate's folder; a job run by hand (attempt 0) publishes freely.
@@ -61,11 +63,16 @@ public static class WorkerCommand
                 }
                 catch (AttemptFencedException e)
                 {
-                    Console.Error.WriteLine($"stopped: {e.Message}");
-                    events.Emit(new FencedEvent { Owner = e.Owner });
+                    ReportFenced(events, e.Attempt, e.Owner);
                     return (int)WorkerExit.Fenced;
                 }
             }, message => error = message);
+            // Whatever failed once a newer attempt took the folder over is a consequence of that: the worker was fenced.
+            if (code == Cli.InternalError && claimed is { Attempt: > 0 } c && AttemptFence.Owner(c.WorkDir) is int owner && owner > c.Attempt)
+            {
+                ReportFenced(events, c.Attempt, owner);
+                return (int)WorkerExit.Fenced;
+            }
             if (error is not null)
                 events.Emit(new FailureEvent { Kind = code == Cli.UserError ? FailureKind.BadInput : FailureKind.Internal, Message = error });
             return code;
@@ -103,11 +110,20 @@ public static class WorkerCommand
         beforeExitNow = RecordStop;
         fence.WatchOwner(owner =>
         {
-            Console.Error.WriteLine($"stopped: attempt {job.Attempt} no longer owns the candidate's folder: attempt {owner} does");
-            events.Emit(new FencedEvent { Owner = owner });
+            ReportFenced(events, job.Attempt, owner);
             ExitNow(WorkerExit.Fenced);
         });
         return fence;
+    }
+
+    static int fencedReported;
+
+    /// <summary>Says once (the owner watch and the main thread may both notice) that a newer attempt owns the folder.</summary>
+    static void ReportFenced(WorkerEvents events, int attempt, int owner)
+    {
+        if (Interlocked.Exchange(ref fencedReported, 1) != 0) return;
+        Console.Error.WriteLine($"stopped: attempt {attempt} no longer owns the candidate's folder: attempt {owner} does");
+        events.Emit(new FencedEvent { Owner = owner });
     }
 
     static Action<int?>? beforeExitNow;
