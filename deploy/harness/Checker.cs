@@ -3,11 +3,14 @@ using System.Text.Json;
 namespace LayerChop.FaultHarness;
 
 /// <summary>The checks every run must pass, and the figures it yields.</summary>
+/// <param name="began">when the harness started: times in messages are seconds since then, as in its log.</param>
 public sealed class Checker(RunReport run, Observer observer, IReadOnlyDictionary<string, JsonElement> details, RunReport? baseline,
-    string output, int expected, int checkpointEvery)
+    string output, int expected, int checkpointEvery, DateTime began)
 {
     /// <summary>An attempt as the candidate's history has it.</summary>
-    sealed record Attempt(string Candidate, int Number, string Outcome, string? Host, int Slot, DateTime Start, DateTime? End);
+    sealed record Attempt(string Candidate, int Number, string Outcome, string? Host, int Slot, DateTime Start, DateTime? End, string? Reason);
+
+    string At(DateTime? utc) => utc is { } t ? $"{(t - began).TotalSeconds:F1}s" : "?";
 
     /// <summary>A worker process as its own start and stop records have it (a killed one: until the harness killed its host).</summary>
     sealed record WorkerRun(string Candidate, int Attempt, string? Host, int? Slot, DateTime Start, DateTime? End, string EndSource);
@@ -17,7 +20,8 @@ public sealed class Checker(RunReport run, Observer observer, IReadOnlyDictionar
         var attempts = details.SelectMany(d => d.Value.GetProperty("history").EnumerateArray().Select(a => new Attempt(d.Key,
             a.GetProperty("number").GetInt32(), a.GetProperty("outcome").GetString()!, Harness.HostOf(a.GetProperty("silo").GetString()),
             a.GetProperty("slot").GetInt32(), a.GetProperty("started_utc").GetDateTime().ToUniversalTime(),
-            a.GetProperty("ended_utc").ValueKind == JsonValueKind.Null ? null : a.GetProperty("ended_utc").GetDateTime().ToUniversalTime()))).ToList();
+            a.GetProperty("ended_utc").ValueKind == JsonValueKind.Null ? null : a.GetProperty("ended_utc").GetDateTime().ToUniversalTime(),
+            a.TryGetProperty("reason", out var reason) && reason.ValueKind == JsonValueKind.String ? reason.GetString() : null))).ToList();
         var workers = details.Keys.SelectMany(WorkerRuns).ToList();
         foreach (var (id, d) in details) run.Results[id] = Fingerprint(d);
 
@@ -131,7 +135,7 @@ public sealed class Checker(RunReport run, Observer observer, IReadOnlyDictionar
     void OnlyHitHostsInterrupted(List<Attempt> attempts)
     {
         var unexplained = attempts.Where(a => a.Outcome != "succeeded" && !run.Faults.Any(f => f.Hosts.Any(h => h.Address == a.Host) && a.Start <= f.Utc.AddSeconds(1)))
-            .Select(a => $"{a.Candidate} #{a.Number} on {a.Host}#{a.Slot}: {a.Outcome}").ToList();
+            .Select(a => $"{a.Candidate} #{a.Number} on {a.Host}#{a.Slot}, {At(a.Start)} to {At(a.End)}: {a.Outcome} ({a.Reason})").ToList();
         run.Checks.Add(new Check("work on hosts that were not hit went on uninterrupted", unexplained.Count == 0,
             unexplained.Count == 0 ? $"{attempts.Count(a => a.Outcome != "succeeded")} attempts ended early, all on hit hosts" : string.Join("; ", unexplained)));
     }

@@ -271,7 +271,7 @@ public sealed class Harness(Options options)
             foreach (var id in observer.Now().Keys)
                 if (await observer.Get($"/api/sweeps/{Sweep}/candidates/{id}") is { } detail) details[id] = detail;
             await observer.StopAsync();
-            new Checker(run, observer, details, baseline, Path.Combine(folder, "out"), 2 * options.Seeds, CheckpointEvery).CheckAll();
+            new Checker(run, observer, details, baseline, Path.Combine(folder, "out"), 2 * options.Seeds, CheckpointEvery, began).CheckAll();
             Say($"{name}: " + string.Join("; ", run.Checks.Select(c => $"{(c.Passed ? "ok" : "FAILED")} {c.Name}")));
             foreach (var failed in run.Checks.Where(c => !c.Passed)) Say($"{name}: FAILED {failed.Name}: {failed.Detail}");
             return run;

@@ -84,21 +84,7 @@ public class ClusterTests(TrainingInputs inputs) : IClassFixture<TrainingInputs>
     {
         Assert.Equal(0, LayerChopProcess.Run("db", "init", Postgres).ExitCode);
         string clusterId = "test-" + Guid.NewGuid().ToString("N")[..12];
-        var model = Path.Combine(inputs.Work, "cluster-base-2");
-        InitModel(model);
-        var output = Path.Combine(LayerChopProcess.TempFolder(), "out");
-        var spec = Path.Combine(LayerChopProcess.TempFolder(), "resume.yaml");
-        File.WriteAllText(spec, $$"""
-            name: resumed
-            base_model: {{model}}
-            data: [{{inputs.Corpus}}]
-            eval: { tasks: [continuation], task_dir: {{TaskDir()}}, limit: 8 }
-            grid: { remove: [2], strategy: [input], heal_tokens: [51200], seed: [1] }
-            train: { seq_len: 32, batch_tokens: 128, lr: 0.003, warmup_steps: 1, checkpoint_every: 2 }
-            latency: { prompt_tokens: 8, new_tokens: 8 }
-            device: cpu
-            output: {{output}}
-            """);
+        var (spec, output) = HealingSweep("resumed", "2");
         string[] Cluster(params string[] args) => [.. args, "--cluster", Postgres, "--cluster-id", clusterId];
         int port = SiloSetup.FreePort(), gateway = SiloSetup.FreePort();
         var log = new System.Text.StringBuilder();
@@ -149,21 +135,7 @@ public class ClusterTests(TrainingInputs inputs) : IClassFixture<TrainingInputs>
     {
         Assert.Equal(0, LayerChopProcess.Run("db", "init", Postgres).ExitCode);
         string clusterId = "test-" + Guid.NewGuid().ToString("N")[..12];
-        var model = Path.Combine(inputs.Work, "cluster-base-3");
-        InitModel(model);
-        var output = Path.Combine(LayerChopProcess.TempFolder(), "out");
-        var spec = Path.Combine(LayerChopProcess.TempFolder(), "moved.yaml");
-        File.WriteAllText(spec, $$"""
-            name: moved
-            base_model: {{model}}
-            data: [{{inputs.Corpus}}]
-            eval: { tasks: [continuation], task_dir: {{TaskDir()}}, limit: 8 }
-            grid: { remove: [1, 2], strategy: [input], heal_tokens: [51200], seed: [1] }
-            train: { seq_len: 32, batch_tokens: 128, lr: 0.003, warmup_steps: 1, checkpoint_every: 2 }
-            latency: { prompt_tokens: 8, new_tokens: 8 }
-            device: cpu
-            output: {{output}}
-            """);
+        var (spec, output) = HealingSweep("moved", "1, 2");
         string[] Cluster(params string[] args) => [.. args, "--cluster", Postgres, "--cluster-id", clusterId];
         var log = new System.Text.StringBuilder();
         var ports = new[] { SiloSetup.FreePort(), SiloSetup.FreePort() };
@@ -219,6 +191,96 @@ public class ClusterTests(TrainingInputs inputs) : IClassFixture<TrainingInputs>
         {
             foreach (var silo in silos) { silo.Kill(entireProcessTree: true); silo.WaitForExit(); }
         }
+    }
+
+    [Fact]
+    public void A_silo_declared_dead_while_it_could_not_hear_of_it_takes_no_more_work_and_stops_itself_and_another_silo_finishes_the_sweep()
+    {
+        Assert.Equal(0, LayerChopProcess.Run("db", "init", Postgres).ExitCode);
+        string clusterId = "test-" + Guid.NewGuid().ToString("N")[..12];
+        var (spec, output) = HealingSweep("zombie", "1, 2");
+        // The silo reads the membership table by itself only every 10 minutes: until then nothing but its own
+        // check before asking for work tells it that the cluster declared it dead (as after a healed partition,
+        // when the others stopped gossiping to it).
+        var config = Path.Combine(LayerChopProcess.TempFolder(), "silo.json");
+        File.WriteAllText(config, """{ "membership": { "table_refresh_s": 600 } }""");
+        string[] Cluster(params string[] args) => [.. args, "--cluster", Postgres, "--cluster-id", clusterId];
+        var log = new System.Text.StringBuilder();
+        int port = SiloSetup.FreePort();
+        var zombie = StartSilo(clusterId, port, SiloSetup.FreePort(), log, "--config", config);
+        Process? other = null;
+        try
+        {
+            Retrying(Cluster("sweep", "start", spec), TimeSpan.FromSeconds(20), log);
+            string[] ids = ["r1-input-h51200-pretrain-s1", "r2-input-h51200-pretrain-s1"];
+            string Folder(string id) => Path.Combine(output, "candidates", id);
+            bool Healing(string id) => Directory.Exists(Path.Combine(Folder(id), "healed", "checkpoints"));
+            var deadline = DateTime.UtcNow.AddMinutes(2);
+            while (DateTime.UtcNow < deadline && !ids.Any(Healing)) Thread.Sleep(20);
+            string first = ids.Single(Healing), second = ids.Single(id => id != first);   // one slot: one candidate at a time
+
+            // The cluster declares the silo dead, as the other silos would: its row turns Dead and the table's version moves on.
+            using (var db = new Npgsql.NpgsqlConnection(Postgres))
+            {
+                db.Open();
+                using var kill = new Npgsql.NpgsqlCommand("""
+                    UPDATE layerchop_silo SET status = 6 WHERE deployment_id = @cluster AND port = @port AND status = 3;
+                    UPDATE layerchop_membership_version SET version = version + 1, changed_at = now() WHERE deployment_id = @cluster;
+                    """, db);
+                kill.Parameters.AddWithValue("cluster", clusterId);
+                kill.Parameters.AddWithValue("port", port);
+                Assert.True(kill.ExecuteNonQuery() >= 2, "the silo's active row and the table's version should both change");
+            }
+            Assert.False(File.Exists(Path.Combine(Folder(first), "result.json")), "declared dead too late: its candidate had finished");
+
+            // Its worker finishes the candidate it had; when the slot is free, the silo reads the table, finds itself
+            // dead and stops instead of taking the second candidate.
+            Assert.True(zombie.WaitForExit(TimeSpan.FromMinutes(3)), "the silo declared dead should stop by itself\nsilo: " + log);
+            Assert.NotEqual(0, zombie.ExitCode);
+            string Starts(string id) => File.Exists(Path.Combine(Folder(id), "workers.jsonl")) ? File.ReadAllText(Path.Combine(Folder(id), "workers.jsonl")) : "";
+            Assert.DoesNotContain($":{port}@", Starts(second));
+
+            other = StartSilo(clusterId, SiloSetup.FreePort(), SiloSetup.FreePort(), log);
+            Retrying(Cluster("sweep", "watch", "zombie"), TimeSpan.FromMinutes(3), log);
+            var results = Results(Cluster("sweep", "results", "zombie", "--json"));
+            Assert.All(results, c => Assert.Equal("completed", c.GetProperty("status").GetString()));
+            var shown = LayerChopProcess.Run(Cluster("sweep", "show", "zombie", second, "--json"));
+            Assert.True(shown.ExitCode == 0, shown.Stderr);
+            var history = JsonDocument.Parse(shown.Stdout).RootElement.GetProperty("history").EnumerateArray().ToArray();
+            Assert.Equal(["succeeded"], history.Select(a => a.GetProperty("outcome").GetString()));
+            Assert.DoesNotContain($":{port}@", history[0].GetProperty("silo").GetString());
+        }
+        finally
+        {
+            zombie.Kill(entireProcessTree: true);
+            zombie.WaitForExit();
+            other?.Kill(entireProcessTree: true);
+            other?.WaitForExit();
+        }
+    }
+
+    /// <summary>
+    /// A sweep of one candidate per number in <paramref name="remove"/>, each healing 400 steps with a checkpoint
+    /// every 2 (long enough to stop its silo mid-healing), on a model of its own; its spec file and output folder.
+    /// </summary>
+    (string Spec, string Output) HealingSweep(string name, string remove)
+    {
+        var model = Path.Combine(inputs.Work, "cluster-base-" + name);
+        InitModel(model);
+        var output = Path.Combine(LayerChopProcess.TempFolder(), "out");
+        var spec = Path.Combine(LayerChopProcess.TempFolder(), name + ".yaml");
+        File.WriteAllText(spec, $$"""
+            name: {{name}}
+            base_model: {{model}}
+            data: [{{inputs.Corpus}}]
+            eval: { tasks: [continuation], task_dir: {{TaskDir()}}, limit: 8 }
+            grid: { remove: [{{remove}}], strategy: [input], heal_tokens: [51200], seed: [1] }
+            train: { seq_len: 32, batch_tokens: 128, lr: 0.003, warmup_steps: 1, checkpoint_every: 2 }
+            latency: { prompt_tokens: 8, new_tokens: 8 }
+            device: cpu
+            output: {{output}}
+            """);
+        return (spec, output);
     }
 
     /// <summary>The 4-layer model every sweep test here starts from (256 positions, room for the continuation task).</summary>

@@ -13,9 +13,12 @@ namespace LayerChop.Grains.Workers;
 /// retry, a candidate back in the queue) and asks by itself every <see cref="AskEvery"/> in case a wake-up was
 /// lost. A report that fails (the database briefly down) is logged and the worker goes on; an attempt's end is
 /// retried until it is delivered. A worker whose attempt is no longer live is stopped. When the silo stops,
-/// its workers checkpoint and their attempts end as interrupted.
+/// its workers checkpoint and their attempts end as interrupted. Before it asks, it reads the membership table:
+/// a silo the cluster declared dead while it was cut off counts itself active until it reads the table, and must
+/// not take work meanwhile (Orleans stops a silo that finds its own row dead).
 /// </summary>
-public sealed class WorkerSupervisor(WorkerOptions options, IGrainFactory grains, ILocalSiloDetails silo, ILogger<WorkerSupervisor> log)
+public sealed class WorkerSupervisor(
+    WorkerOptions options, IGrainFactory grains, ILocalSiloDetails silo, IClusterMembershipService membership, ILogger<WorkerSupervisor> log)
     : ILifecycleParticipant<ISiloLifecycle>, IDisposable
 {
     /// <summary>A free slot asks the sweeps for work at least this often.</summary>
@@ -115,6 +118,12 @@ public sealed class WorkerSupervisor(WorkerOptions options, IGrainFactory grains
     async Task<WorkOrder?> Ask(int slot)
     {
         var where = new SlotRef { Silo = SiloKey, Slot = slot };
+        await membership.Refresh();
+        if (membership.CurrentSnapshot.GetSiloStatus(silo.SiloAddress) is var status && status != SiloStatus.Active)
+        {
+            log.LogWarning("not asking for work: the membership table has this silo as {Status}", status);
+            return null;
+        }
         foreach (var sweep in await grains.GetGrain<ISweepIndexGrain>(0).GetNames())
             if (await grains.GetGrain<ISweepGrain>(sweep).TakeNext(where) is { } order) return order;
         return null;
