@@ -27,6 +27,20 @@ public sealed class PersistenceTests(PostgresServer server)
     static ICompoundValueGrain Compound(IGrainFactory grains, Guid key, string extension) =>
         grains.GetGrain<ICompoundValueGrain>(GrainId.Create(GrainType.Create("value"), GrainIdKeyExtensions.CreateGuidKey(key, extension)));
 
+    [Fact]
+    public async Task A_PostgreSQL_error_in_a_grain_reaches_the_caller_with_the_servers_own_message()
+    {
+        var database = Database("postgres");
+        await using var cluster = await Clusters.WithStorage(database, "persist-" + Guid.NewGuid().ToString("N"));
+        var grain = Value(cluster.Client, "value", "db-error");
+        await grain.Write(1);
+        // The state table goes away under the running silo: the next write fails in the server (42P01).
+        PostgresServer.Query(database.ConnectionString, "ALTER TABLE layerchop_grain_state RENAME TO layerchop_grain_state_gone");
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => grain.Write(2));
+        Assert.Contains("42P01", error.Message);
+        Assert.DoesNotContain("codec", error.Message);
+    }
+
     [Theory]
     [InlineData("postgres")]
     [InlineData("sqlite")]

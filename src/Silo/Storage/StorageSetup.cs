@@ -55,6 +55,10 @@ public static class StorageSetup
             o.ConnectionString = database.ConnectionString;
             o.GrainStorageSerializer = new OrleansGrainStorageSerializer(services.GetRequiredService<Serializer>());
         }));
+        // A database error in a grain reaches its caller (another silo, the client) as itself. Orleans serializes
+        // exceptions only from the namespaces it lists (Microsoft, which covers SQLite's, and System): PostgreSQL's
+        // came as "Could not find a codec for type Npgsql.NpgsqlException" instead of the server's message.
+        builder.Services.Configure<ExceptionSerializationOptions>(o => o.SupportedNamespacePrefixes.Add(typeof(Npgsql.NpgsqlException).Namespace!));
         if (options.ApplySchema) AddSchemaApplier(builder.Services, database);
         return builder;
     }
