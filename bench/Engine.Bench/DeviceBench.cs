@@ -61,8 +61,10 @@ static class DeviceBench
         bool onCuda = device.type == DeviceType.CUDA;
         int n = onCuda ? 8192 : 512;
         var dtype = onCuda ? ScalarType.BFloat16 : ScalarType.Float32;
-        using var a = randn([n, n], dtype, device);
-        using var b = randn([n, n], dtype, device);
+        // Every temporary is made in a dispose scope, which keeps it referenced until its native call is done.
+        using var outer = NewDisposeScope();
+        var a = randn([n, n], dtype, device);
+        var b = randn([n, n], dtype, device);
         a.matmul(b).sum().item<float>();                                             // warm-up
         int reps = onCuda ? 20 : 3;
         var clock = Stopwatch.StartNew();
@@ -74,8 +76,8 @@ static class DeviceBench
         }
         double seconds = clock.Elapsed.TotalSeconds / reps;
         // A small product checked against float64 on the CPU: the device computes, not only runs.
-        using var x = randn([64, 64], ScalarType.Float64);
-        using var y = randn([64, 64], ScalarType.Float64);
+        var x = randn([64, 64], ScalarType.Float64);
+        var y = randn([64, 64], ScalarType.Float64);
         double error = (x.to(ScalarType.Float32).to(device).matmul(y.to(ScalarType.Float32).to(device)).cpu().to(ScalarType.Float64) - x.matmul(y))
             .abs().max().item<double>();
         return new()

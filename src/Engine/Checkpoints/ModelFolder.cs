@@ -78,9 +78,14 @@ public static class ModelFolder
         long maxShardBytes = 5_000_000_000)
     {
         Directory.CreateDirectory(folder);
-        // Each weight is converted to the stored dtype only when its turn comes: one extra tensor at a time.
+        // Each weight is converted to the stored dtype only when its turn comes: one extra tensor at a time. The
+        // detached alias stays referenced until converted (a temporary can be finalized during the native call).
         var sources = model.NamedWeights()
-            .Select(p => new TensorSource(p.Name, dtype, p.Parameter.shape, () => p.Parameter.detach().to(dtype)))
+            .Select(p => new TensorSource(p.Name, dtype, p.Parameter.shape, () =>
+            {
+                using var alias = p.Parameter.detach();
+                return alias.to(dtype);
+            }))
             .ToList();
         SafeTensorsCheckpoint.WriteStreaming(folder, sources, maxShardBytes, new Dictionary<string, string> { ["format"] = "pt" });
         if (tokenizerFrom is not null) CopyTokenizerFiles(tokenizerFrom, folder);

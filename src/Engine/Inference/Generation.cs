@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using LayerChop.Engine.Modeling;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace LayerChop.Engine.Inference;
@@ -39,6 +40,7 @@ public static class Generation
         var tokens = new List<int>();
         var clock = Stopwatch.StartNew();
         TimeSpan prefill = TimeSpan.Zero;
+        using var temperatureScalar = temperature.ToScalar();
         using (var scope = NewDisposeScope())
         {
             var input = tensor(prompt.Select(t => (long)t).ToArray(), ScalarType.Int64, model.Device).unsqueeze(0); // (1, T)
@@ -49,7 +51,7 @@ public static class Generation
                 var last = logits[0, -1].to(ScalarType.Float32);                  // (V,)
                 if (vocabulary < last.shape[0]) last = last.narrow(0, 0, vocabulary.Value);
                 long next = temperature > 0
-                    ? softmax(last / temperature, 0).multinomial(1, generator: generator).item<long>()
+                    ? softmax(last / temperatureScalar, 0).multinomial(1, generator: generator).item<long>()
                     : last.argmax().item<long>();
                 if (step == 0) prefill = clock.Elapsed;
                 tokens.Add((int)next);

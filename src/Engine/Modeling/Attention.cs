@@ -1,3 +1,4 @@
+using static LayerChop.Engine.Scalars;
 using static TorchSharp.torch;
 
 namespace LayerChop.Engine.Modeling;
@@ -72,8 +73,8 @@ public sealed class DecoderLayer : nn.Module
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache, int layer)
     {
         using var scope = NewDisposeScope();
-        var h = x + self_attn.Forward(input_layernorm.Forward(x), cos, sin, mask, cache, layer);
-        var y = h + mlp.Forward(post_attention_layernorm.Forward(h));
+        var h = x.add(self_attn.Forward(input_layernorm.Forward(x), cos, sin, mask, cache, layer), One);
+        var y = h.add(mlp.Forward(post_attention_layernorm.Forward(h)), One);
         return y.MoveToOuterDisposeScope();
     }
 }

@@ -1,4 +1,6 @@
+using TorchSharp;
 using TorchSharp.Modules;
+using static LayerChop.Engine.Scalars;
 using static TorchSharp.torch;
 
 namespace LayerChop.Engine.Modeling;
@@ -75,8 +77,8 @@ public sealed class CausalLM : nn.Module
         Tensor? queryPos = null, keyPos = null;
         void Positions()
         {
-            queryPos ??= arange(past, past + t, 1, ScalarType.Int64, Device).unsqueeze(1);    // (T, 1)
-            keyPos ??= arange(0, past + t, 1, ScalarType.Int64, Device).unsqueeze(0);        // (1, S)
+            queryPos ??= Arange(past, past + t, 1, Device).unsqueeze(1);                        // (T, 1)
+            keyPos ??= Arange(0, past + t, 1, Device).unsqueeze(0);                            // (1, S)
         }
         Tensor? mask = null;
         if (past > 0 && t > 1) { Positions(); mask = keyPos! <= queryPos!; }                   // (T, S)
@@ -85,7 +87,8 @@ public sealed class CausalLM : nn.Module
         {
             if (past + t <= window) return mask;
             Positions();
-            return (keyPos! <= queryPos!).logical_and(keyPos! > queryPos! - window);          // (T, S)
+            using var size = window.ToScalar();
+            return (keyPos! <= queryPos!).logical_and(keyPos! > queryPos! - size);            // (T, S)
         }
         var h = Layers(ids, cos, sin, mask, Windowed, cache, skipLayers, layerOutputs);
         cache?.Advance(t);
@@ -112,8 +115,11 @@ public sealed class CausalLM : nn.Module
         }
         var (cos, sin) = rotary.At(positions, DType);                                        // (B, 1, T, D)
         // Sliding windows count positions, as they would be in each sequence alone.
-        Tensor Windowed(int window) =>
-            mask.logical_and(positions.unsqueeze(1) > positions.unsqueeze(2) - window).unsqueeze(1); // (B, 1, T, T)
+        Tensor Windowed(int window)
+        {
+            using var size = window.ToScalar();
+            return mask.logical_and(positions.unsqueeze(1) > positions.unsqueeze(2) - size).unsqueeze(1); // (B, 1, T, T)
+        }
         var h = Layers(ids, cos, sin, mask.unsqueeze(1), Windowed, null, skipLayers, null);  // mask (B, 1, T, T)
         return h.MoveToOuterDisposeScope();
     }
@@ -153,9 +159,10 @@ public sealed class CausalLM : nn.Module
     {
         using var noGrad = no_grad();
         var generator = new Generator((ulong)seed, Device);
+        using var one = 1.0.ToScalar();
         foreach (var (name, p) in NamedWeights())
         {
-            if (name.EndsWith("norm.weight", StringComparison.Ordinal)) p.fill_(1.0);
+            if (name.EndsWith("norm.weight", StringComparison.Ordinal)) p.fill_(one);
             else if (name.EndsWith(".bias", StringComparison.Ordinal)) p.zero_();
             else p.normal_(0.0, std, generator);
         }

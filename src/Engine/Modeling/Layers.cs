@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using static LayerChop.Engine.Scalars;
 using static TorchSharp.torch;
 
 namespace LayerChop.Engine.Modeling;
@@ -45,12 +46,12 @@ public sealed class TokenEmbedding : nn.Module
 public sealed class RmsNorm : nn.Module
 {
     public readonly Parameter weight;
-    readonly double eps;
+    readonly Scalar eps;                                       // held for the module's life (see Scalars)
 
     public RmsNorm(long hidden, double eps, ScalarType dtype, Device device) : base("RmsNorm")
     {
         weight = new Parameter(empty([hidden], dtype, device));
-        this.eps = eps;
+        this.eps = eps.ToScalar();
         RegisterComponents();
     }
 
@@ -58,9 +59,15 @@ public sealed class RmsNorm : nn.Module
     {
         using var scope = NewDisposeScope();
         var xf = x.to(ScalarType.Float32);
-        var variance = xf.pow(2).mean([-1L], keepdim: true);
-        var normed = xf * rsqrt(variance + eps);
+        var variance = xf.pow(Two).mean([-1L], keepdim: true);
+        var normed = xf * rsqrt(variance.add(eps, One));
         return (weight * normed.to(x.dtype)).MoveToOuterDisposeScope();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) eps.Dispose();
+        base.Dispose(disposing);
     }
 }
 

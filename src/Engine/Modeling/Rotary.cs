@@ -1,3 +1,5 @@
+using TorchSharp;
+using static LayerChop.Engine.Scalars;
 using static TorchSharp.torch;
 
 namespace LayerChop.Engine.Modeling;
@@ -23,33 +25,35 @@ public sealed class Rotary : IDisposable
 
     public static Tensor InverseFrequencies(ModelConfig c)
     {
-        int dim = c.HeadDim;
-        using var exponents = arange(0, dim, 2, ScalarType.Int64).to(ScalarType.Float32) / dim;
+        using var scope = NewDisposeScope();
+        using var dim = c.HeadDim.ToScalar();
+        var exponents = Arange(0, c.HeadDim, 2).to(ScalarType.Float32) / dim;
         var inv = pow(c.RopeTheta, exponents).reciprocal();   // 1 / theta^(2i/D)
-        switch (c.RopeScaling)
+        using var factor = c.RopeFactor.ToScalar();
+        var result = c.RopeScaling switch
         {
-            case RopeScalingKind.Linear:
-                { var scaled = inv / c.RopeFactor; inv.Dispose(); return scaled; }
-            case RopeScalingKind.Llama3:
-                {
-                    // Long wavelengths are slowed down by `factor`, short ones kept, the band between
-                    // interpolated smoothly (Llama 3.1's recipe).
-                    using var scope = NewDisposeScope();
-                    double lowFreqWavelen = c.RopeOriginalMaxPositions / c.RopeLowFreqFactor;
-                    double highFreqWavelen = c.RopeOriginalMaxPositions / c.RopeHighFreqFactor;
-                    var wavelen = 2 * Math.PI / inv;
-                    var llama = where(wavelen > lowFreqWavelen, inv / c.RopeFactor, inv);
-                    var smooth = (c.RopeOriginalMaxPositions / wavelen - c.RopeLowFreqFactor)
-                                 / (c.RopeHighFreqFactor - c.RopeLowFreqFactor);
-                    var smoothed = (1 - smooth) * llama / c.RopeFactor + smooth * llama;
-                    var medium = (wavelen >= highFreqWavelen).logical_and(wavelen <= lowFreqWavelen);
-                    var result = where(medium, smoothed, llama).MoveToOuterDisposeScope();
-                    inv.Dispose();
-                    return result;
-                }
-            default:
-                return inv;
-        }
+            RopeScalingKind.Linear => inv / factor,
+            RopeScalingKind.Llama3 => Llama3(c, inv, factor),
+            _ => inv,
+        };
+        return result.MoveToOuterDisposeScope();
+    }
+
+    // Long wavelengths are slowed down by `factor`, short ones kept, the band between interpolated smoothly
+    // (Llama 3.1's recipe).
+    static Tensor Llama3(ModelConfig c, Tensor inv, Scalar factor)
+    {
+        double lowFreqWavelen = c.RopeOriginalMaxPositions / c.RopeLowFreqFactor;
+        double highFreqWavelen = c.RopeOriginalMaxPositions / c.RopeHighFreqFactor;
+        using Scalar twoPi = (2 * Math.PI).ToScalar(), low = lowFreqWavelen.ToScalar(), high = highFreqWavelen.ToScalar(),
+            originalMax = c.RopeOriginalMaxPositions.ToScalar(), lowFactor = c.RopeLowFreqFactor.ToScalar(),
+            band = (c.RopeHighFreqFactor - c.RopeLowFreqFactor).ToScalar();
+        var wavelen = twoPi / inv;
+        var llama = where(wavelen > low, inv / factor, inv);
+        var smooth = (originalMax / wavelen - lowFactor) / band;
+        var smoothed = (OneMinus(smooth) * llama / factor).add(smooth * llama, One);
+        var medium = (wavelen >= high).logical_and(wavelen <= low);
+        return where(medium, smoothed, llama);
     }
 
     /// <summary>cos and sin for positions start..start+length-1, each (length, D) in the given dtype.</summary>
@@ -57,7 +61,9 @@ public sealed class Rotary : IDisposable
     {
         long needed = start + length;
         if (needed > capacity) Grow(Math.Max(needed, Math.Max(64, capacity * 2)));
-        return (cos.narrow(0, start, length).to(dtype), sin.narrow(0, start, length).to(dtype));
+        using var c = cos.narrow(0, start, length);
+        using var s = sin.narrow(0, start, length);
+        return (c.to(dtype), s.to(dtype));
     }
 
     /// <summary>cos and sin at arbitrary positions (B, T) int64, each (B, 1, T, D) in the given dtype (broadcast over heads).</summary>
@@ -76,7 +82,7 @@ public sealed class Rotary : IDisposable
     void Grow(long newCapacity)
     {
         using var scope = NewDisposeScope();
-        var positions = arange(0, newCapacity, 1, ScalarType.Int64, invFreq.device).to(ScalarType.Float32);
+        var positions = Arange(0, newCapacity, 1, invFreq.device).to(ScalarType.Float32);
         var freqs = outer(positions, invFreq);                 // (T, D/2)
         var emb = cat([freqs, freqs], -1);                     // (T, D)
         cos.Dispose(); sin.Dispose();
@@ -94,7 +100,7 @@ public sealed class Rotary : IDisposable
         var x1 = x.narrow(-1, 0, half);
         var x2 = x.narrow(-1, half, half);
         var rotated = cat([x2.neg(), x1], -1);
-        return (x * cos + rotated * sin).MoveToOuterDisposeScope();
+        return (x * cos).add(rotated * sin, One).MoveToOuterDisposeScope();
     }
 
     public void Dispose() { invFreq.Dispose(); cos.Dispose(); sin.Dispose(); }

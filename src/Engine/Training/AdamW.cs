@@ -1,4 +1,6 @@
+using TorchSharp;
 using TorchSharp.Modules;
+using static LayerChop.Engine.Scalars;
 using static TorchSharp.torch;
 
 namespace LayerChop.Engine.Training;
@@ -36,17 +38,24 @@ public sealed class AdamW : IDisposable
     public long Step { get; set; }
     public IReadOnlyList<Slot> Slots => slots;
     readonly List<Slot> slots = [];
+    readonly Scalar beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps;     // held for the optimizer's life (see Scalars)
 
     /// <param name="decays">which parameters (by name) get weight decay.</param>
     public AdamW(IEnumerable<(string Name, Parameter Parameter)> parameters, Func<string, Parameter, bool> decays,
         double beta1 = 0.9, double beta2 = 0.95, double eps = 1e-8, double weightDecay = 0.1)
     {
         Beta1 = beta1; Beta2 = beta2; Eps = eps; WeightDecay = weightDecay;
+        this.beta1 = beta1.ToScalar(); oneMinusBeta1 = (1 - beta1).ToScalar();
+        this.beta2 = beta2.ToScalar(); oneMinusBeta2 = (1 - beta2).ToScalar();
+        this.eps = eps.ToScalar();
         foreach (var (name, p) in parameters)
-        {
-            Tensor master = p.dtype == ScalarType.Float32 ? p : p.detach().to(ScalarType.Float32).DetachFromDisposeScope();
-            slots.Add(new Slot(name, p, master, decays(name, p)));
-        }
+            slots.Add(new Slot(name, p, p.dtype == ScalarType.Float32 ? p : Float32Copy(p), decays(name, p)));
+    }
+
+    static Tensor Float32Copy(Parameter p)
+    {
+        using var detached = p.detach();
+        return detached.to(ScalarType.Float32).DetachFromDisposeScope();
     }
 
     /// <summary>The default decay rule: matrices decay; norms, biases and the token embedding do not.</summary>
@@ -71,17 +80,18 @@ public sealed class AdamW : IDisposable
         double bias2 = 1 - Math.Pow(Beta2, Step);
         double stepSize = lr / bias1;
         double bias2Sqrt = Math.Sqrt(bias2);
+        using Scalar decayFactor = (1 - lr * WeightDecay).ToScalar(), bias2Root = bias2Sqrt.ToScalar(), minusStepSize = (-stepSize).ToScalar();
         foreach (var s in slots)
         {
+            using var scope = NewDisposeScope();
             var grad = s.Parameter.grad;
             if (grad is null) continue;
-            using var scope = NewDisposeScope();
             var g = grad.dtype == ScalarType.Float32 ? grad : grad.to(ScalarType.Float32);
-            if (s.Decay && WeightDecay != 0) s.Master.mul_(1 - lr * WeightDecay);
-            s.ExpAvg.mul_(Beta1).add_(g, alpha: 1 - Beta1);
-            s.ExpAvgSq.mul_(Beta2).addcmul_(g, g, value: 1 - Beta2);
-            var denom = (s.ExpAvgSq.sqrt() / bias2Sqrt).add_(Eps);
-            s.Master.addcdiv_(s.ExpAvg, denom, value: -stepSize);
+            if (s.Decay && WeightDecay != 0) s.Master.mul_(decayFactor);
+            s.ExpAvg.mul_(beta1).add_(g, alpha: oneMinusBeta1);
+            s.ExpAvgSq.mul_(beta2).addcmul_(g, g, value: oneMinusBeta2);
+            var denom = (s.ExpAvgSq.sqrt() / bias2Root).add_(eps, One);
+            s.Master.addcdiv_(s.ExpAvg, denom, value: minusStepSize);
             if (s.OwnsMaster) s.Parameter.copy_(s.Master);
         }
     }
@@ -92,16 +102,20 @@ public sealed class AdamW : IDisposable
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         var squares = slots.Select(s => s.Parameter.grad).Where(g => g is not null)
-            .Select(g => g!.to(ScalarType.Float32).pow(2).sum()).ToList();
+            .Select(g => g!.to(ScalarType.Float32).pow(Two).sum()).ToList();
         if (squares.Count == 0) return 0;
         double norm = Math.Sqrt(stack(squares).sum().item<float>());
         if (maxNorm > 0 && norm > maxNorm)
         {
-            double scale = maxNorm / (norm + 1e-6);
+            using var scale = (maxNorm / (norm + 1e-6)).ToScalar();
             foreach (var s in slots) s.Parameter.grad?.mul_(scale);
         }
         return norm;
     }
 
-    public void Dispose() { foreach (var s in slots) s.Dispose(); }
+    public void Dispose()
+    {
+        foreach (var s in slots) s.Dispose();
+        foreach (var scalar in new[] { beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps }) scalar.Dispose();
+    }
 }

@@ -46,12 +46,12 @@ public static class TrainCheckpoint
         var temp = Path.Combine(root, $".{Prefix}{state.Step:D8}.{Guid.NewGuid():N}.tmp");   // this writer's own
         Directory.CreateDirectory(temp);
 
-        var weights = optimizer.Slots.Select(s => new TensorSource(s.Name, ScalarType.Float32, s.Master.shape, () => s.Master.detach().clone()));
+        var weights = optimizer.Slots.Select(s => new TensorSource(s.Name, ScalarType.Float32, s.Master.shape, () => DetachedCopy(s.Master)));
         SafeTensorsWriter.WriteStreaming(Path.Combine(temp, "model.safetensors"), weights.ToList());
         var moments = optimizer.Slots.SelectMany(s => new[]
         {
-            new TensorSource(s.Name + ".exp_avg", ScalarType.Float32, s.ExpAvg.shape, () => s.ExpAvg.detach().clone()),
-            new TensorSource(s.Name + ".exp_avg_sq", ScalarType.Float32, s.ExpAvgSq.shape, () => s.ExpAvgSq.detach().clone()),
+            new TensorSource(s.Name + ".exp_avg", ScalarType.Float32, s.ExpAvg.shape, () => DetachedCopy(s.ExpAvg)),
+            new TensorSource(s.Name + ".exp_avg_sq", ScalarType.Float32, s.ExpAvgSq.shape, () => DetachedCopy(s.ExpAvgSq)),
         });
         SafeTensorsWriter.WriteStreaming(Path.Combine(temp, "optimizer.safetensors"), moments.ToList(),
             new Dictionary<string, string> { ["adamw_step"] = optimizer.Step.ToString() });
@@ -109,6 +109,13 @@ public static class TrainCheckpoint
             if (s.OwnsMaster) s.Parameter.copy_(s.Master);
         }
         optimizer.Step = step;
+    }
+
+    // The alias stays referenced until the copy is made: an unreferenced temporary can be finalized during the native call.
+    static Tensor DetachedCopy(Tensor tensor)
+    {
+        using var alias = tensor.detach();
+        return alias.clone();
     }
 
     static void Copy(SafeTensorsFile file, string name, Tensor into, string checkpoint)

@@ -4,6 +4,8 @@ using LayerChop.Engine.Chopping;
 using LayerChop.Engine.Data;
 using LayerChop.Engine.Modeling;
 using LayerChop.Engine.Tokenization;
+using TorchSharp;
+using static LayerChop.Engine.Scalars;
 using static TorchSharp.torch;
 
 namespace LayerChop.Engine.Training;
@@ -219,6 +221,8 @@ public sealed class Trainer
         optimizer.ZeroGrad();
         double total = 0;
         int accumulation = options.AccumulationSteps;
+        using Scalar parts = accumulation.ToScalar(), distillWeight = options.Settings.DistillWeight.ToScalar(),
+            hiddenWeight = options.Settings.DistillHiddenWeight.ToScalar();
         for (int micro = 0; micro < accumulation; micro++)
         {
             using var scope = NewDisposeScope();
@@ -233,11 +237,11 @@ public sealed class Trainer
                 Tensor teacherLogits;
                 var teacherHidden = teacherLayers is null ? null : new Dictionary<int, Tensor>();
                 using (no_grad()) teacherLogits = teacher.Forward(inputs, layerOutputs: teacherHidden);
-                lossTensor = lossTensor + options.Settings.DistillWeight * Losses.Distillation(logits, teacherLogits, options.Settings.DistillTemperature);
+                lossTensor = lossTensor.add(distillWeight * Losses.Distillation(logits, teacherLogits, options.Settings.DistillTemperature), One);
                 if (teacherLayers is not null)
-                    lossTensor = lossTensor + options.Settings.DistillHiddenWeight * Losses.HiddenMse(studentLayers!, teacherHidden!, teacherLayers);
+                    lossTensor = lossTensor.add(hiddenWeight * Losses.HiddenMse(studentLayers!, teacherHidden!, teacherLayers), One);
             }
-            var scaled = lossTensor / accumulation;
+            var scaled = lossTensor / parts;
             scaled.backward();
             total += lossTensor.item<float>();
         }

@@ -1,4 +1,6 @@
 using LayerChop.Engine.Modeling;
+using TorchSharp;
+using static LayerChop.Engine.Scalars;
 using static TorchSharp.torch;
 
 namespace LayerChop.Engine.Chopping.Importance;
@@ -21,6 +23,9 @@ public static class CalibrationMeasures
     // Elements of the largest per-batch tensor (the logits, or all layers' hidden states) that a batch may hold:
     // 2^25 float32 values, 128 MiB, whatever the model's size.
     const long BatchElementBudget = 1L << 25;
+
+    // Held for the process's life (see Scalars).
+    static readonly Scalar CosineMin = (-1.0).ToScalar(), CosineMax = 1.0.ToScalar(), Pi = Math.PI.ToScalar(), NormFloor = 1e-300.ToScalar();
 
     /// <summary>Throws a one-line LayerChopException when the calibration set cannot be run through the model.</summary>
     public static void CheckFits(CausalLM model, CalibrationSet calib)
@@ -82,12 +87,12 @@ public static class CalibrationMeasures
             model.Hidden(ids, layerOutputs: outputs);
             // outputs[i - 1] is the input of layer i (the embeddings under -1), outputs[i] its output.
             for (int i = 0; i < layers; i++)
-                influence[i] += (1 - Cosine(outputs[i - 1], outputs[i])).sum().item<double>();
+                influence[i] += OneMinus(Cosine(outputs[i - 1], outputs[i])).sum().item<double>();
             for (int l = 0; l + blockSize <= layers; l++)
             {
                 var before = outputs[l - 1][.., -1, ..];
                 var after = outputs[l + blockSize - 1][.., -1, ..];
-                angular[l] += (Cosine(before, after).clamp(-1.0, 1.0).arccos() / Math.PI).sum().item<double>();
+                angular[l] += (Cosine(before, after).clamp(CosineMin, CosineMax).arccos() / Pi).sum().item<double>();
             }
         }
         for (int i = 0; i < layers; i++) influence[i] /= calib.Tokens;
@@ -102,7 +107,7 @@ public static class CalibrationMeasures
         var y = b.to(ScalarType.Float64);
         var dot = (x * y).sum(-1);
         var norms = x.norm(-1) * y.norm(-1);
-        return dot / norms.clamp_min(1e-300);
+        return dot / norms.clamp_min(NormFloor);
     }
 
     static Tensor Ids(CalibrationSet calib, int start, int count, Device device)
