@@ -147,6 +147,10 @@ public class CandidateLifecycleTests(TrainingInputs inputs) : IClassFixture<Trai
             var grains = cluster.Client;
             var sweep = grains.GetGrain<ISweepGrain>("fenced");
             Assert.True((await sweep.Submit(spec)).Accepted);
+            // The silo takes the first candidate before the test takes the second; its slot stays busy long after the
+            // sweep requeues the test's attempt, so the stale worker checkpoints before attempt 2 can start.
+            var deadline = DateTime.UtcNow.AddMinutes(1);
+            while (!(await sweep.GetStatus())!.Candidates.Any(c => c.Running is not null) && DateTime.UtcNow < deadline) await Task.Delay(20);
             var gone = new SlotRef { Silo = "10.255.255.1:11111@1", Slot = 0 };
             var order = (await sweep.TakeNext(gone))!;
             var workDir = JobBuilder.CandidateFolder(spec, order.Config);
@@ -170,7 +174,7 @@ public class CandidateLifecycleTests(TrainingInputs inputs) : IClassFixture<Trai
             }
             Assert.True(line is not null, "the stale worker ended before its first checkpoint: " + string.Join("\n", lines) + stale.StderrTail());
             Signal(stale.Id, "STOP");
-            var deadline = DateTime.UtcNow.AddMinutes(3);
+            deadline = DateTime.UtcNow.AddMinutes(3);
             while (AttemptFence.Owner(workDir) < 2 && DateTime.UtcNow < deadline) await Task.Delay(50);
             Assert.True(AttemptFence.Owner(workDir) == 2, "attempt 2 never claimed the folder: " +
                 string.Join("; ", (await sweep.GetStatus())!.Candidates.Select(c => $"{c.Id} {c.Status} running {c.Running} attempts {c.Attempts} {c.Error}")));
@@ -205,6 +209,32 @@ public class CandidateLifecycleTests(TrainingInputs inputs) : IClassFixture<Trai
             await cluster.StopAllSilosAsync();
             await cluster.DisposeAsync();
         }
+    }
+
+    [Fact]
+    public async Task A_worker_runs_the_attempt_it_was_started_for_even_when_the_next_attempts_worker_starts_right_after_it()
+    {
+        // A worker reads its job once it is up; the next attempt's worker starting meanwhile must not hand it that
+        // attempt's job (it would run under the newer attempt's number, past the fence).
+        var spec = SweepSpecReader.Load(Spec("restarted", "{ remove: [1], strategy: [input], heal_tokens: [409600], seed: [1] }"));
+        var config = SweepGrid.Expand(spec).Single();
+        var options = new WorkerOptions
+        {
+            Slots = 2, CpuThreads = 1, Command = [LayerChopProcess.DotnetHost, LayerChopProcess.Dll],
+            WorkerEnvironment = new Dictionary<string, string> { ["LAYERCHOP_HOST_LOCKS"] = LayerChopProcess.TempFolder() },
+        };
+        CandidateJob Job(int attempt) => JobBuilder.Build(spec, config, gpu: false) with { Attempt = attempt };
+        using var first = WorkerProcess.Start(options, Job(1), 0);
+        using var second = WorkerProcess.Start(options, Job(2), 1);
+        var events = new List<WorkerEvent>();
+        string? line;
+        while ((line = await first.ReadLineAsync(CancellationToken.None)) is not null)
+            if (WorkerProtocol.Read(line) is { } e) events.Add(e);
+        Assert.Equal((int)WorkerExit.Fenced, await first.WaitAsync());
+        Assert.NotEmpty(events);
+        Assert.All(events, e => Assert.Equal(1, e.Attempt));
+        Assert.Equal(2, Assert.Single(events.OfType<FencedEvent>()).Owner);
+        Assert.Equal(2, AttemptFence.Owner(JobBuilder.CandidateFolder(spec, config)));
     }
 
     [Fact]

@@ -46,7 +46,7 @@ public static class CandidateArtifacts
     /// Deletes what a finished candidate kept only to resume: every temporary file or folder (<c>*.tmp</c>,
     /// <c>*.partial</c>) of the candidate's folder and, once healed/ holds the complete healed model, healed/'s
     /// own temporary entries, its checkpoints (weights and optimizer moments) and the chopped model it healed
-    /// from. The final model with its chop record and train_result.json stays, as do job.json, selection.json,
+    /// from. The final model with its chop record and train_result.json stays, as do the attempts' job files, selection.json,
     /// eval.json, result.json and anything else. Each doomed entry is first renamed into one trash folder, then
     /// the trash is deleted: an interrupted prune never leaves a half-deleted model under its own name, and the
     /// next prune finishes its work (and counts it in what it freed).

@@ -28,7 +28,9 @@ public sealed class WorkerProcess : IDisposable
     public static WorkerProcess Start(WorkerOptions options, CandidateJob job, int slot)
     {
         Directory.CreateDirectory(job.WorkDir);
-        var jobFile = Path.Combine(job.WorkDir, "job.json");
+        // One file per attempt: a worker reads its job after it starts, and a shared file could by then hold a newer
+        // attempt's job, which it would run under that attempt's number, past the fence.
+        var jobFile = Path.Combine(job.WorkDir, JobFile(job.Attempt));
         var temp = $"{jobFile}.{job.Attempt}.{Guid.NewGuid():N}.tmp";
         File.WriteAllText(temp, JsonSerializer.Serialize(job, CandidateJob.FileFormat));
         File.Move(temp, jobFile, overwrite: true);
@@ -50,6 +52,9 @@ public sealed class WorkerProcess : IDisposable
         foreach (var (name, value) in options.WorkerEnvironment) info.Environment[name] = value;
         return new WorkerProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start the worker process"));
     }
+
+    /// <summary>The job file of attempt <paramref name="attempt"/> in the candidate's folder.</summary>
+    public static string JobFile(int attempt) => $"job-{attempt}.json";
 
     public int Id => process.Id;
 
