@@ -12,6 +12,16 @@ public sealed class Checker(RunReport run, Observer observer, IReadOnlyDictionar
 
     string At(DateTime? utc) => utc is { } t ? $"{(t - began).TotalSeconds:F1}s" : "?";
 
+    /// <summary>
+    /// A worker that failed by itself: it crashed (its silo saw it die by a signal) or reported an error. The
+    /// cluster did not end it, so it says nothing about the faults; the run lists it apart (an engine failure the
+    /// sweep recovered from by retrying).
+    /// </summary>
+    static bool FailedByItself(Attempt a) => a.Outcome == "failed";
+
+    /// <summary>A crashed worker writes no stop record; its silo saw the process die, and the history ends it then.</summary>
+    static bool DiedBySignal(Attempt a) => a.Reason?.Contains("killed by signal", StringComparison.Ordinal) == true;
+
     /// <summary>A worker process as its own start and stop records have it (a killed one: until the harness killed its host).</summary>
     sealed record WorkerRun(string Candidate, int Attempt, string? Host, int? Slot, DateTime Start, DateTime? End, string EndSource);
 
@@ -22,7 +32,7 @@ public sealed class Checker(RunReport run, Observer observer, IReadOnlyDictionar
             a.GetProperty("slot").GetInt32(), a.GetProperty("started_utc").GetDateTime().ToUniversalTime(),
             a.GetProperty("ended_utc").ValueKind == JsonValueKind.Null ? null : a.GetProperty("ended_utc").GetDateTime().ToUniversalTime(),
             a.TryGetProperty("reason", out var reason) && reason.ValueKind == JsonValueKind.String ? reason.GetString() : null))).ToList();
-        var workers = details.Keys.SelectMany(WorkerRuns).ToList();
+        var workers = details.Keys.SelectMany(id => WorkerRuns(id, attempts)).ToList();
         foreach (var (id, d) in details) run.Results[id] = Fingerprint(d);
 
         Completes();
@@ -32,7 +42,7 @@ public sealed class Checker(RunReport run, Observer observer, IReadOnlyDictionar
         NoOverlap("no (host, slot) held two attempts at once (history)", attempts.GroupBy(a => $"{a.Host}#{a.Slot}"), a => (a.Start, a.End), a => $"{a.Candidate} #{a.Number}");
         NoOverlap("no (host, slot) ran two workers at once (workers' own records)", workers.Where(w => w.Slot is not null).GroupBy(w => $"{w.Host}#{w.Slot}"), w => (w.Start, w.End), w => $"{w.Candidate} #{w.Attempt}");
         var stopped = workers.Where(w => w.End is null).ToList();
-        run.Checks.Add(new Check("every worker left a stop record or was killed with its host", stopped.Count == 0,
+        run.Checks.Add(new Check("every worker left a stop record, was killed with its host or was seen crashing by its silo", stopped.Count == 0,
             stopped.Count == 0 ? $"{workers.Count} workers" : "no end known for " + string.Join(", ", stopped.Select(w => $"{w.Candidate} #{w.Attempt}"))));
         if (baseline is not null) SameResults();
         OnlyHitHostsInterrupted(attempts);
@@ -96,7 +106,7 @@ public sealed class Checker(RunReport run, Observer observer, IReadOnlyDictionar
         }
     }
 
-    IEnumerable<WorkerRun> WorkerRuns(string id)
+    IEnumerable<WorkerRun> WorkerRuns(string id, List<Attempt> attempts)
     {
         foreach (var attempt in WorkerRecords(id).GroupBy(r => r.GetProperty("attempt").GetInt32()))
         {
@@ -114,7 +124,15 @@ public sealed class Checker(RunReport run, Observer observer, IReadOnlyDictionar
             }
             var kill = run.Faults.Where(f => f.Kind is "kill" or "new-ports" or "all-hosts" && f.Utc > started && f.Hosts.Any(h => h.Address == host))
                 .Select(f => (DateTime?)f.Utc).FirstOrDefault();
-            yield return new WorkerRun(id, attempt.Key, host, slot, started, kill, kill is null ? "no stop record" : "killed with its host");
+            if (kill is not null)
+            {
+                yield return new WorkerRun(id, attempt.Key, host, slot, started, kill, "killed with its host");
+                continue;
+            }
+            var crashed = attempts.FirstOrDefault(a => a.Candidate == id && a.Number == attempt.Key && DiedBySignal(a) && a.End is not null);
+            yield return crashed is not null
+                ? new WorkerRun(id, attempt.Key, host, slot, started, crashed.End, "crashed, as its silo saw it")
+                : new WorkerRun(id, attempt.Key, host, slot, started, null, "no stop record");
         }
     }
 
@@ -134,10 +152,12 @@ public sealed class Checker(RunReport run, Observer observer, IReadOnlyDictionar
 
     void OnlyHitHostsInterrupted(List<Attempt> attempts)
     {
-        var unexplained = attempts.Where(a => a.Outcome != "succeeded" && !run.Faults.Any(f => f.Hosts.Any(h => h.Address == a.Host) && a.Start <= f.Utc.AddSeconds(1)))
+        var failed = attempts.Where(FailedByItself).ToList();
+        run.WorkerFailures.AddRange(failed.Select(a => $"{a.Candidate} #{a.Number} on {a.Host}#{a.Slot}, {At(a.Start)} to {At(a.End)}: {a.Reason}"));
+        var unexplained = attempts.Where(a => a.Outcome != "succeeded" && !FailedByItself(a) && !run.Faults.Any(f => f.Hosts.Any(h => h.Address == a.Host) && a.Start <= f.Utc.AddSeconds(1)))
             .Select(a => $"{a.Candidate} #{a.Number} on {a.Host}#{a.Slot}, {At(a.Start)} to {At(a.End)}: {a.Outcome} ({a.Reason})").ToList();
         run.Checks.Add(new Check("work on hosts that were not hit went on uninterrupted", unexplained.Count == 0,
-            unexplained.Count == 0 ? $"{attempts.Count(a => a.Outcome != "succeeded")} attempts ended early, all on hit hosts" : string.Join("; ", unexplained)));
+            unexplained.Count == 0 ? $"{attempts.Count(a => a.Outcome != "succeeded" && !FailedByItself(a))} attempts ended early, all on hit hosts; {failed.Count} failed by themselves" : string.Join("; ", unexplained)));
     }
 
     /// <summary>The steps each healing resume started from (train_result.json's resumed_from).</summary>

@@ -274,6 +274,7 @@ public sealed class Harness(Options options)
             new Checker(run, observer, details, baseline, Path.Combine(folder, "out"), 2 * options.Seeds, CheckpointEvery, began).CheckAll();
             Say($"{name}: " + string.Join("; ", run.Checks.Select(c => $"{(c.Passed ? "ok" : "FAILED")} {c.Name}")));
             foreach (var failed in run.Checks.Where(c => !c.Passed)) Say($"{name}: FAILED {failed.Name}: {failed.Detail}");
+            foreach (var failure in run.WorkerFailures) Say($"{name}: a worker failed by itself (not a fault; the sweep retried it): {failure}");
             return run;
         }
         finally

@@ -13,8 +13,9 @@ namespace LayerChop.FaultHarness;
 /// seeded random times, and checks each run: it completes; every candidate completes exactly once; no candidate
 /// ever has two attempts running at once and no (host, slot) holds two attempts at once (by the attempt history
 /// and by the workers' own start and stop records); results equal the fault-free run; healing resumed from
-/// checkpoints; work on hosts that were not hit went on uninterrupted. It prints what it measured (detection
-/// time, time until a candidate runs elsewhere, steps lost, slowdown) and writes report.json.
+/// checkpoints; work on hosts that were not hit went on uninterrupted (a worker that failed by itself is listed
+/// apart). It prints what it measured (detection time, time until a candidate runs elsewhere, steps lost,
+/// slowdown) and writes report.json.
 /// </summary>
 public static class Program
 {

@@ -22,6 +22,11 @@ public sealed class RunReport
     /// (the one its next attempt resumes from) to the kill. Partitions lose none: the cut-off worker goes on.
     /// </summary>
     public List<double> LostSeconds { get; } = [];
+    /// <summary>
+    /// Attempts whose worker failed by itself (a crash, an error it reported) rather than being ended by the
+    /// cluster: engine failures the sweep recovered from by retrying, listed apart from the fault checks.
+    /// </summary>
+    public List<string> WorkerFailures { get; } = [];
 
     public JsonObject ToJson() => new()
     {
@@ -39,6 +44,7 @@ public sealed class RunReport
         ["detection_s"] = new JsonArray(DetectionSeconds.Select(x => (JsonNode)JsonValue.Create(x)).ToArray()),
         ["rerun_s"] = new JsonArray(RerunSeconds.Select(x => (JsonNode)JsonValue.Create(x)).ToArray()),
         ["lost_s"] = new JsonArray(LostSeconds.Select(x => (JsonNode)JsonValue.Create(x)).ToArray()),
+        ["worker_failures"] = new JsonArray(WorkerFailures.Select(x => (JsonNode)JsonValue.Create(x)!).ToArray()),
     };
 }
 
@@ -76,6 +82,9 @@ public sealed class Report
         foreach (var s in (RunReport[])[Baseline!, .. Scenarios])
             foreach (var c in s.Checks.Where(c => !c.Passed))
                 w.WriteLine($"FAILED {s.Name}: {c.Name}: {c.Detail}");
+        foreach (var s in (RunReport[])[Baseline!, .. Scenarios])
+            foreach (var f in s.WorkerFailures)
+                w.WriteLine($"worker failed by itself (not a fault; the sweep retried it) in {s.Name}: {f}");
         w.WriteLine(Passed ? "every check holds" : "some checks failed");
     }
 }
