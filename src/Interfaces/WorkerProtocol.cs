@@ -194,6 +194,9 @@ public static class WorkerProtocol
     /// <summary>The named reason for an exit code; null for a code no worker uses on purpose (a crash).</summary>
     public static WorkerExit? ExitOf(int code) => Enum.IsDefined(typeof(WorkerExit), code) ? (WorkerExit)code : null;
 
+    /// <summary>How <see cref="DescribeExit"/> starts for a process a signal ended (a crash, a kill): the words an attempt's reason carries.</summary>
+    public const string KilledBySignal = "killed by signal";
+
     /// <summary>An exit code in words: its <see cref="WorkerExit"/> name, or the signal that killed the process.</summary>
     public static string DescribeExit(int code)
     {
@@ -204,7 +207,7 @@ public static class WorkerProtocol
         {
             9 => " (SIGKILL, e.g. out of memory)", 11 => " (SIGSEGV, a native crash)", 6 => " (SIGABRT, a native abort)", 15 => " (SIGTERM)", _ => "",
         };
-        return $"killed by signal {signal}{name}";
+        return $"{KilledBySignal} {signal}{name}";
     }
 
     static string Shorten(string line) => line.Length <= 200 ? line : line[..200] + "...";
