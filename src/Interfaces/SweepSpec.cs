@@ -6,7 +6,8 @@ namespace LayerChop.Interfaces;
 // The sweep spec as the user writes it (YAML or JSON, snake_case keys; see SweepSpecReader in Grains).
 // Every contract carries explicit [Id]s and an [Alias] so that persisted grain state and calls between silos of
 // different builds keep working when members are added or types are renamed: new members take new ids, and
-// an id is never reused for something else. [Required] marks what a spec file must give (see SweepSpecFields).
+// an id is never reused for something else. [Required] marks what a spec file must give (see SweepSpecFields);
+// [Range] the values a number (or each item of a list of numbers) may take, checked when a spec is read.
 // Defaults here are what a spec that leaves a field out gets; the train, eval and latency sections are the
 // settings records (LayerChop.Settings), whose defaults are also those of `layerchop train` and `layerchop eval`.
 
@@ -41,7 +42,7 @@ public sealed record SweepSpec
     [Id(7)] public SweepDevice Device { get; init; } = SweepDevice.Auto;
 
     /// <summary>How many times a candidate is started before it counts as failed.</summary>
-    [Id(8)] public int MaxAttempts { get; init; } = 3;
+    [Range(1, 100), Id(8)] public int MaxAttempts { get; init; } = 3;
 
     /// <summary>The sweep's folder (candidates' models, checkpoints, results); the reader puts it at sweeps/&lt;name&gt;
     /// next to the spec file when the spec does not say.</summary>
@@ -69,18 +70,21 @@ public sealed record SweepSpec
 public sealed record GridSpec
 {
     /// <summary>Layers to remove (K); 0 is the unchopped baseline.</summary>
-    [Required, Id(0)] public IReadOnlyList<int> Remove { get; init; } = [];
+    [Required, Range(0, 10_000), Id(0)] public IReadOnlyList<int> Remove { get; init; } = [];
 
     /// <summary>Which layers: input, output, middle, both, max-gap, layers:i,j,..., or a data-driven strategy.</summary>
     [Required, Id(1)] public IReadOnlyList<string> Strategy { get; init; } = [];
 
+    /// <summary>The most healing tokens a candidate may ask for: 10T, beyond any pretraining run to date.</summary>
+    public const long MaxHealTokens = 10_000_000_000_000;
+
     /// <summary>Healing tokens; 0 evaluates the chopped model as it is.</summary>
-    [Required, Id(2)] public IReadOnlyList<long> HealTokens { get; init; } = [];
+    [Required, Range(0L, MaxHealTokens), Id(2)] public IReadOnlyList<long> HealTokens { get; init; } = [];
 
     /// <summary>pretrain (continued pretraining) or distill (from the unchopped model, the paper's baseline).</summary>
     [Id(3)] public IReadOnlyList<string> HealMethod { get; init; } = ["pretrain"];
 
-    [Id(4)] public IReadOnlyList<long> Seed { get; init; } = [1];
+    [Range(0L, long.MaxValue), Id(4)] public IReadOnlyList<long> Seed { get; init; } = [1];
 
     public bool Equals(GridSpec? other) =>
         other is not null && SequenceEquality.Equal(Remove, other.Remove) && SequenceEquality.Equal(Strategy, other.Strategy)

@@ -1,13 +1,16 @@
+using LayerChop.Engine.Checkpoints;
 using LayerChop.Engine.Evaluation;
 using LayerChop.Engine.Modeling;
+using LayerChop.Engine.Tokenization;
 using LayerChop.Grains.Sweeps;
 using LayerChop.Interfaces;
 
 namespace LayerChop.Grains.Tests;
 
 /// <summary>
-/// A temporary folder laid out as the spec in the issue expects: a 16-layer base model (config.json only, which
-/// is all the checks read) with a context of 4096, a healing corpus, the paper's task files and a held-out text.
+/// A temporary folder laid out as the spec in the issue expects: a loadable 16-layer base model (tiny random
+/// weights and a byte-level tokenizer) with a context of 4096, a healing corpus, the paper's task files and a
+/// held-out text.
 /// </summary>
 public sealed class SpecFolder : IDisposable
 {
@@ -56,8 +59,12 @@ public sealed class SpecFolder : IDisposable
 
     public SpecFolder()
     {
-        ModelConfig.CreateLlama(layers: Layers, hidden: 32, heads: 4, kvHeads: 2, intermediate: 64, vocab: 128, maxPositions: Context)
-            .Save(Path.Combine(Root, "models", "base"));
+        var model = Path.Combine(Root, "models", "base");
+        var config = ModelConfig.CreateLlama(layers: Layers, hidden: 8, heads: 2, kvHeads: 1, intermediate: 16, vocab: 258, maxPositions: Context);
+        Directory.CreateDirectory(model);
+        TextTokenizer.WriteByteLevel(model, 258);
+        using (var weights = new CausalLM(config, TorchSharp.torch.ScalarType.Float32, TorchSharp.torch.CPU))
+            ModelFolder.Save(weights, model, TorchSharp.torch.ScalarType.Float32, tokenizerFrom: null);
         Write("corpus/train.jsonl", "{\"text\": \"The jury said the election was conducted well.\"}\n");
         Write("heldout.txt", "A held-out passage.\n");
         foreach (var task in EvalTasks.Paper)

@@ -168,6 +168,36 @@ public sealed class SweepSpecValidationTests : IDisposable
         SingleProblem("base_model: models/base", "base_model: models/empty", "base_model", "no config.json");
     }
 
+    [Theory]
+    [InlineData("tokenizer.json", "has no usable tokenizer")]
+    [InlineData("model.safetensors", "model.safetensors")]
+    public void A_base_model_folder_that_cannot_be_loaded_is_refused_before_any_work_starts(string missing, string saying)
+    {
+        File.Delete(folder.PathOf($"models/base/{missing}"));
+        SingleProblem("base_model: models/base", "base_model: models/base", "base_model", saying);
+    }
+
+    [Theory]
+    [InlineData("heal_tokens: [0, 50000000]", "heal_tokens: [0, 1.0e15]", "grid.heal_tokens[1]", "must be at least 0 and at most 10000000000000, got 1000000000000000")]
+    [InlineData("lr: 3.0e-4", "lr: 5", "train.lr", "must be above 0 and at most 1, got 5")]
+    [InlineData("max_attempts: 3", "max_attempts: 1000", "max_attempts", "must be at least 1 and at most 100, got 1000")]
+    [InlineData("seed: [1]", "seed: [1, -4]", "grid.seed[1]", "must be at least 0, got -4")]
+    [InlineData("limit: 500", "limit: 500, batch_size: 100000", "eval.batch_size", "must be at least 1 and at most 65536, got 100000")]
+    [InlineData("max_attempts: 3", "max_attempts: 3\nlatency: { new_tokens: 2000000000 }", "latency.new_tokens", "at most 1048576")]
+    public void A_spec_number_past_what_the_engine_runs_is_refused_when_the_spec_is_read(string from, string to, string field, string saying)
+    {
+        SingleProblem(from, to, field, saying);
+    }
+
+    [Fact]
+    public void An_output_folder_that_holds_another_sweep_is_refused()
+    {
+        Assert.Null(SweepOutput.Claim(folder.PathOf("out-shared"), "other"));
+        SingleProblem("max_attempts: 3", "max_attempts: 3\noutput: out-shared", "output", "holds sweep 'other'");
+        Assert.Contains("holds sweep 'other'", SweepOutput.Claim(folder.PathOf("out-shared"), "demo"));
+        Assert.Null(SweepOutput.Claim(folder.PathOf("out-shared"), "other"));   // its own sweep may come back
+    }
+
     [Fact]
     public void A_missing_data_file_is_named()
     {

@@ -18,6 +18,21 @@ public static class ModelFolder
         "added_tokens.json", "vocab.json", "merges.txt", "generation_config.json", "chat_template.jinja",
     ];
 
+    /// <summary>
+    /// Checks, reading no weights, that the folder loads: config.json, a checkpoint whose stored layers agree with
+    /// it, and a tokenizer. Throws one line saying what is missing or wrong.
+    /// </summary>
+    public static void CheckLoadable(string folder)
+    {
+        ModelSummary summary;
+        try { summary = ModelSummary.Read(folder); }
+        catch (CheckpointFormatException e) { throw new LayerChopException(e.Message); }
+        if (summary.Layers != summary.ConfigLayers)
+            throw new LayerChopException($"{folder}: the weights hold {summary.Layers} layers but config.json says num_hidden_layers {summary.ConfigLayers}");
+        try { Tokenization.TextTokenizer.Load(folder); }
+        catch (Tokenization.TokenizerLoadException e) { throw new LayerChopException($"{folder} has no usable tokenizer: {e.Message}"); }
+    }
+
     /// <summary>Loads a model folder; weights are converted to <paramref name="dtype"/> (default: float32).</summary>
     /// <param name="keptLayers">when given, only these layers are loaded, renumbered 0.. in order: the model as
     /// <c>layerchop chop</c> would have written it.</param>

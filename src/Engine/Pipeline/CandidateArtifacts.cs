@@ -24,6 +24,9 @@ public static class CandidateArtifacts
     public const string ChoppedFolder = "chopped";
     public const string HealedFolder = "healed";
     public const string LineageFile = "lineage.json";
+    /// <summary>A data-driven strategy's measured selection of layers.</summary>
+    public const string SelectionFile = "selection.json";
+    public const string EvalFile = "eval.json";
     /// <summary>Where a prune moves what it deletes; a prune that was interrupted leaves it for the next one.</summary>
     internal const string Trash = ".prune.tmp";
 
@@ -62,6 +65,27 @@ public static class CandidateArtifacts
             doomed.AddRange(TemporaryEntries(healed)
                 .Concat(new[] { TrainCheckpoint.Folder(healed), Path.Combine(workDir, ChoppedFolder) }.Where(Directory.Exists)));
 
+        return Discard(workDir, doomed);
+    }
+
+    /// <summary>
+    /// The entries of a candidate's folder that stages made, which <see cref="CandidateInputs"/> may call out of
+    /// date: the evaluation and the result only, or every stage's work (with its unfinished temporary entries).
+    /// </summary>
+    public static IReadOnlyList<string> Products(string workDir, bool evaluationOnly)
+    {
+        string[] names = evaluationOnly ? [EvalFile, CandidatePipeline.ResultFile]
+            : [SelectionFile, ChoppedFolder, HealedFolder, EvalFile, CandidatePipeline.ResultFile];
+        var entries = names.Select(n => Path.Combine(workDir, n)).Where(e => File.Exists(e) || Directory.Exists(e));
+        if (!evaluationOnly)
+            entries = entries.Concat(TemporaryEntries(workDir))
+                .Concat(Directory.EnumerateDirectories(workDir, ".chopped.*"));
+        return entries.Where(e => Path.GetFileName(e) != Trash).Distinct().ToList();
+    }
+
+    /// <summary>Deletes <paramref name="doomed"/> (entries of <paramref name="workDir"/>), each first renamed into one trash folder.</summary>
+    public static Freed Discard(string workDir, IReadOnlyList<string> doomed)
+    {
         var trash = Path.Combine(workDir, Trash);
         Directory.CreateDirectory(trash);
         foreach (var entry in doomed)

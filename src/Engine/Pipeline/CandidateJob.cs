@@ -12,6 +12,9 @@ public sealed record CandidateJob
     public static System.Text.Json.JsonSerializerOptions FileFormat => JsonFormat.Indented;
 
     public required string Id { get; init; }
+    /// <summary>The sweep the candidate belongs to: its folder's work is never reused by another sweep (see
+    /// <see cref="CandidateInputs"/>). Empty for a job run by hand.</summary>
+    public string Sweep { get; init; } = "";
     /// <summary>
     /// The attempt this job runs (1, 2, ...): every event the worker writes carries it, and the worker publishes
     /// files in its folder only while no newer attempt has claimed the folder (see <see cref="AttemptFence"/>).

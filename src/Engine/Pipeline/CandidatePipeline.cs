@@ -41,12 +41,13 @@ public static class CandidatePipeline
     public static CandidateOutcome? Run(CandidateJob job, ICandidateObserver observer, CancellationToken stop = default, IPublishGate? publish = null)
     {
         publish ??= OpenGate.Instance;
+        Directory.CreateDirectory(job.WorkDir);
+        CheckInputs(job, observer, publish);
         if (ReadResult(job.WorkDir) is { } done)
         {
             observer.OnStage("evaluating");          // every stage's output is there: this attempt only reports it
             return done;
         }
-        Directory.CreateDirectory(job.WorkDir);
         // On the CPU, workers of one host take turns with latency measurements (see HostComputeGate).
         using var gate = Trainer.ResolveDevice(job.Device).type == TorchSharp.DeviceType.CPU ? HostComputeGate.EnterShared() : null;
         if (gate is not null) observer = new GatedObserver(observer, gate);
@@ -68,7 +69,7 @@ public static class CandidatePipeline
         if (strategy is not null && !chopWhileHealing)
         {
             observer.OnStage("chopping");
-            var chopped = Path.Combine(job.WorkDir, "chopped");
+            var chopped = Path.Combine(job.WorkDir, CandidateArtifacts.ChoppedFolder);
             if (!File.Exists(Path.Combine(chopped, "config.json")))
             {
                 var staging = Path.Combine(job.WorkDir, $".chopped.{Guid.NewGuid():N}");   // this writer's own
@@ -86,7 +87,7 @@ public static class CandidatePipeline
         if (job.HealTokens > 0)
         {
             observer.OnStage("healing");
-            var healed = Path.Combine(job.WorkDir, "healed");
+            var healed = Path.Combine(job.WorkDir, CandidateArtifacts.HealedFolder);
             if (!File.Exists(Path.Combine(healed, "config.json")))      // the trainer moves config.json in last
             {
                 var options = new TrainOptions
@@ -106,7 +107,7 @@ public static class CandidatePipeline
         }
 
         observer.OnStage("evaluating");
-        var evalPath = Path.Combine(job.WorkDir, "eval.json");
+        var evalPath = Path.Combine(job.WorkDir, CandidateArtifacts.EvalFile);
         var device = Trainer.ResolveDevice(job.Device);
         using var loaded = ModelFolder.Load(model, TorchSharp.torch.ScalarType.Float32, device);
         EvaluationResults? evaluation = null;
@@ -161,6 +162,30 @@ public static class CandidatePipeline
     }
 
     /// <summary>
+    /// Reuses the folder's work only when it was made from this job's inputs (see <see cref="CandidateInputs"/>):
+    /// another sweep's folder is refused; work made from other inputs, or from inputs nobody recorded, is
+    /// discarded (said in a message) and the inputs are recorded before anything is done.
+    /// </summary>
+    static void CheckInputs(CandidateJob job, ICandidateObserver observer, IPublishGate publish)
+    {
+        var inputs = CandidateInputs.Of(job);
+        var recorded = CandidateInputs.Read(job.WorkDir);
+        var redo = inputs.Compare(recorded);
+        if (redo == Redo.Nothing) return;
+        if (redo == Redo.Refuse)
+            throw new LayerChopException($"{job.WorkDir}: {inputs.Describe(recorded)}; give each sweep an output folder of its own");
+        var doomed = CandidateArtifacts.Products(job.WorkDir, evaluationOnly: redo == Redo.Evaluation);
+        if (doomed.Count > 0)
+        {
+            var freed = default(Freed);
+            publish.Publish(() => freed = CandidateArtifacts.Discard(job.WorkDir, doomed));
+            observer.OnMessage($"{inputs.Describe(recorded)}: {(redo == Redo.Evaluation ? "evaluating again" : "starting the candidate afresh")} " +
+                               $"(discarded {string.Join(", ", doomed.Select(Path.GetFileName))}: {freed!.Bytes / 1e6:0.#} MB)");
+        }
+        WriteAtomically(Path.Combine(job.WorkDir, CandidateInputs.FileName), inputs.ToJson(), publish);
+    }
+
+    /// <summary>
     /// The held-out perplexity of eval.json, where a non-finite value is null: it is then recomputed from the
     /// summed negative log-likelihood (an overflow gives +Infinity), or NaN when that is not finite either, so
     /// a diverged model's perplexity is kept as the non-finite number it is.
@@ -177,7 +202,7 @@ public static class CandidatePipeline
     /// <summary>Runs a data-driven criterion on the base model (or reads its earlier selection) and returns the explicit layers it chose.</summary>
     static (ChopSettings, IReadOnlyList<double?>) SelectLayers(CandidateJob job, DataDrivenStrategy criterion, ICandidateObserver observer, IPublishGate publish)
     {
-        var path = Path.Combine(job.WorkDir, "selection.json");
+        var path = Path.Combine(job.WorkDir, CandidateArtifacts.SelectionFile);
         if (!File.Exists(path))
         {
             observer.OnStage("chopping");

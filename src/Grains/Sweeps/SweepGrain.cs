@@ -239,6 +239,11 @@ public sealed class SweepGrain(
         catch (LayerChopException e) { return SubmitResult.Rejected(e.Message); }
         var previous = Spec;
         if (previous is not null && SweepSpecDiff.Refusal(previous, spec) is { } refusal) return SubmitResult.Rejected(refusal);
+        try
+        {
+            if (SweepOutput.Claim(spec.Output, spec.Name) is { } taken) return SubmitResult.Rejected(taken);
+        }
+        catch (LayerChopException e) { return SubmitResult.Rejected(e.Message); }
 
         var configs = SweepGrid.Expand(spec);
         var added = new List<string>();

@@ -1,6 +1,9 @@
+using System.ComponentModel.DataAnnotations;
 using System.Globalization;
+using System.Reflection;
 using System.Text.RegularExpressions;
 using LayerChop.Engine;
+using LayerChop.Engine.Checkpoints;
 using LayerChop.Engine.Chopping;
 using LayerChop.Engine.Evaluation;
 using LayerChop.Engine.Modeling;
@@ -102,7 +105,46 @@ public static partial class SweepSpecValidator
         if (spec.Latency.PromptTokens < 1) problems.Add("latency.prompt_tokens", $"latency.prompt_tokens must be at least 1, got {spec.Latency.PromptTokens}");
         if (spec.Latency.NewTokens < 1) problems.Add("latency.new_tokens", $"latency.new_tokens must be at least 1, got {spec.Latency.NewTokens}");
         if (!Enum.IsDefined(spec.Retention)) problems.Add("retention", $"retention {(int)spec.Retention} is not one of final, all");
+        CheckRanges(spec, "", SweepSpecFields.Top, problems);
     }
+
+    /// <summary>
+    /// Every number against its field's [Range] (each item of a list of numbers too), after the checks above, whose
+    /// more specific words win: a value past what the engine runs is refused here, not by a worker hours later.
+    /// </summary>
+    static void CheckRanges(object record, string path, IReadOnlyList<SpecField> fields, SpecProblems problems)
+    {
+        foreach (var field in fields)
+        {
+            var name = path.Length == 0 ? field.Name : $"{path}.{field.Name}";
+            var value = field.ValueIn(record);
+            if (field.Fields is { } inner)
+            {
+                if (value is not null) CheckRanges(value, name, inner, problems);
+                continue;
+            }
+            if (field.Property.GetCustomAttribute<RangeAttribute>() is not { } range) continue;
+            if (value is System.Collections.IEnumerable items and not string)
+            {
+                int i = 0;
+                foreach (var item in items) CheckRange($"{name}[{i++}]", item, range, problems);
+            }
+            else if (value is not null) CheckRange(name, value, range, problems);
+        }
+    }
+
+    static void CheckRange(string field, object value, RangeAttribute range, SpecProblems problems)
+    {
+        double number = Convert.ToDouble(value, CultureInfo.InvariantCulture);
+        double min = Convert.ToDouble(range.Minimum, CultureInfo.InvariantCulture), max = Convert.ToDouble(range.Maximum, CultureInfo.InvariantCulture);
+        bool inside = (range.MinimumIsExclusive ? number > min : number >= min) && (range.MaximumIsExclusive ? number < max : number <= max);
+        if (inside) return;
+        string low = $"{(range.MinimumIsExclusive ? "above" : "at least")} {Bound(min)}";
+        string high = max >= long.MaxValue ? "" : $" and {(range.MaximumIsExclusive ? "below" : "at most")} {Bound(max)}";
+        problems.Add(field, $"{field} must be {low}{high}, got {Convert.ToString(value, CultureInfo.InvariantCulture)}");
+    }
+
+    static string Bound(double value) => value.ToString(value == Math.Floor(value) && Math.Abs(value) < 1e15 ? "0" : "R", CultureInfo.InvariantCulture);
 
     static string? CheckStrategy(string field, string strategy)
     {
@@ -124,6 +166,7 @@ public static partial class SweepSpecValidator
                 try
                 {
                     CheckAgainstModel(spec, ModelConfig.Load(spec.BaseModel), problems);
+                    ModelFolder.CheckLoadable(spec.BaseModel);
                 }
                 catch (LayerChopException e)
                 {
@@ -131,6 +174,10 @@ public static partial class SweepSpecValidator
                 }
             }
         }
+
+        if (spec.Output.Length > 0 && SweepOutput.Refusal(spec.Output, spec.Name) is { } taken) problems.Add("output", taken);
+        else if (spec.Output.Length > 0 && NearestExisting(spec.Output) is { } existing && !Directory.Exists(existing))
+            problems.Add("output", $"output: {existing} is a file, so the sweep's folder {spec.Output} cannot be made there");
 
         for (int i = 0; i < spec.Data.Count; i++)
             if (spec.Data[i].Length > 0 && !File.Exists(spec.Data[i]) && !Directory.Exists(spec.Data[i]))
@@ -146,6 +193,13 @@ public static partial class SweepSpecValidator
             else
                 CheckTaskData(spec.Eval, problems);
         }
+    }
+
+    static string? NearestExisting(string path)
+    {
+        for (var p = Path.GetFullPath(path); p is not null; p = Path.GetDirectoryName(p))
+            if (File.Exists(p) || Directory.Exists(p)) return p;
+        return null;
     }
 
     static void CheckAgainstModel(SweepSpec spec, ModelConfig model, SpecProblems problems)

@@ -12,6 +12,7 @@ public static class JobBuilder
     public static CandidateJob Build(SweepSpec spec, CandidateConfig config, bool gpu) => new()
     {
         Id = config.Id,
+        Sweep = spec.Name,
         BaseModel = spec.BaseModel,
         WorkDir = CandidateFolder(spec, config),
         Chop = config.Chop,

@@ -135,7 +135,7 @@ public class CandidateArtifactsTests(FinishedCandidates candidates) : IClassFixt
         var freed = CandidateArtifacts.Prune(workDir);
 
         Assert.True(freed.Files >= 5 + 1 + 4, $"freed {freed.Files} files");
-        Assert.Equal(["eval.json", "healed", "result.json"], Directory.GetFileSystemEntries(workDir).Select(Path.GetFileName).Order());
+        Assert.Equal(["eval.json", "healed", CandidateInputs.FileName, "result.json"], Directory.GetFileSystemEntries(workDir).Select(Path.GetFileName).Order());
         Assert.DoesNotContain(Directory.GetFileSystemEntries(Healed(workDir)), e => Directory.Exists(e));
         using var after = Logits(CandidateArtifacts.FinalModel(workDir, candidates.BaseModel));
         Assert.Equal(0, TestModels.MaxAbsDiff(before, after));

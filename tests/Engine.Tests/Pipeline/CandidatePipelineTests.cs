@@ -29,7 +29,8 @@ public class CandidatePipelineTests
     {
         public List<string> Stages { get; } = [];
         public void OnStage(string stage) => Stages.Add(stage);
-        public void OnStep(StepReport report) { if (report.Step == step) stop.Cancel(); }
+        public int Steps { get; private set; }
+        public void OnStep(StepReport report) { Steps++; if (report.Step == step) stop.Cancel(); }
     }
 
     [Fact]
@@ -91,5 +92,69 @@ public class CandidatePipelineTests
         // The two lowest-scored middle layers are the ones removed.
         var lowest = Enumerable.Range(1, 3).OrderBy(i => outcome.ImportanceScores[i]).Take(2).Order();
         Assert.Equal(lowest, outcome.Removed.Order());
+    }
+
+    [Fact]
+    public void A_folder_that_holds_another_sweeps_candidate_is_refused_and_left_as_it_was()
+    {
+        var corpus = TrainingSetup.BrownJsonl(20);
+        var baseModel = TrainingSetup.NewModel(layers: 4, seed: 15);
+        var job = Job(baseModel, corpus, TaskDir(corpus), 0, 0) with { Sweep = "shX" };
+        CandidatePipeline.Run(job, new StopAtStep(-1, new()));
+        var before = Directory.EnumerateFiles(job.WorkDir, "*", SearchOption.AllDirectories).Order().Select(File.ReadAllBytes).ToList();
+
+        var error = Assert.Throws<LayerChopException>(() => CandidatePipeline.Run(job with { Sweep = "shY" }, new StopAtStep(-1, new())));
+
+        Assert.Contains("holds sweep 'shX''s candidate, not sweep 'shY''s", error.Message);
+        Assert.Equal(before, Directory.EnumerateFiles(job.WorkDir, "*", SearchOption.AllDirectories).Order().Select(File.ReadAllBytes).ToList());
+    }
+
+    [Fact]
+    public void A_chopped_model_made_before_the_tokenizer_was_copied_into_the_base_model_is_made_again_on_the_next_run()
+    {
+        var corpus = TrainingSetup.BrownJsonl(20);
+        var baseModel = TrainingSetup.NewModel(layers: 4, seed: 16);
+        var taskDir = TaskDir(corpus);
+        var latencyBook = TestModels.TempFolder();
+        var fresh = CandidatePipeline.Run(Job(baseModel, corpus, taskDir, 2, 0) with { Sweep = "s", LatencyDir = latencyBook }, new StopAtStep(-1, new()))!;
+
+        var job = Job(baseModel, corpus, taskDir, 2, 0) with { Sweep = "s", LatencyDir = latencyBook };
+        var aside = TestModels.TempFolder();
+        File.Move(Path.Combine(baseModel, "tokenizer.json"), Path.Combine(aside, "tokenizer.json"));
+        Assert.ThrowsAny<Exception>(() => CandidatePipeline.Run(job, new StopAtStep(-1, new())));
+        Assert.True(File.Exists(Path.Combine(job.WorkDir, "chopped", "config.json")));      // chopped, without a tokenizer
+
+        File.Move(Path.Combine(aside, "tokenizer.json"), Path.Combine(baseModel, "tokenizer.json"));
+        var messages = new MessageLog();
+        var retried = CandidatePipeline.Run(job, messages)!;
+
+        Assert.Equal(Json(fresh), Json(retried));
+        Assert.Contains(messages.Lines, m => m.Contains("base model files added: tokenizer.json") && m.Contains("starting the candidate afresh"));
+    }
+
+    [Fact]
+    public void Changed_evaluation_files_redo_the_evaluation_and_keep_the_healed_model()
+    {
+        var corpus = TrainingSetup.BrownJsonl(20);
+        var baseModel = TrainingSetup.NewModel(layers: 4, seed: 17);
+        var taskDir = TaskDir(corpus);
+        var job = Job(baseModel, corpus, taskDir, 2, 2 * 128) with { Sweep = "s", Retention = Retention.All };
+        CandidatePipeline.Run(job, new StopAtStep(-1, new()));
+        var healed = File.ReadAllBytes(Path.Combine(job.WorkDir, "healed", "model.safetensors"));
+        var evaluated = File.ReadAllText(Path.Combine(job.WorkDir, "eval.json"));
+
+        File.WriteAllLines(Path.Combine(taskDir, "continuation.jsonl"), File.ReadLines(corpus).Skip(3));
+        var observer = new StopAtStep(-1, new());
+        CandidatePipeline.Run(job, observer);
+
+        Assert.Equal(healed, File.ReadAllBytes(Path.Combine(job.WorkDir, "healed", "model.safetensors")));
+        Assert.Equal(0, observer.Steps);                                          // healing found its model there
+        Assert.NotEqual(evaluated, File.ReadAllText(Path.Combine(job.WorkDir, "eval.json")));
+    }
+
+    sealed class MessageLog : ICandidateObserver
+    {
+        public List<string> Lines { get; } = [];
+        public void OnMessage(string message) => Lines.Add(message);
     }
 }
