@@ -27,3 +27,43 @@ public static class UserFile
         }
     }
 }
+
+/// <summary>Folders the user names for a command to write into: one policy for every --out.</summary>
+public static class UserFolder
+{
+    /// <summary>
+    /// A folder the command fills: new or empty, never one that holds anything (a user's files are not
+    /// overwritten). It is created (empty) here, so a place that cannot be written to is one line now, naming the
+    /// path, instead of an error about a temporary file later. Returns the full path.
+    /// </summary>
+    /// <param name="option">how the command names it, for the message ("--out").</param>
+    public static string RequireNewOrEmpty(string? path, string option)
+    {
+        if (string.IsNullOrWhiteSpace(path)) throw new LayerChopException($"{option} is empty: give the path of a new folder");
+        var full = Path.GetFullPath(path);
+        if (File.Exists(full)) throw new LayerChopException($"{option} {path} is a file; give the path of a new folder");
+        if (Directory.Exists(full) && Directory.EnumerateFileSystemEntries(full).Any())
+            throw new LayerChopException($"{option} {path} already exists and is not empty; choose another {option} or delete it");
+        try
+        {
+            Directory.CreateDirectory(full);
+            var probe = Path.Combine(full, $".probe.{Guid.NewGuid():N}");
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new LayerChopException($"{option} {path}: cannot create a folder there{Why(e)}");
+        }
+        return full;
+    }
+
+    /// <summary>" (permission denied)" and the like; nothing where the system's words would name the wrong thing
+    /// (a folder that cannot be made under /proc is "Could not find file").</summary>
+    public static string Why(Exception e) => e switch
+    {
+        UnauthorizedAccessException => " (permission denied)",
+        FileNotFoundException or DirectoryNotFoundException => "",
+        _ => $" ({e.Message})",
+    };
+}

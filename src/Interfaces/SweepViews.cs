@@ -12,6 +12,8 @@ public sealed record SubmitResult
     [Id(2)] public IReadOnlyList<string> Candidates { get; init; } = [];
     /// <summary>The candidates this submission created; empty when the same spec is submitted again.</summary>
     [Id(3)] public IReadOnlyList<string> Added { get; init; } = [];
+    /// <summary>What the submission did besides adding candidates, in one line (a cancelled sweep resumed); null when nothing.</summary>
+    [Id(4)] public string? Note { get; init; }
 
     public static SubmitResult Rejected(string error) => new() { Accepted = false, Error = error };
 }

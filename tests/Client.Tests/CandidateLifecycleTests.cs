@@ -132,6 +132,51 @@ public class CandidateLifecycleTests(TrainingInputs inputs) : IClassFixture<Trai
     }
 
     [Fact]
+    public async Task Cancelling_a_finished_sweep_changes_nothing_and_new_candidates_resume_a_cancelled_sweep_in_words()
+    {
+        var spec = SweepSpecReader.Load(Spec("ended", "{ remove: [1], strategy: [input], heal_tokens: [0], seed: [1] }"));
+        var cluster = await Cluster(slots: 0, Path.Combine(LayerChopProcess.TempFolder(), "state.db"));
+        try
+        {
+            var sweep = cluster.Client.GetGrain<ISweepGrain>("ended");
+            Assert.True((await sweep.Submit(spec)).Accepted);
+            var slot = new SlotRef { Silo = cluster.Silos[0].SiloAddress.ToParsableString(), Slot = 0 };
+            var order = (await sweep.TakeNext(slot))!;
+            var candidate = cluster.Client.GetGrain<ICandidateGrain>(order.Lease.Key);
+            await candidate.Report(new StageEvent { Attempt = 1, Stage = WorkerStage.Evaluating });
+            await candidate.End(1, new AttemptEnd { Outcome = AttemptOutcome.Succeeded, Result = Result(2) });
+
+            // The finished sweep is not marked cancelled: a grown grid runs.
+            var nothing = await sweep.Cancel();
+            Assert.Empty(nothing.Stopped.Concat(nothing.Queued));
+            Assert.Equal(1, nothing.AlreadyFinished);
+            Assert.False((await sweep.GetStatus())!.Cancelled);
+            var grown = spec with { Grid = spec.Grid with { Seed = [1, 2] } };
+            var added = await sweep.Submit(grown);
+            Assert.Null(added.Note);
+            Assert.NotNull(await sweep.TakeNext(slot));
+
+            // A cancelled sweep that gains candidates is resumed, and the submission says so.
+            Assert.Single((await sweep.Cancel()).Stopped);
+            Assert.True((await sweep.GetStatus())!.Cancelled);
+            var resumed = await sweep.Submit(grown with { Grid = grown.Grid with { Seed = [1, 2, 3] } });
+            Assert.Contains("was cancelled; its 1 new candidate(s) resume it (1 cancelled candidate(s) stay cancelled until a retry)", resumed.Note);
+            Assert.False((await sweep.GetStatus())!.Cancelled);
+            Assert.Equal("r1-input-h0-s3", (await sweep.TakeNext(slot))!.Config.Id);
+
+            // Every candidate object says whether it is on the front, in the status as in the results.
+            var status = System.Text.Json.JsonSerializer.Serialize(SweepJson.Status((await sweep.GetStatus())!, await sweep.GetFront()));
+            Assert.Contains("\"id\":\"r1-input-h0-s1\"", status);
+            Assert.Matches("\"id\":\"r1-input-h0-s1\".*\"on_front\":true", status);
+        }
+        finally
+        {
+            await cluster.StopAllSilosAsync();
+            await cluster.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task A_stale_worker_kept_running_is_ignored_by_its_candidate_and_cannot_publish_into_the_live_attempts_folder()
     {
         // Two healing candidates; the silo has one slot. The test takes one candidate itself, as the supervisor of a

@@ -7,6 +7,7 @@ using LayerChop.Grains.Sweeps;
 using LayerChop.Grains.Workers;
 using LayerChop.Interfaces;
 using LayerChop.Silo;
+using LayerChop.Silo.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -20,79 +21,65 @@ public static class SweepCommands
         sweep.Subcommands.Add(Run());
         sweep.Subcommands.Add(Start());
         sweep.Subcommands.Add(List());
-        sweep.Subcommands.Add(Query("status", "Counts by status and one line per candidate (JSON: counts and candidate summaries)", async (s, json) =>
+        sweep.Subcommands.Add(Query("status", "Counts by status and one line per candidate (JSON: counts and candidate summaries)", async (s, store, json) =>
         {
-            var status = await s.GetStatus() ?? throw NoSuchSweep();
-            if (json) { Cli.WriteJson(SweepJson.Status(status)); return 0; }
+            var status = await s.GetStatus() ?? throw store.NoSuchSweep(s);
+            if (json) { Cli.WriteJson(SweepJson.Status(status, await s.GetFront())); return 0; }
             new ProgressTable(live: false, Console.Out).Draw(status.Candidates, status, force: true);
             return 0;
         }));
-        sweep.Subcommands.Add(Query("watch", "Follow a sweep until it finishes (JSON: one line per change of a candidate)", async (s, json) =>
+        sweep.Subcommands.Add(Query("watch", "Follow a sweep until it finishes (JSON: one line per change of a candidate, its place on the front included)", async (s, store, json) =>
         {
             var table = new ProgressTable();
-            var candidates = new Dictionary<string, CandidateSummary>();
-            var order = new List<string>();
-            long since = 0;
-            string epoch = "";
+            var follow = new SweepFollower(s);
             while (true)
             {
-                var status = await s.GetStatus(since) ?? throw NoSuchSweep();
-                if (status.Epoch != epoch && since > 0) { since = 0; epoch = status.Epoch; continue; }   // the coordinator restarted
-                epoch = status.Epoch;
-                foreach (var c in status.Candidates)
-                {
-                    if (!candidates.ContainsKey(c.Id)) order.Add(c.Id);
-                    candidates[c.Id] = c;
-                    if (json) Cli.WriteJsonLine(SweepJson.Candidate(c, onFront: false));
-                }
-                since = status.Revision;
-                if (!json) table.Draw(order.Select(id => candidates[id]).ToList(), status);
+                var (status, changed) = await follow.Next() ?? throw store.NoSuchSweep(s);
+                if (json) foreach (var c in changed) Cli.WriteJsonLine(SweepJson.Candidate(c, follow.OnFront.Contains(c.Id)));
+                else table.Draw(follow.Candidates, status);
                 if (status.IsFinished) return status.Count(CandidateStatus.Failed) > 0 ? 1 : 0;
                 await Task.Delay(1000);
             }
         }));
-        sweep.Subcommands.Add(Query("front", "The non-dominated candidates (by parameters and by latency against accuracy)", async (s, json) =>
+        sweep.Subcommands.Add(Query("front", "The non-dominated candidates (by parameters and by latency against accuracy)", async (s, store, json) =>
         {
-            if (await s.GetSpec() is null) throw NoSuchSweep();
+            if (await s.GetSpec() is null) throw store.NoSuchSweep(s);
             var front = await s.GetFront();
             if (json) Cli.WriteJson(SweepJson.Front(front));
             else PrintFront(front);
             return 0;
         }));
-        sweep.Subcommands.Add(Query("results", "Every candidate's configuration, status, attempts, sizes, latency and scores (JSON with --json)", async (s, json) =>
+        sweep.Subcommands.Add(Query("results", "Every candidate's configuration, status, attempts, sizes, latency and scores (JSON with --json)", async (s, store, json) =>
         {
-            var status = await s.GetStatus() ?? throw NoSuchSweep();
+            var status = await s.GetStatus() ?? throw store.NoSuchSweep(s);
             var front = await s.GetFront();
             if (json) Console.WriteLine(SweepJson.Results(status.Candidates, front));
             else new ProgressTable(live: false, Console.Out).Draw(status.Candidates, status, force: true);
             return 0;
         }));
-        sweep.Subcommands.Add(Query("cancel", "Cancel the unfinished candidates: queued ones at once, running ones by stopping their workers (they checkpoint first)", async (s, json) =>
+        sweep.Subcommands.Add(Query("cancel", "Cancel the unfinished candidates: queued ones at once, running ones by stopping their workers (they checkpoint first); a finished sweep stays as it is", async (s, store, json) =>
         {
-            if (await s.GetSpec() is null) throw NoSuchSweep();
+            if (await s.GetSpec() is null) throw store.NoSuchSweep(s);
             var cancelled = await s.Cancel();
-            if (json) Cli.WriteJson(new Dictionary<string, object>
-            {
-                ["stopped"] = cancelled.Stopped, ["queued"] = cancelled.Queued, ["already_finished"] = cancelled.AlreadyFinished,
-            });
+            if (json) Cli.WriteJson(SweepJson.Cancelled(cancelled));
+            else if (cancelled.Stopped.Count + cancelled.Queued.Count == 0)
+                Console.WriteLine($"nothing to cancel: all {cancelled.AlreadyFinished} candidate(s) of sweep {s.GetPrimaryKeyString()} had finished; the sweep stays as it was");
             else Console.WriteLine($"cancelled {cancelled.Stopped.Count + cancelled.Queued.Count} candidate(s): {cancelled.Stopped.Count} running (their workers stop), {cancelled.Queued.Count} queued; {cancelled.AlreadyFinished} had finished before");
             return 0;
-        }));
-        sweep.Subcommands.Add(Query("retry", "Start failed and cancelled candidates again, with max_attempts fresh attempts each", async (s, json) =>
+        }, writes: true));
+        sweep.Subcommands.Add(Query("retry", "Start failed and cancelled candidates again, with max_attempts fresh attempts each", async (s, store, json) =>
         {
-            if (await s.GetSpec() is null) throw NoSuchSweep();
+            if (await s.GetSpec() is null) throw store.NoSuchSweep(s);
             var retried = await s.Retry();
-            if (json) Cli.WriteJson(new Dictionary<string, object> { ["retried"] = retried });
+            if (json) Cli.WriteJson(SweepJson.Retried(retried));
             else Console.WriteLine(retried.Count == 0 ? "nothing to retry" : "retrying " + string.Join(", ", retried));
             return 0;
-        }));
+        }, writes: true));
         sweep.Subcommands.Add(Report());
         sweep.Subcommands.Add(Show());
         sweep.Subcommands.Add(Export());
         return sweep;
     }
-
-    static LayerChopException NoSuchSweep() => new("no such sweep in this cluster (`layerchop sweep list` shows the ones there are)");
 
     static Command Start()
     {
@@ -110,21 +97,24 @@ public static class SweepCommands
             var spec = SweepSpecReader.Load(p.GetValue(specPath)!);
             var submitted = await grains.GetGrain<ISweepGrain>(spec.Name).Submit(spec);
             if (!submitted.Accepted) throw new LayerChopException(submitted.Error ?? "the sweep was rejected");
-            if (p.GetValue(json)) Cli.WriteJson(new Dictionary<string, object> { ["sweep"] = spec.Name, ["candidates"] = submitted.Candidates, ["added"] = submitted.Added });
+            if (submitted.Note is { } note) Console.Error.WriteLine(note);
+            if (p.GetValue(json)) Cli.WriteJson(SweepJson.Submitted(spec.Name, submitted));
             else Console.WriteLine($"sweep {spec.Name}: {submitted.Candidates.Count} candidates ({submitted.Added.Count} new)");
             return 0;
         })));
         return command;
     }
 
-    static Command Query(string verb, string description, Func<ISweepGrain, bool, Task<int>> body)
+    /// <param name="writes">the verb changes the sweep (cancel, retry); every other verb only reads it, and an
+    /// embedded state file is then read through a snapshot that nothing writes to the user's file.</param>
+    static Command Query(string verb, string description, Func<ISweepGrain, SweepStore, bool, Task<int>> body, bool writes = false)
     {
         var name = new Argument<string>("NAME") { Description = "Sweep name (the spec's name)" };
         var store = new SweepStore();
         var json = Cli.JsonOption();
         var command = new Command(verb, description) { name, json };
         store.AddTo(command);
-        command.SetAction(p => Cli.Run(() => store.With(p, grains => body(grains.GetGrain<ISweepGrain>(p.GetValue(name)!), p.GetValue(json)))));
+        command.SetAction(p => Cli.Run(() => store.With(p, grains => body(grains.GetGrain<ISweepGrain>(p.GetValue(name)!), store, p.GetValue(json)), writes)));
         return command;
     }
 
@@ -139,13 +129,12 @@ public static class SweepCommands
             var rows = new List<SweepStatus>();
             foreach (var name in await grains.GetGrain<ISweepIndexGrain>(0).GetAll())
                 if (await grains.GetGrain<ISweepGrain>(name).GetStatus(long.MaxValue) is { } status) rows.Add(status);
-            if (p.GetValue(json)) { Cli.WriteJson(rows.Select(SweepJson.Status).ToArray()); return 0; }
-            if (rows.Count == 0) { Console.WriteLine("no sweeps"); return 0; }
-            var table = new TextTable("sweep", "submitted (UTC)", "total", "done", "running", "queued", "failed", "cancelled")
-                .RightAligned("total", "done", "running", "queued", "failed", "cancelled");
+            if (p.GetValue(json)) { Cli.WriteJson(rows.Select(SweepJson.Overview).ToArray()); return 0; }
+            if (rows.Count == 0) { Console.WriteLine($"no sweeps in {store.Where}"); return 0; }
+            var statuses = Enum.GetValues<CandidateStatus>().Select(v => SweepJson.Word(v)).ToArray();
+            var table = new TextTable(["sweep", "submitted (UTC)", "total", .. statuses, "running"]).RightAligned(["total", .. statuses, "running"]);
             foreach (var r in rows)
-                table.AddRow(r.Name, r.SubmittedUtc.ToString("yyyy-MM-dd HH:mm"), r.Total, r.Count(CandidateStatus.Completed), r.Running,
-                    r.Count(CandidateStatus.Pending) - Math.Min(r.Running, r.Count(CandidateStatus.Pending)), r.Count(CandidateStatus.Failed), r.Count(CandidateStatus.Cancelled));
+                table.AddRow([r.Name, r.SubmittedUtc.ToString("yyyy-MM-dd HH:mm"), r.Total, .. Enum.GetValues<CandidateStatus>().Select(v => (object)r.Count(v)), r.Running]);
             table.Write();
             return 0;
         })));
@@ -155,7 +144,7 @@ public static class SweepCommands
     static Command Report()
     {
         var name = new Argument<string>("NAME") { Description = "Sweep name" };
-        var output = new Option<string?>("--out") { Description = "Folder for the report (default: the sweep's output/report, as `sweep run` writes it)" };
+        var output = new Option<string?>("--out") { Description = "A new (or empty) folder for the report (default: the sweep's output/report, as `sweep run` writes it)" };
         var store = new SweepStore();
         var json = Cli.JsonOption();
         var command = new Command("report", "Write a sweep's report folder (report.md, results.csv/json, Pareto plots) from its current results, as `sweep run` does") { name, output, json };
@@ -163,9 +152,10 @@ public static class SweepCommands
         command.SetAction(p => Cli.Run(() => store.With(p, async grains =>
         {
             var sweep = grains.GetGrain<ISweepGrain>(p.GetValue(name)!);
-            var spec = await sweep.GetSpec() ?? throw NoSuchSweep();
-            var folder = Reports.SweepReport.Write(spec, await sweep.GetResults(), await sweep.GetFront(), wallTime: null, outDir: p.GetValue(output));
-            if (p.GetValue(json)) Cli.WriteJson(new Dictionary<string, object> { ["sweep"] = spec.Name, ["report"] = folder });
+            var spec = store.Located(await sweep.GetSpec() ?? throw store.NoSuchSweep(sweep));
+            var outDir = p.GetResult(output) is { Implicit: false } ? UserFolder.RequireNewOrEmpty(p.GetValue(output), "--out") : null;
+            var folder = Reports.SweepReport.Write(spec, await sweep.GetResults(), await sweep.GetFront(), wallTime: null, outDir: outDir);
+            if (p.GetValue(json)) Cli.WriteJson(SweepJson.Reported(spec.Name, folder));
             else Console.WriteLine($"report: {Path.Combine(folder, "report.md")} (results.csv, results.json, pareto-params.png/svg, pareto-latency.png/svg)");
             return 0;
         })));
@@ -182,8 +172,9 @@ public static class SweepCommands
         store.AddTo(command);
         command.SetAction(p => Cli.Run(() => store.With(p, async grains =>
         {
-            var (spec, state) = await FindCandidate(grains, p.GetValue(name)!, p.GetValue(candidate)!);
-            if (p.GetValue(json)) { Cli.WriteJson(SweepJson.Detail(spec, state)); return 0; }
+            var (spec, state) = await FindCandidate(grains, store, p.GetValue(name)!, p.GetValue(candidate)!);
+            var onFront = SweepJson.OnFront(await grains.GetGrain<ISweepGrain>(p.GetValue(name)!).GetFront()).Contains(state.Id);
+            if (p.GetValue(json)) { Cli.WriteJson(SweepJson.Detail(spec, state, onFront)); return 0; }
             PrintCandidate(spec, state);
             return 0;
         })));
@@ -191,11 +182,11 @@ public static class SweepCommands
     }
 
     /// <summary>The sweep's spec and the candidate's whole state (Pending with no attempts when it never ran).</summary>
-    static async Task<(SweepSpec, CandidateState)> FindCandidate(IGrainFactory grains, string sweep, string id)
+    static async Task<(SweepSpec, CandidateState)> FindCandidate(IGrainFactory grains, SweepStore store, string sweep, string id)
     {
-        var spec = await grains.GetGrain<ISweepGrain>(sweep).GetSpec() ?? throw NoSuchSweep();
+        var spec = store.Located(await grains.GetGrain<ISweepGrain>(sweep).GetSpec() ?? throw store.NoSuchSweep(sweep));
         var config = SweepGrid.Expand(spec).FirstOrDefault(c => c.Id == id)
-            ?? throw new LayerChopException($"sweep '{sweep}' has no candidate '{id}' (`layerchop sweep status {sweep}` lists them)");
+            ?? throw new LayerChopException($"sweep '{sweep}' has no candidate '{id}' (`layerchop sweep status {sweep}{store.Args}` lists them)");
         var state = await grains.GetGrain<ICandidateGrain>(SweepKeys.Candidate(sweep, id)).GetState()
             ?? new CandidateState { Sweep = sweep, Config = config, Status = CandidateStatus.Pending };
         return (spec, state);
@@ -203,14 +194,14 @@ public static class SweepCommands
 
     static void PrintCandidate(SweepSpec spec, CandidateState c)
     {
-        Console.WriteLine($"candidate {c.Id} of sweep {c.Sweep}: {c.Status.ToString().ToLowerInvariant()}{(c.Error is null ? "" : $" ({c.Error})")}");
+        Console.WriteLine($"candidate {c.Id} of sweep {c.Sweep}: {SweepJson.Word(c.Status)}{(c.Error is null ? "" : $" ({c.Error})")}");
         Console.WriteLine($"  remove {c.Config.Remove} ({c.Config.Strategy}), heal {CandidateConfig.FormatTokens(c.Config.HealTokens)} tokens ({c.Config.HealMethod}), seed {c.Config.Seed}");
         Console.WriteLine($"  folder {JobBuilder.CandidateFolder(spec, c.Config)}");
         Console.WriteLine($"  attempts ({c.Attempts.Count}; failures count from attempt {c.FailuresCountFrom + 1}, {c.MaxAttempts} allowed):");
         var attempts = new TextTable("attempt", "started (UTC)", "ended", "silo", "slot", "outcome").RightAligned("slot");
         foreach (var a in c.Attempts)
             attempts.AddRow($"#{a.Number}", a.StartedUtc.ToString("yyyy-MM-dd HH:mm:ss"), a.EndedUtc is { } e ? e.ToString("HH:mm:ss") : "running", a.Silo, a.Slot,
-                a.Outcome.ToString().ToLowerInvariant() + (a.Reason is null ? "" : $" ({a.Reason})"));
+                SweepJson.Word(a.Outcome) + (a.Reason is null ? "" : $" ({a.Reason})"));
         if (attempts.RowCount > 0) attempts.Write(indent: 4);
         if (c.Loss.Steps.Count > 0)
         {
@@ -251,15 +242,17 @@ public static class SweepCommands
         store.AddTo(command);
         command.SetAction(p => Cli.Run(() => store.With(p, async grains =>
         {
-            var (spec, state) = await FindCandidate(grains, p.GetValue(name)!, p.GetValue(candidate)!);
+            var (spec, state) = await FindCandidate(grains, store, p.GetValue(name)!, p.GetValue(candidate)!);
             if (state.Status != CandidateStatus.Completed)
-                throw new LayerChopException($"candidate {state.Id} is {state.Status.ToString().ToLowerInvariant()}, not completed: only a completed candidate has a final model to export");
-            var outDir = Path.GetFullPath(p.GetValue(output)!);
+                throw new LayerChopException($"candidate {state.Id} is {SweepJson.Word(state.Status)}, not completed: only a completed candidate has a final model to export");
             var workDir = JobBuilder.CandidateFolder(spec, state.Config);
+            if (CandidateInputs.Read(workDir) is { } inputs && inputs.Sweep != spec.Name)
+                throw new LayerChopException($"{workDir} holds sweep '{inputs.Sweep}''s candidate, not sweep '{spec.Name}''s: nothing of it is exported");
+            var outDir = UserFolder.RequireNewOrEmpty(p.GetValue(output), "--out");
             var c = state.Config;
             CandidateArtifacts.Export(workDir, spec.BaseModel, outDir, new Lineage(spec.Name, c.Id, c.Strategy, c.HealTokens, c.HealMethod, c.Seed));
             var exported = CandidateArtifacts.FinalModel(workDir, spec.BaseModel);
-            if (p.GetValue(json)) Cli.WriteJson(new Dictionary<string, object?> { ["candidate"] = state.Id, ["out"] = outDir, ["model_from"] = exported });
+            if (p.GetValue(json)) Cli.WriteJson(SweepJson.Exported(state.Id, outDir, exported));
             else Console.WriteLine($"exported {state.Id} to {outDir} (model from {exported}; lineage in lineage.json)");
             return 0;
         })));
@@ -327,7 +320,7 @@ public static class SweepCommands
         var clock = System.Diagnostics.Stopwatch.StartNew();
         if (slots < 1) throw new LayerChopException("--slots must be at least 1");
         var spec = SweepSpecReader.Load(path);
-        Directory.CreateDirectory(spec.Output);
+        if (SweepOutput.Claim(spec.Output, spec.Name) is { } taken) throw new LayerChopException(taken);
         var workers = WorkerOptions.ForHost(devices ?? [], slots, threads);
         using var host = SiloSetup.Embedded(Path.Combine(spec.Output, "state.db"), workers, web: web);
         using var interrupt = new CancellationTokenSource();
@@ -344,6 +337,7 @@ public static class SweepCommands
             var submitted = await sweep.Submit(spec);
             if (!submitted.Accepted) throw new LayerChopException(submitted.Error ?? "the sweep was rejected");
             Console.Error.WriteLine($"sweep {spec.Name}: {submitted.Candidates.Count} candidates ({submitted.Added.Count} new), output in {spec.Output}");
+            if (submitted.Note is { } note) Console.Error.WriteLine(note);
             if (web is not null) Console.Error.WriteLine(Web.Describe(web, spec.Name));
             if (retry)
             {
@@ -351,23 +345,12 @@ public static class SweepCommands
                 Console.Error.WriteLine(retried.Count == 0 ? "nothing to retry" : $"retrying {retried.Count} candidate(s): {string.Join(", ", retried)}");
             }
             var table = new ProgressTable();
-            var candidates = new Dictionary<string, CandidateSummary>();
-            var order = new List<string>();
-            long since = 0;
-            string epoch = "";
+            var follow = new SweepFollower(sweep);
             SweepStatus status;
             while (true)
             {
-                status = (await sweep.GetStatus(since))!;
-                if (status.Epoch != epoch && since > 0) { since = 0; epoch = status.Epoch; continue; }   // the coordinator restarted
-                epoch = status.Epoch;
-                foreach (var c in status.Candidates)
-                {
-                    if (!candidates.ContainsKey(c.Id)) order.Add(c.Id);
-                    candidates[c.Id] = c;
-                }
-                since = status.Revision;
-                table.Draw(order.Select(id => candidates[id]).ToList(), status);
+                (status, _) = (await follow.Next())!.Value;
+                table.Draw(follow.Candidates, status);
                 if (status.IsFinished) break;
                 try { await Task.Delay(1000, interrupt.Token); }
                 catch (OperationCanceledException)
@@ -405,8 +388,9 @@ public static class SweepCommands
 }
 
 /// <summary>
-/// Where sweep queries go: a cluster (PostgreSQL, through a client) or an embedded sweep's state file (opened
-/// by a silo of this process that runs no workers; only while no `sweep run` uses that file).
+/// Where sweep queries go: a cluster (PostgreSQL, through a client) or an embedded sweep's state file, opened by a
+/// silo of this process that runs no workers. A query reads a snapshot of the state file (see <see cref="StateFile"/>),
+/// so it never writes to it; cancel and retry change the file itself, only while no `sweep run` uses it.
 /// </summary>
 sealed class SweepStore
 {
@@ -414,6 +398,8 @@ sealed class SweepStore
     readonly Option<string> clusterId = ClusterOptions.Id();
     readonly Option<int> connectTimeout = ClusterOptions.ConnectTimeout();
     readonly Option<string?> stateFile = new("--state") { Description = "An embedded sweep's state file (OUTPUT/state.db of `sweep run`) instead of a cluster" };
+    string? statePath;
+    string clusterArgs = "";
 
     public void AddTo(Command command)
     {
@@ -423,14 +409,101 @@ sealed class SweepStore
         command.Options.Add(stateFile);
     }
 
-    public int With(ParseResult p, Func<IGrainFactory, Task<int>> body)
+    /// <summary>What the store is, for messages: "state file /x/state.db" or "cluster 'layerchop'".</summary>
+    public string Where => statePath is { } f ? $"state file {f}" : $"cluster '{clusterArgs}'";
+
+    /// <summary>The options a suggested command needs to reach the same store (" --state /x/state.db").</summary>
+    public string Args { get; private set; } = "";
+
+    public LayerChopException NoSuchSweep(ISweepGrain sweep) => NoSuchSweep(sweep.GetPrimaryKeyString());
+
+    public LayerChopException NoSuchSweep(string name) =>
+        new($"no sweep '{name}' in {Where} (`layerchop sweep list{Args}` shows the ones there are)");
+
+    /// <param name="writes">the command changes the sweep: it opens the state file itself instead of a snapshot.</param>
+    public int With(ParseResult p, Func<IGrainFactory, Task<int>> body, bool writes = false)
     {
-        if (p.GetValue(stateFile) is not { } file) return SweepCommands.WithCluster(p.GetValue(cluster), p.GetValue(clusterId)!, p.GetValue(connectTimeout), body);
-        if (!File.Exists(file)) throw new LayerChopException($"--state {file}: no such file (it is OUTPUT/state.db of a `sweep run`)");
-        using var host = SiloSetup.Embedded(file, WorkerOptions.ForHost(devices: [], cpuSlots: 0, cpuThreads: 0));
-        host.StartAsync().GetAwaiter().GetResult();
-        try { return body(host.Services.GetRequiredService<IGrainFactory>()).GetAwaiter().GetResult(); }
-        finally { host.StopAsync().GetAwaiter().GetResult(); }
+        string id = p.GetValue(clusterId)!;
+        clusterArgs = id;
+        if (p.GetValue(stateFile) is not { } file)
+        {
+            Args = (p.GetResult(cluster) is { Implicit: false } ? " --cluster CONN" : "") + (id == "layerchop" ? "" : $" --cluster-id {id}");
+            return SweepCommands.WithCluster(p.GetValue(cluster), id, p.GetValue(connectTimeout), body);
+        }
+        if (p.GetResult(cluster) is { Implicit: false })
+            throw new LayerChopException("--state and --cluster name two different stores; give one (--state: an embedded sweep's state file, --cluster: a cluster)");
+        StateFile.Check(file, "--state");
+        statePath = Path.GetFullPath(file);
+        Args = $" --state {statePath}";
+        var snapshot = writes ? null : StateFile.Snapshot(statePath);
+        try
+        {
+            using var host = SiloSetup.Embedded(snapshot ?? statePath, WorkerOptions.ForHost(devices: [], cpuSlots: 0, cpuThreads: 0));
+            host.StartAsync().GetAwaiter().GetResult();
+            try { return body(host.Services.GetRequiredService<IGrainFactory>()).GetAwaiter().GetResult(); }
+            finally { host.StopAsync().GetAwaiter().GetResult(); }
+        }
+        finally
+        {
+            if (snapshot is not null) StateFile.DeleteSnapshot(snapshot);
+        }
+    }
+
+    /// <summary>
+    /// The spec with its output where its folders are now. An embedded sweep's state file lies in its output
+    /// folder: when the folder was moved (the state file is elsewhere and the recorded folder no longer holds it),
+    /// the folders are read beside the state file, and a note says so; a cluster's specs are as submitted.
+    /// </summary>
+    public SweepSpec Located(SweepSpec spec)
+    {
+        if (statePath is null) return spec;
+        var here = Path.GetDirectoryName(statePath)!;
+        if (Path.GetFullPath(spec.Output).TrimEnd('/') == here.TrimEnd('/')) return spec;
+        if (File.Exists(Path.Combine(spec.Output, Path.GetFileName(statePath)))) return spec;     // a copy of the state file: the folder is where it was
+        if (!Directory.Exists(Path.Combine(here, "candidates")) && SweepOutput.Owner(here) != spec.Name)
+            throw new LayerChopException($"sweep {spec.Name}'s output folder {spec.Output} is gone, and {here} (where the state file is) does not hold its candidates; move the folder back or give the state file inside it");
+        Console.Error.WriteLine($"note: sweep {spec.Name}'s output folder moved from {spec.Output} to {here}, where its state file is; its folders are read there");
+        return spec with { Output = here };
+    }
+}
+
+/// <summary>
+/// Follows a sweep by revision: each <see cref="Next"/> asks the coordinator only for what changed, starts over
+/// when the coordinator restarted (a new epoch numbers revisions afresh), and keeps every candidate's latest
+/// summary in grid order and the set on either front; a candidate whose place on the front changed counts as changed.
+/// </summary>
+sealed class SweepFollower(ISweepGrain sweep)
+{
+    readonly Dictionary<string, CandidateSummary> latest = new(StringComparer.Ordinal);
+    readonly List<string> order = [];
+    long since;
+    string epoch = "";
+
+    public IReadOnlySet<string> OnFront { get; private set; } = new HashSet<string>();
+
+    public IReadOnlyList<CandidateSummary> Candidates => order.Select(id => latest[id]).ToList();
+
+    /// <summary>The sweep's status and the candidates that changed since the last call; null when there is no such sweep.</summary>
+    public async Task<(SweepStatus Status, IReadOnlyList<CandidateSummary> Changed)?> Next()
+    {
+        while (true)
+        {
+            if (await sweep.GetStatus(since) is not { } status) return null;
+            if (status.Epoch != epoch && since > 0) { since = 0; epoch = status.Epoch; continue; }   // the coordinator restarted
+            epoch = status.Epoch;
+            var changed = new Dictionary<string, CandidateSummary>(StringComparer.Ordinal);
+            foreach (var c in status.Candidates)
+            {
+                if (!latest.ContainsKey(c.Id)) order.Add(c.Id);
+                latest[c.Id] = changed[c.Id] = c;
+            }
+            since = status.Revision;
+            var front = SweepJson.OnFront(await sweep.GetFront());
+            foreach (var id in front.Except(OnFront).Concat(OnFront.Except(front)))
+                if (latest.TryGetValue(id, out var c)) changed.TryAdd(id, c);
+            OnFront = front;
+            return (status, order.Where(changed.ContainsKey).Select(id => changed[id]).ToList());
+        }
     }
 }
 

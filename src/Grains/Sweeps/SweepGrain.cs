@@ -253,7 +253,21 @@ public sealed class SweepGrain(
             Add(config);
             added.Add(config.Id);
         }
-        state.State = state.State with { Spec = spec, SubmittedUtc = previous is null ? DateTime.UtcNow : state.State.SubmittedUtc };
+        // New candidates in a cancelled sweep resume it: they would otherwise wait for a slot that never comes.
+        string? note = null;
+        bool resume = state.State.Cancelled && added.Count > 0;
+        if (resume)
+        {
+            int cancelled = ordered.Count(e => e.Summary.Status == CandidateStatus.Cancelled);
+            note = $"sweep {spec.Name} was cancelled; its {added.Count} new candidate(s) resume it" +
+                   (cancelled > 0 ? $" ({cancelled} cancelled candidate(s) stay cancelled until a retry)" : "");
+        }
+        else if (state.State.Cancelled)
+            note = $"sweep {spec.Name} is cancelled: nothing new starts until a retry";
+        state.State = state.State with
+        {
+            Spec = spec, SubmittedUtc = previous is null ? DateTime.UtcNow : state.State.SubmittedUtc, Cancelled = state.State.Cancelled && !resume,
+        };
         await state.WriteStateAsync();
 
         if (previous is not null && spec.MaxAttempts > previous.MaxAttempts)
@@ -265,7 +279,7 @@ public sealed class SweepGrain(
             await KeepWatching();
             if (!state.State.Cancelled) await WakeSupervisors();
         }
-        return new SubmitResult { Accepted = true, Candidates = configs.Select(c => c.Id).ToArray(), Added = added };
+        return new SubmitResult { Accepted = true, Candidates = configs.Select(c => c.Id).ToArray(), Added = added, Note = note };
     }
 
     public Task<SweepSpec?> GetSpec() => Task.FromResult(Spec);
@@ -285,11 +299,12 @@ public sealed class SweepGrain(
     public async Task<CancelResult> Cancel()
     {
         if (Spec is not { } spec) return new CancelResult();
+        int finished = ordered.Count(e => CandidateTransitions.IsFinished(e.Summary.Status));
+        if (!Unfinished) return new CancelResult { AlreadyFinished = finished };   // a finished sweep stays as it was
         state.State = state.State with { Cancelled = true };    // from here on nothing new starts
         await state.WriteStateAsync();
         var stopped = new List<string>();
         var queued = new List<string>();
-        int finished = ordered.Count(e => CandidateTransitions.IsFinished(e.Summary.Status));
         // Running ones first: their workers stop while the queued ones are marked.
         foreach (var entry in ordered.Where(e => !CandidateTransitions.IsFinished(e.Summary.Status)).OrderBy(e => e.Summary.Running is null).ToList())
         {

@@ -15,12 +15,47 @@ public static class SweepJson
         ["id"] = p.CandidateId, ["params"] = p.Params, ["latency_ms_per_token"] = p.LatencyMsPerToken, ["average"] = p.Average,
     };
 
-    public static Dictionary<string, object?> Status(SweepStatus s) => new()
+    /// <summary>A status, outcome or other enum value as every output writes it: "completed", "pending".</summary>
+    public static string Word(Enum value) => value.ToString().ToLowerInvariant();
+
+    /// <summary>The candidates on either front: what <c>on_front</c> means in every candidate object.</summary>
+    public static IReadOnlySet<string> OnFront(SweepFront front) =>
+        front.ByParams.Concat(front.ByLatency).Select(p => p.CandidateId).ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>A sweep's counts, as `sweep list` gives each sweep.</summary>
+    public static Dictionary<string, object?> Overview(SweepStatus s) => new()
     {
         ["name"] = s.Name, ["submitted_utc"] = s.SubmittedUtc, ["revision"] = s.Revision, ["epoch"] = s.Epoch, ["total"] = s.Total, ["running"] = s.Running,
         ["cancelled"] = s.Cancelled, ["finished"] = s.IsFinished,
-        ["counts"] = Enum.GetValues<CandidateStatus>().ToDictionary(v => v.ToString().ToLowerInvariant(), v => s.Count(v)),
-        ["candidates"] = s.Candidates.Select(c => Candidate(c, onFront: false)).ToArray(),
+        ["counts"] = Enum.GetValues<CandidateStatus>().ToDictionary(v => Word(v), v => s.Count(v)),
+    };
+
+    /// <summary>A sweep's counts and its candidates, each marked whether it is on a front.</summary>
+    public static Dictionary<string, object?> Status(SweepStatus s, SweepFront front)
+    {
+        var json = Overview(s);
+        var onFront = OnFront(front);
+        json["candidates"] = s.Candidates.Select(c => Candidate(c, onFront.Contains(c.Id))).ToArray();
+        return json;
+    }
+
+    public static Dictionary<string, object?> Submitted(string sweep, SubmitResult submitted) => new()
+    {
+        ["sweep"] = sweep, ["candidates"] = submitted.Candidates, ["added"] = submitted.Added, ["note"] = submitted.Note,
+    };
+
+    public static Dictionary<string, object?> Cancelled(CancelResult cancelled) => new()
+    {
+        ["stopped"] = cancelled.Stopped, ["queued"] = cancelled.Queued, ["already_finished"] = cancelled.AlreadyFinished,
+    };
+
+    public static Dictionary<string, object?> Retried(IReadOnlyList<string> retried) => new() { ["retried"] = retried };
+
+    public static Dictionary<string, object?> Reported(string sweep, string folder) => new() { ["sweep"] = sweep, ["report"] = folder };
+
+    public static Dictionary<string, object?> Exported(string candidate, string folder, string modelFrom) => new()
+    {
+        ["candidate"] = candidate, ["out"] = folder, ["model_from"] = modelFrom,
     };
 
     /// <summary>One candidate's summary, as every command's JSON shows it.</summary>
@@ -32,12 +67,12 @@ public static class SweepJson
             ["remove"] = c.Config.Remove, ["strategy"] = c.Config.Strategy, ["heal_tokens"] = c.Config.HealTokens,
             ["heal_method"] = c.Config.HealMethod, ["seed"] = c.Config.Seed,
         },
-        ["status"] = c.Status.ToString().ToLowerInvariant(),
+        ["status"] = Word(c.Status),
         ["attempts"] = c.Attempts,
         ["running_on"] = c.Running is { } r ? new Dictionary<string, object?> { ["silo"] = r.Silo, ["slot"] = r.Slot, ["attempt"] = c.RunningAttempt } : null,
         ["progress"] = c.Progress is { } p ? new Dictionary<string, object?>
         {
-            ["stage"] = p.Stage.ToString().ToLowerInvariant(), ["step"] = p.Step, ["total_steps"] = p.TotalSteps, ["loss"] = p.Loss, ["tokens_per_s"] = p.TokensPerS,
+            ["stage"] = Word(p.Stage), ["step"] = p.Step, ["total_steps"] = p.TotalSteps, ["loss"] = p.Loss, ["tokens_per_s"] = p.TokensPerS,
         } : null,
         ["error"] = c.Error,
         ["params"] = c.Result?.Params,
@@ -57,28 +92,28 @@ public static class SweepJson
         ["on_front"] = onFront,
     };
 
-    public static Dictionary<string, object?> Detail(SweepSpec spec, CandidateState c)
+    public static Dictionary<string, object?> Detail(SweepSpec spec, CandidateState c, bool onFront)
     {
-        var json = Candidate(c.Summarize(), onFront: false);
+        var json = Candidate(c.Summarize(), onFront);
         json["folder"] = Workers.JobBuilder.CandidateFolder(spec, c.Config);
         json["max_attempts"] = c.MaxAttempts;
         json["history"] = c.Attempts.Select(a => new Dictionary<string, object?>
         {
-            ["number"] = a.Number, ["silo"] = a.Silo, ["slot"] = a.Slot, ["outcome"] = a.Outcome.ToString().ToLowerInvariant(),
+            ["number"] = a.Number, ["silo"] = a.Silo, ["slot"] = a.Slot, ["outcome"] = Word(a.Outcome),
             ["reason"] = a.Reason, ["started_utc"] = a.StartedUtc, ["ended_utc"] = a.EndedUtc, ["pid"] = a.Pid, ["last_seen_utc"] = a.LastSeenUtc,
         }).ToArray();
         json["loss"] = new Dictionary<string, object?>
         {
             ["steps"] = c.Loss.Steps, ["losses"] = c.Loss.Losses, ["tokens_per_s"] = c.Loss.TokensPerS, ["stride"] = c.Loss.Stride,
         };
-        json["changes"] = c.Changes.Select(m => new Dictionary<string, object?> { ["status"] = m.Status.ToString().ToLowerInvariant(), ["utc"] = m.Utc }).ToArray();
+        json["changes"] = c.Changes.Select(m => new Dictionary<string, object?> { ["status"] = Word(m.Status), ["utc"] = m.Utc }).ToArray();
         return json;
     }
 
     /// <summary>Every candidate, each marked whether it is on a front.</summary>
     public static string Results(IReadOnlyList<CandidateSummary> results, SweepFront front)
     {
-        var onFront = front.ByParams.Select(p => p.CandidateId).Concat(front.ByLatency.Select(p => p.CandidateId)).ToHashSet();
+        var onFront = OnFront(front);
         return JsonSerializer.Serialize(results.Select(c => Candidate(c, onFront.Contains(c.Id))), JsonFormat.Indented);
     }
 

@@ -50,7 +50,7 @@ public static class SweepOutput
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new LayerChopException($"output: cannot create the sweep's folder {output}: {e.Message}");
+            throw new LayerChopException($"output: cannot create the sweep's folder {output}{UserFolder.Why(e)}; give a folder that can be written to");
         }
     }
 }

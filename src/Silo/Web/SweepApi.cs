@@ -49,7 +49,7 @@ public static class SweepApi
         {
             var rows = new List<Dictionary<string, object?>>();
             foreach (var name in await grains.GetGrain<ISweepIndexGrain>(0).GetAll())
-                if (await grains.GetGrain<ISweepGrain>(name).GetStatus(long.MaxValue) is { } status) rows.Add(SweepJson.Status(status));
+                if (await grains.GetGrain<ISweepGrain>(name).GetStatus(long.MaxValue) is { } status) rows.Add(SweepJson.Overview(status));
             return Json(rows);
         });
         api.MapGet("/sweeps/{name}", async (string name, HttpRequest request, IGrainFactory grains) =>
@@ -59,8 +59,9 @@ public static class SweepApi
                 return Error(400, $"since must be a revision (a whole number, 0 or more), not '{text}'");
             var unknown = request.Query.Keys.Where(k => k != "since").ToList();
             if (unknown.Count > 0) return Error(400, $"unknown query parameter '{unknown[0]}'; this takes only since");
-            return await grains.GetGrain<ISweepGrain>(name).GetStatus(since) is { } status
-                ? Json(SweepJson.Status(status)) : NoSuchSweep(name);
+            var sweep = grains.GetGrain<ISweepGrain>(name);
+            return await sweep.GetStatus(since) is { } status
+                ? Json(SweepJson.Status(status, await sweep.GetFront())) : NoSuchSweep(name);
         });
         api.MapGet("/sweeps/{name}/front", async (string name, IGrainFactory grains) =>
         {
@@ -75,7 +76,7 @@ public static class SweepApi
             if (config is null) return Error(404, $"sweep '{name}' has no candidate '{id}'");
             var state = await grains.GetGrain<ICandidateGrain>(SweepKeys.Candidate(name, id)).GetState()
                 ?? new CandidateState { Sweep = name, Config = config, Status = CandidateStatus.Pending };
-            return Json(SweepJson.Detail(spec, state));
+            return Json(SweepJson.Detail(spec, state, SweepJson.OnFront(await grains.GetGrain<ISweepGrain>(name).GetFront()).Contains(id)));
         });
         api.MapFallback(() => Error(404, "no such API path; see /api/sweeps"));
     }
