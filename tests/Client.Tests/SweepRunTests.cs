@@ -208,6 +208,82 @@ public class SweepRunTests(TrainingInputs inputs) : IClassFixture<TrainingInputs
         Assert.True(cancel.ExitCode == 0, cancel.Stderr);
         Assert.Equal(4, JsonDocument.Parse(cancel.Stdout).RootElement.GetProperty("already_finished").GetInt32());
         LayerChopProcess.AssertOneLineError(LayerChopProcess.Run(Store("sweep", "show", "again", "r9-nope-h0-s1")), "has no candidate 'r9-nope-h0-s1'");
-        LayerChopProcess.AssertOneLineError(LayerChopProcess.Run(Store("sweep", "status", "nope")), "no such sweep");
+        LayerChopProcess.AssertOneLineError(LayerChopProcess.Run(Store("sweep", "status", "nope")), $"no sweep 'nope' in state file {state} (`layerchop sweep list --state {state}`");
+    }
+
+    [Fact]
+    public void Every_command_marks_the_same_candidates_on_front_as_the_results()
+    {
+        var output = Path.Combine(LayerChopProcess.TempFolder(), "out");
+        Assert.Equal(0, LayerChopProcess.Run("sweep", "run", Spec("marks", output)).ExitCode);
+        var state = Path.Combine(output, "state.db");
+        var expected = Results(output).ToDictionary(c => c.GetProperty("id").GetString()!, c => c.GetProperty("on_front").GetBoolean());
+        Assert.Contains(true, expected.Values);
+
+        var status = JsonDocument.Parse(LayerChopProcess.Run("sweep", "status", "marks", "--state", state, "--json").Stdout).RootElement;
+        Assert.Equal(expected, status.GetProperty("candidates").EnumerateArray().ToDictionary(c => c.GetProperty("id").GetString()!, c => c.GetProperty("on_front").GetBoolean()));
+        var watched = LayerChopProcess.Run("sweep", "watch", "marks", "--state", state, "--json").Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => JsonDocument.Parse(l).RootElement);
+        Assert.Equal(expected, watched.ToDictionary(c => c.GetProperty("id").GetString()!, c => c.GetProperty("on_front").GetBoolean()));
+        foreach (var (id, onFront) in expected)
+            Assert.Equal(onFront, JsonDocument.Parse(LayerChopProcess.Run("sweep", "show", "marks", id, "--state", state, "--json").Stdout).RootElement.GetProperty("on_front").GetBoolean());
+        var listed = JsonDocument.Parse(LayerChopProcess.Run("sweep", "list", "--state", state, "--json").Stdout).RootElement[0];
+        Assert.False(listed.TryGetProperty("candidates", out _));
+    }
+
+    [Fact]
+    public void A_query_never_writes_to_its_state_file_and_refuses_a_file_that_is_not_one_leaving_it_byte_identical()
+    {
+        var work = LayerChopProcess.TempFolder();
+        var output = Path.Combine(work, "out");
+        Assert.Equal(0, LayerChopProcess.Run("sweep", "run", Spec("quiet", output)).ExitCode);
+        var state = Path.Combine(output, "state.db");
+        string Snapshot(string folder) => string.Join("\n", Directory.EnumerateFiles(folder).Order()
+            .Select(f => $"{Path.GetFileName(f)} {Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(f)))}"));
+
+        var before = Snapshot(output);
+        foreach (var verb in new[] { "list" })
+            Assert.Equal(0, LayerChopProcess.Run("sweep", verb, "--state", state).ExitCode);
+        foreach (var verb in new[] { "status", "results", "front" })
+            Assert.Equal(0, LayerChopProcess.Run("sweep", verb, "quiet", "--state", state).ExitCode);
+        Assert.Equal(before, Snapshot(output));
+
+        var other = Path.Combine(work, "other.db");
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={other};Pooling=false"))
+        {
+            connection.Open();
+            using var create = connection.CreateCommand();
+            create.CommandText = "CREATE TABLE notes (text TEXT)";
+            create.ExecuteNonQuery();
+        }
+        File.WriteAllBytes(Path.Combine(work, "empty.db"), []);
+        File.WriteAllText(Path.Combine(work, "text.db"), "not a database\n");
+        foreach (var (file, saying) in new[] { ("other.db", "a SQLite database without LayerChop's tables"), ("empty.db", "an empty SQLite database"), ("text.db", "not a SQLite database") })
+        {
+            var files = Snapshot(work);
+            var refused = LayerChopProcess.Run("sweep", "list", "--state", Path.Combine(work, file));
+            LayerChopProcess.AssertOneLineError(refused, $"is not a LayerChop state file: it is {saying}");
+            Assert.Equal(files, Snapshot(work));
+        }
+        LayerChopProcess.AssertOneLineError(LayerChopProcess.Run("sweep", "list", "--state", state, "--cluster", "Host=localhost"), "--state and --cluster name two different stores");
+    }
+
+    [Fact]
+    public void A_moved_output_folder_is_read_beside_its_state_file_and_the_move_is_said()
+    {
+        var work = LayerChopProcess.TempFolder();
+        var output = Path.Combine(work, "out4");
+        Assert.Equal(0, LayerChopProcess.Run("sweep", "run", Spec("moved", output)).ExitCode);
+        var moved = Path.Combine(work, "out4moved");
+        Directory.Move(output, moved);
+        var state = Path.Combine(moved, "state.db");
+
+        var export = LayerChopProcess.Run("sweep", "export", "moved", "r2-input-h1536-pretrain-s1", "--state", state, "--out", Path.Combine(work, "model"));
+        Assert.True(export.ExitCode == 0, export.Stderr);
+        Assert.Contains($"output folder moved from {output} to {moved}", export.Stderr);
+        var report = LayerChopProcess.Run("sweep", "report", "moved", "--state", state);
+        Assert.True(report.ExitCode == 0, report.Stderr);
+        Assert.False(Directory.Exists(output));
+        Assert.Contains(Path.Combine(moved, "report"), report.Stdout);
     }
 }
