@@ -257,7 +257,7 @@ public static class SweepCommands
             var outDir = Path.GetFullPath(p.GetValue(output)!);
             var workDir = JobBuilder.CandidateFolder(spec, state.Config);
             var c = state.Config;
-            CandidateArtifacts.Export(workDir, spec.BaseModel, outDir, new Lineage(spec.Name, c.Id, c.Strategy, c.HealTokens, c.HealMethod, c.Seed));
+            CandidateArtifacts.Export(workDir, spec.BaseModel, outDir, new Lineage(spec.Name, c.Id, c.Strategy, c.HealTokens, c.HealMethod, c.Seed, spec.Data, spec.TextField, spec.Train));
             var exported = CandidateArtifacts.FinalModel(workDir, spec.BaseModel);
             if (p.GetValue(json)) Cli.WriteJson(new Dictionary<string, object?> { ["candidate"] = state.Id, ["out"] = outDir, ["model_from"] = exported });
             else Console.WriteLine($"exported {state.Id} to {outDir} (model from {exported}; lineage in lineage.json)");
