@@ -179,6 +179,45 @@ public class ReportTests
         return File.ReadAllText(Path.Combine(SweepReport.Write(spec, candidates, front.ToSweepFront(), wallTime), "report.md"));
     }
 
+    [Theory]
+    [InlineData(56_000, "thousands", 1e3)]
+    [InlineData(999_999, "thousands", 1e3)]
+    [InlineData(1_000_000, "millions", 1e6)]
+    [InlineData(124_000_000, "millions", 1e6)]
+    [InlineData(1_100_000_000, "billions", 1e9)]
+    public void The_parameters_axis_unit_follows_the_largest_count_shown(long largest, string name, double size)
+    {
+        Assert.Equal((size, name), ParetoPlot.ParamsUnit([38_000, largest]));
+    }
+
+    [Fact]
+    public void A_legend_line_spells_out_the_removed_layers_the_placement_and_the_healing_tokens()
+    {
+        var chopped = OnTasks(Candidate(2, "input", 4096, 0, 0, 90), FourTasks);
+        var distilled = Candidate(1, "output", 50_000_000, 0.5, 0.01, 90);
+        distilled = distilled with { Config = distilled.Config with { HealMethod = "distill" } };
+        var baseline = Candidate(0, "none", 0, 0.6, double.NaN, 80);
+
+        Assert.Equal(" 3  2 layers removed (input), healed 4096 tokens  0.375 ± 0.100", ParetoPlot.Legend(3, chopped));
+        Assert.Equal("12  1 layer removed (output), healed 50M tokens by distillation  0.500 ± 0.010", ParetoPlot.Legend(12, distilled));
+        Assert.Equal(" 1  nothing removed, unhealed  0.600 ± ?", ParetoPlot.Legend(1, baseline));
+    }
+
+    [Fact]
+    public void The_plot_legend_lists_dominated_points_only_when_a_completed_point_is_off_the_front()
+    {
+        string Svg(CandidateSummary[] candidates, IReadOnlyList<FrontPoint> front)
+        {
+            var path = Path.Combine(LayerChopProcess.TempFolder(), "plot");
+            ParetoPlot.Write(candidates, front, FrontAxis.Params, path);
+            return File.ReadAllText(path + ".svg");
+        }
+        var all = Sweep.Select(c => FrontPoint.Of(c.Config, c.Result!)).ToList();
+
+        Assert.DoesNotContain("dominated", Svg(Sweep, all));
+        Assert.Contains("dominated", Svg(Sweep, ParetoFront.Compute(all, FrontAxis.Params)));
+    }
+
     [Fact]
     public void Results_csv_keeps_a_strategy_with_a_comma_and_an_error_with_quotes_commas_and_line_breaks_in_their_columns()
     {
