@@ -89,8 +89,7 @@ public sealed record CandidateResult
     /// estimates, sqrt(sum se^2) / tasks; NaN when a task has none.
     /// </summary>
     [System.Text.Json.Serialization.JsonIgnore]
-    public double AverageStderr => Scores.Count == 0 ? double.NaN
-        : Math.Sqrt(Scores.Keys.Sum(t => ScoreStderrs.TryGetValue(t, out var se) ? se * se : double.NaN)) / Scores.Count;
+    public double AverageStderr => LayerChop.Settings.StandardErrors.OfMean([.. Scores.Keys.Select(t => ScoreStderrs.GetValueOrDefault(t, double.NaN))]);
 
     /// <summary>The fewest questions any task was scored on (0 when unknown).</summary>
     [System.Text.Json.Serialization.JsonIgnore]

@@ -11,6 +11,8 @@ public sealed record FrontPoint
     [Id(2)] public long Params { get; init; }
     [Id(3)] public double LatencyMsPerToken { get; init; }
     [Id(4)] public double Average { get; init; }
+    /// <summary>Standard error of <see cref="Average"/> (see <see cref="CandidateResult.AverageStderr"/>); NaN where unknown.</summary>
+    [Id(5)] public double AverageStderr { get; init; } = double.NaN;
 
     public static FrontPoint Of(CandidateConfig config, CandidateResult result) => new()
     {
@@ -19,5 +21,6 @@ public sealed record FrontPoint
         Params = result.Params,
         LatencyMsPerToken = result.LatencyMsPerToken,
         Average = result.Average,
+        AverageStderr = result.AverageStderr,
     };
 }

@@ -59,15 +59,15 @@ public class ReportTests
     {
         var text = SweepReport.Findings(Sweep);
 
-        Assert.Contains("The unchopped model scores 0.6000 ± 0.0110 (n = 2000)", text);
+        Assert.Contains("The unchopped model scores 0.6000 ± 0.0110 (n: next_word 2000)", text);
         // Removing half the layers next to the output: 0.22 lower, 14 SE.
         Assert.Contains("4 layers removed (output), unhealed: 0.3800 ± 0.0110; against the unchopped model -0.220 ± 0.016, 14.1 SE: lower, beyond noise", text);
         // The fair control: 0.005 apart, 0.3 SE.
-        Assert.Contains("Nothing removed (the fair control: same healing, no chop), healed 1K against unhealed: accuracy 0.6000 ± 0.0110 -> 0.6050 ± 0.0110, +0.005 ± 0.016, 0.3 SE: within noise", text);
+        Assert.Contains("Nothing removed (the fair control: same healing, no chop), healed 1K tokens against unhealed: accuracy 0.6000 ± 0.0110 -> 0.6050 ± 0.0110, +0.005 ± 0.016, 0.3 SE: within noise", text);
         // Healing the input chop: +0.09 of the 0.15 lost = 60%.
         Assert.Contains("healing raised it, beyond noise; perplexity 200.00 -> 95.00. Healing recovered 60% of the 0.150 that removing the layers cost.", text);
         // Unhealed placements: input and max-gap within noise of each other, both above output.
-        Assert.Contains("`input` 0.4500 ± 0.0110 > `max-gap` 0.4450 ± 0.0110 > `output` 0.3800 ± 0.0110", text);
+        Assert.Contains("`input` 0.4500 ± 0.0110 ≈ `max-gap` 0.4450 ± 0.0110 > `output` 0.3800 ± 0.0110", text);
         Assert.Contains("input vs max-gap +0.005 ± 0.016, 0.3 SE: within noise", text);
         Assert.Contains("input - output = +0.070 ± 0.016, 4.5 SE: higher, beyond noise (as the paper found)", text);
         // Healed placements: input vs output 0.02 apart, 1.3 SE.
@@ -95,6 +95,127 @@ public class ReportTests
         Assert.Contains("| 3 | `r4-input-h0-s1` | completed | 600,000 | 0.60 (0.50-0.70) | 0.4500 ± 0.0110 | 2000 |", markdown);
         foreach (var plot in new[] { "pareto-params.png", "pareto-latency.png", "pareto-params.svg", "pareto-latency.svg" })
             Assert.True(new FileInfo(Path.Combine(dir, plot)).Length > 1000, plot);
+    }
+
+    /// <summary>The candidate measured on several tasks: (task, score, standard error, questions) each.</summary>
+    static CandidateSummary OnTasks(CandidateSummary c, params (string Task, double Score, double Stderr, int N)[] tasks) => c with
+    {
+        Result = c.Result! with
+        {
+            Scores = tasks.ToDictionary(t => t.Task, t => t.Score),
+            ScoreStderrs = tasks.ToDictionary(t => t.Task, t => t.Stderr),
+            ScoreCounts = tasks.ToDictionary(t => t.Task, t => t.N),
+            Average = tasks.Average(t => t.Score),
+        },
+    };
+
+    static readonly (string, double, double, int)[] FourTasks =
+        [("piqa", 0.5, 0.2, 6), ("arc_easy", 0.25, 0.2, 4), ("hellaswag", 0.25, 0.2, 4), ("winogrande", 0.5, 0.2, 4)];
+
+    [Fact]
+    public void The_findings_give_each_tasks_question_count_and_their_total_not_the_smallest_count()
+    {
+        var baseline = OnTasks(Candidate(0, "none", 0, 0, 0, 80), FourTasks);
+
+        var text = SweepReport.Findings([baseline]);
+
+        Assert.Contains("(n: arc_easy 4, hellaswag 4, piqa 6, winogrande 4; 18 in all)", text);
+        Assert.DoesNotContain("n = 4", text);
+    }
+
+    [Theory]
+    [InlineData(0.2778, 0.1192, 0.2778, 0.1192, "=")]
+    [InlineData(0.60, 0.01, 0.55, 0.01, ">")]                 // 3.5 SE
+    [InlineData(0.60, 0.02, 0.55, 0.02, "≈")]                 // 1.8 SE
+    [InlineData(0.55, 0.01, 0.60, 0.01, "<")]
+    [InlineData(0.60, double.NaN, 0.55, 0.01, "?")]
+    [InlineData(0.60, double.NaN, 0.60, double.NaN, "=")]
+    public void An_ordering_sign_is_greater_only_beyond_noise_and_equal_only_for_the_same_score(double a, double sa, double b, double sb, string sign)
+    {
+        Assert.Equal(sign, NoiseRule.Compare(a, sa, b, sb).Sign);
+    }
+
+    [Fact]
+    public void Tied_placements_are_written_as_a_tie_and_the_signs_are_explained_in_the_report()
+    {
+        var tied = OnTasks(Candidate(2, "input", 4096, 0, 0, 90), FourTasks);
+        var same = OnTasks(Candidate(2, "output", 4096, 0, 0, 95), FourTasks);
+        var worse = OnTasks(Candidate(2, "middle", 4096, 0, 0, 99), [.. FourTasks.Select(t => t with { Item2 = 0 })]);
+
+        var text = SweepReport.Findings([tied, same, worse]);
+
+        Assert.Contains("Placements, 2 layers removed, healed 4096 tokens: `input` 0.3750 ± 0.1000 = `output` 0.3750 ± 0.1000 > `middle` 0.0000 ± 0.1000", text);
+        Assert.Contains(Comparison.SignsExplained, WriteReport([tied, same, worse], wallTime: null));
+    }
+
+    [Fact]
+    public void The_candidates_table_counts_questions_over_all_tasks_and_says_so_in_its_header()
+    {
+        var markdown = WriteReport([OnTasks(Candidate(0, "none", 0, 0, 0, 80), FourTasks)], wallTime: null);
+
+        Assert.Contains("| accuracy ± SE | questions (all tasks) |", markdown);
+        Assert.Contains("| 0.3750 ± 0.1000 | 18 |", markdown);
+    }
+
+    [Fact]
+    public void The_wall_time_line_says_it_covers_only_this_invocation_and_counts_hours_past_a_day()
+    {
+        var markdown = WriteReport(Sweep, new TimeSpan(1, 2, 3, 9));
+
+        Assert.Contains("- Wall time of this `sweep run` invocation: 26:03:09 (earlier runs that this one resumed are not counted)", markdown);
+        Assert.DoesNotContain("Wall time", WriteReport(Sweep, wallTime: null));
+    }
+
+    /// <summary>report.md of a sweep of these candidates.</summary>
+    static string WriteReport(CandidateSummary[] candidates, TimeSpan? wallTime)
+    {
+        var spec = new SweepSpec
+        {
+            Name = "s", BaseModel = "base", Output = Path.Combine(LayerChopProcess.TempFolder(), "sweep"), Data = ["train.jsonl"],
+            Grid = new GridSpec { Remove = [0], Strategy = ["input"], HealTokens = [0], HealMethod = ["pretrain"], Seed = [1] },
+        };
+        var front = new ParetoFront();
+        foreach (var c in candidates) front.Add(FrontPoint.Of(c.Config, c.Result!));
+        return File.ReadAllText(Path.Combine(SweepReport.Write(spec, candidates, front.ToSweepFront(), wallTime), "report.md"));
+    }
+
+    [Theory]
+    [InlineData(56_000, "thousands", 1e3)]
+    [InlineData(999_999, "thousands", 1e3)]
+    [InlineData(1_000_000, "millions", 1e6)]
+    [InlineData(124_000_000, "millions", 1e6)]
+    [InlineData(1_100_000_000, "billions", 1e9)]
+    public void The_parameters_axis_unit_follows_the_largest_count_shown(long largest, string name, double size)
+    {
+        Assert.Equal((size, name), ParetoPlot.ParamsUnit([38_000, largest]));
+    }
+
+    [Fact]
+    public void A_legend_line_spells_out_the_removed_layers_the_placement_and_the_healing_tokens()
+    {
+        var chopped = OnTasks(Candidate(2, "input", 4096, 0, 0, 90), FourTasks);
+        var distilled = Candidate(1, "output", 50_000_000, 0.5, 0.01, 90);
+        distilled = distilled with { Config = distilled.Config with { HealMethod = "distill" } };
+        var baseline = Candidate(0, "none", 0, 0.6, double.NaN, 80);
+
+        Assert.Equal(" 3  2 layers removed (input), healed 4096 tokens  0.375 ± 0.100", ParetoPlot.Legend(3, chopped));
+        Assert.Equal("12  1 layer removed (output), healed 50M tokens by distillation  0.500 ± 0.010", ParetoPlot.Legend(12, distilled));
+        Assert.Equal(" 1  nothing removed, unhealed  0.600 ± ?", ParetoPlot.Legend(1, baseline));
+    }
+
+    [Fact]
+    public void The_plot_legend_lists_dominated_points_only_when_a_completed_point_is_off_the_front()
+    {
+        string Svg(CandidateSummary[] candidates, IReadOnlyList<FrontPoint> front)
+        {
+            var path = Path.Combine(LayerChopProcess.TempFolder(), "plot");
+            ParetoPlot.Write(candidates, front, FrontAxis.Params, path);
+            return File.ReadAllText(path + ".svg");
+        }
+        var all = Sweep.Select(c => FrontPoint.Of(c.Config, c.Result!)).ToList();
+
+        Assert.DoesNotContain("dominated", Svg(Sweep, all));
+        Assert.Contains("dominated", Svg(Sweep, ParetoFront.Compute(all, FrontAxis.Params)));
     }
 
     [Fact]

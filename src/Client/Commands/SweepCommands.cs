@@ -46,7 +46,7 @@ public static class SweepCommands
             if (await s.GetSpec() is null) throw store.NoSuchSweep(s);
             var front = await s.GetFront();
             if (json) Cli.WriteJson(SweepJson.Front(front));
-            else PrintFront(front);
+            else FrontTable.Write(front, Console.Out);
             return 0;
         }));
         sweep.Subcommands.Add(Query("results", "Every candidate's configuration, status, attempts, sizes, latency and scores (JSON with --json)", async (s, store, json) =>
@@ -250,7 +250,7 @@ public static class SweepCommands
                 throw new LayerChopException($"{workDir} holds sweep '{inputs.Sweep}''s candidate, not sweep '{spec.Name}''s: nothing of it is exported");
             var outDir = UserFolder.RequireNewOrEmpty(p.GetValue(output), "--out");
             var c = state.Config;
-            CandidateArtifacts.Export(workDir, spec.BaseModel, outDir, new Lineage(spec.Name, c.Id, c.Strategy, c.HealTokens, c.HealMethod, c.Seed));
+            CandidateArtifacts.Export(workDir, spec.BaseModel, outDir, new Lineage(spec.Name, c.Id, c.Strategy, c.HealTokens, c.HealMethod, c.Seed, spec.Data, spec.TextField, spec.Train));
             var exported = CandidateArtifacts.FinalModel(workDir, spec.BaseModel);
             if (p.GetValue(json)) Cli.WriteJson(SweepJson.Exported(state.Id, outDir, exported));
             else Console.WriteLine($"exported {state.Id} to {outDir} (model from {exported}; lineage in lineage.json)");
@@ -363,7 +363,7 @@ public static class SweepCommands
             var results = await sweep.GetResults();
             var report = Reports.SweepReport.Write(spec, results, front, clock.Elapsed, reportPreamble);
             if (json) Console.WriteLine(SweepJson.Results(results, front));
-            else PrintFront(front);
+            else FrontTable.Write(front, Console.Out);
             Console.Error.WriteLine($"report: {Path.Combine(report, "report.md")} (results.csv, results.json, pareto-params.png/svg, pareto-latency.png/svg)");
             int failed = status.Count(CandidateStatus.Failed);
             if (failed > 0) Console.Error.WriteLine($"{failed} candidate(s) failed (reasons in report/results.json); after fixing the cause, 'layerchop sweep run --retry' starts them again");
@@ -375,14 +375,6 @@ public static class SweepCommands
         {
             await host.StopAsync(CancellationToken.None);
         }
-    }
-
-    static void PrintFront(SweepFront front)
-    {
-        Console.WriteLine("Pareto front (parameters vs average accuracy):");
-        var table = new TextTable("candidate", "params", "ms/token", "average").RightAligned("params", "ms/token", "average");
-        foreach (var p in front.ByParams) table.AddRow(p.CandidateId, Cli.Count(p.Params), p.LatencyMsPerToken.ToString("0.00"), Number(p.Average, "0.0000"));
-        table.Write(indent: 2);
     }
 
 }

@@ -10,6 +10,23 @@ public readonly record struct Comparison(double Difference, double Stderr, Verdi
     /// <summary>The difference in units of its standard error.</summary>
     public double Z => Difference / Stderr;
 
+    /// <summary>
+    /// The sign written between two scores a and b of an ordering, from this comparison of a with b: "=" when
+    /// they are the same number, "&gt;" or "&lt;" when the difference is beyond noise, "≈" when it is within noise,
+    /// "?" when there is no standard error to judge it by (see <see cref="SignsExplained"/>).
+    /// </summary>
+    public string Sign => Difference == 0 ? "=" : Verdict switch
+    {
+        Verdict.Higher => ">",
+        Verdict.Lower => "<",
+        Verdict.WithinNoise => "≈",
+        _ => "?",
+    };
+
+    /// <summary>What the signs of <see cref="Sign"/> mean, for a reader.</summary>
+    public const string SignsExplained =
+        "Between two scores of an ordering, `>` means higher beyond noise, `≈` a difference within noise, `=` the same score, and `?` no standard error to judge by.";
+
     /// <summary>"+0.041 ± 0.016, 2.6 SE: higher beyond noise".</summary>
     public string Describe(string higher = "higher", string lower = "lower")
     {

@@ -20,8 +20,9 @@ public static class ParetoPlot
         bool byParams = axis == FrontAxis.Params;
         var numbers = results.Select((c, i) => (c.Id, i + 1)).ToDictionary(p => p.Id, p => p.Item2);
         var done = results.Where(c => c.Status == CandidateStatus.Completed && c.Result is { } r && double.IsFinite(r.Average)).ToList();
-        double X(CandidateResult r) => byParams ? r.Params / 1e6 : r.LatencyMsPerToken;
-        double Xp(FrontPoint p) => byParams ? p.Params / 1e6 : p.LatencyMsPerToken;
+        var unit = ParamsUnit(done.Select(c => c.Result!.Params));
+        double X(CandidateResult r) => byParams ? r.Params / unit.Size : r.LatencyMsPerToken;
+        double Xp(FrontPoint p) => byParams ? p.Params / unit.Size : p.LatencyMsPerToken;
         double Se(CandidateResult r) => double.IsFinite(r.AverageStderr) ? r.AverageStderr : 0;
         var onFront = front.Select(p => p.CandidateId).ToHashSet();
 
@@ -65,19 +66,12 @@ public static class ParetoPlot
             label.OffsetX = 7; label.OffsetY = -20;
         }
         plot.Legend.ManualItems.Clear();
-        plot.Legend.ManualItems.Add(new LegendItem { LabelText = "Pareto front", MarkerShape = MarkerShape.FilledCircle, MarkerFillColor = Front, MarkerLineColor = Front, MarkerSize = 10 });
-        plot.Legend.ManualItems.Add(new LegendItem { LabelText = "dominated", MarkerShape = MarkerShape.FilledCircle, MarkerFillColor = Other, MarkerLineColor = Other, MarkerSize = 8 });
+        if (front.Count > 0)
+            plot.Legend.ManualItems.Add(new LegendItem { LabelText = "Pareto front", MarkerShape = MarkerShape.FilledCircle, MarkerFillColor = Front, MarkerLineColor = Front, MarkerSize = 10 });
+        if (done.Any(c => !onFront.Contains(c.Id)))
+            plot.Legend.ManualItems.Add(new LegendItem { LabelText = "dominated", MarkerShape = MarkerShape.FilledCircle, MarkerFillColor = Other, MarkerLineColor = Other, MarkerSize = 8 });
         foreach (var c in results)
-        {
-            var r = c.Result;
-            string score = r is not null && double.IsFinite(r.Average)
-                ? $"  {r.Average.ToString("0.000", CultureInfo.InvariantCulture)} ± {Se(r).ToString("0.000", CultureInfo.InvariantCulture)}" : "  (no result)";
-            plot.Legend.ManualItems.Add(new LegendItem
-            {
-                LabelText = $"{numbers[c.Id],2}  {Short(c.Config)}{score}",
-                LabelFontColor = onFront.Contains(c.Id) ? Front : Colors.Black,
-            });
-        }
+            plot.Legend.ManualItems.Add(new LegendItem { LabelText = Legend(numbers[c.Id], c), LabelFontColor = onFront.Contains(c.Id) ? Front : Colors.Black });
         plot.Legend.FontName = Fonts.Monospace;
         plot.Legend.FontSize = 12;
         plot.ShowLegend(Edge.Right);
@@ -91,7 +85,7 @@ public static class ParetoPlot
             plot.Axes.SetLimits(xMin - xPad, xMax + xPad * 2, yMin - yPad, yMax + yPad * 2);
         }
         plot.Title(byParams ? "Size against accuracy" : "Latency against accuracy");
-        plot.XLabel(byParams ? "parameters (millions)" : "latency (ms per generated token; bars: p10-p90)");
+        plot.XLabel(byParams ? $"parameters ({unit.Name})" : "latency (ms per generated token; bars: p10-p90)");
         plot.YLabel("average accuracy (paper metric), ±1 SE");
         plot.SavePng(pathWithoutExtension + ".png", 1400, 700);
         plot.SaveSvg(pathWithoutExtension + ".svg", 1400, 700);
@@ -109,11 +103,23 @@ public static class ParetoPlot
         return clusters;
     }
 
-    /// <summary>A short label: "-2 input, healed 200K" or "full, healed 200K".</summary>
-    static string Short(CandidateConfig c)
+    /// <summary>
+    /// The unit of the parameters axis, from the largest count it shows: thousands below a million, millions
+    /// below a billion, billions from there, so that its ticks read as plain numbers (56 thousand, not 0.056 million).
+    /// </summary>
+    public static (double Size, string Name) ParamsUnit(IEnumerable<long> counts) => counts.DefaultIfEmpty(0).Max() switch
     {
-        string chop = c.Remove == 0 ? "full" : $"-{c.Remove} {c.Strategy}";
-        string heal = c.HealTokens == 0 ? "unhealed" : $"healed {CandidateConfig.FormatTokens(c.HealTokens)}{(c.HealMethod == "distill" ? " (distill)" : "")}";
-        return $"{chop}, {heal}";
+        < 1_000_000 => (1e3, "thousands"),
+        < 1_000_000_000 => (1e6, "millions"),
+        _ => (1e9, "billions"),
+    };
+
+    /// <summary>A candidate's line in the legend: " 3  2 layers removed (input), healed 4096 tokens  0.278 ± 0.119".</summary>
+    public static string Legend(int number, CandidateSummary c)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        string score = c.Result is { } r && double.IsFinite(r.Average)
+            ? $"{r.Average.ToString("0.000", inv)} ± {(double.IsFinite(r.AverageStderr) ? r.AverageStderr.ToString("0.000", inv) : "?")}" : "(no result)";
+        return $"{number,2}  {SweepReport.Describe(c.Config)}  {score}";
     }
 }

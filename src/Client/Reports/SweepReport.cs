@@ -83,7 +83,7 @@ public static class SweepReport
         sb.AppendLine($"- Healing: sequence {spec.Train.SeqLen}, {spec.Train.BatchTokens} tokens per step, peak learning rate {spec.Train.Lr.ToString(Inv)}, {spec.Train.WarmupSteps} warm-up steps, cosine decay to {spec.Train.MinLrRatio.ToString(Inv)}x");
         sb.AppendLine($"- Evaluation: {Measured(done)}{(spec.Eval.Perplexity is null ? "" : $"; held-out perplexity on `{spec.Eval.Perplexity}`")}; accuracy = mean of each task's paper metric, ± its standard error");
         sb.AppendLine($"- Latency: {LatencyConditions(done)}");
-        if (wallTime is TimeSpan t) sb.AppendLine($"- Wall time of this run: {t:hh\\:mm\\:ss}");
+        if (wallTime is TimeSpan t) sb.AppendLine($"- Wall time of this `sweep run` invocation: {Duration(t)} (earlier runs that this one resumed are not counted)");
         sb.AppendLine();
         sb.AppendLine("## Pareto front");
         sb.AppendLine();
@@ -99,19 +99,19 @@ public static class SweepReport
         sb.AppendLine();
         sb.AppendLine("## All candidates");
         sb.AppendLine();
-        sb.AppendLine("| # | candidate | status | params | ms/token (p10-p90) | accuracy ± SE | n | perplexity | on front |");
+        sb.AppendLine("| # | candidate | status | params | ms/token (p10-p90) | accuracy ± SE | questions (all tasks) | perplexity | on front |");
         sb.AppendLine("|---|---|---|---|---|---|---|---|---|");
         var onFront = front.ByParams.Concat(front.ByLatency).Select(p => p.CandidateId).ToHashSet();
         foreach (var (c, number) in results.Select((c, i) => (c, i + 1)))
         {
             var r = c.Result;
             string latency = r is null ? "" : $"{Fmt(r.LatencyMsPerToken, "0.00")}{(r.Latency is { } l ? $" ({l.P10MsPerToken.ToString("0.00", Inv)}-{l.P90MsPerToken.ToString("0.00", Inv)})" : "")}";
-            sb.AppendLine($"| {number} | `{c.Id}` | {c.Status.ToString().ToLowerInvariant()}{(c.Error is null ? "" : $": {c.Error}")} | {r?.Params.ToString("N0", Inv) ?? ""} | {latency} | {(r is null ? "" : Score(r))} | {(r is { Questions: > 0 } q ? q.Questions.ToString(Inv) : "")} | {Fmt(r?.Perplexity, "0.00")} | {(onFront.Contains(c.Id) ? "yes" : "")} |");
+            sb.AppendLine($"| {number} | `{c.Id}` | {c.Status.ToString().ToLowerInvariant()}{(c.Error is null ? "" : $": {c.Error}")} | {r?.Params.ToString("N0", Inv) ?? ""} | {latency} | {(r is null ? "" : Score(r))} | {(r is null || r.ScoreCounts.Count == 0 ? "" : r.ScoreCounts.Values.Sum().ToString(Inv))} | {Fmt(r?.Perplexity, "0.00")} | {(onFront.Contains(c.Id) ? "yes" : "")} |");
         }
         sb.AppendLine();
         sb.AppendLine("## What the numbers show");
         sb.AppendLine();
-        sb.AppendLine($"A difference in accuracy is called only when it is at least {NoiseRule.Threshold.ToString(Inv)} standard errors (SE of the difference = sqrt(SE_a² + SE_b²)); otherwise it is \"within noise\". Perplexity is measured on the same held-out text for every candidate and carries no standard error here.");
+        sb.AppendLine($"A difference in accuracy is called only when it is at least {NoiseRule.Threshold.ToString(Inv)} standard errors (SE of the difference = sqrt(SE_a² + SE_b²)); otherwise it is \"within noise\". {Comparison.SignsExplained} Perplexity is measured on the same held-out text for every candidate and carries no standard error here.");
         sb.AppendLine();
         sb.Append(Findings(done));
         return sb.ToString();
@@ -150,9 +150,33 @@ public static class SweepReport
     static string Score(CandidateResult r) =>
         double.IsFinite(r.Average) ? $"{r.Average.ToString("0.0000", Inv)} ± {(double.IsFinite(r.AverageStderr) ? r.AverageStderr.ToString("0.0000", Inv) : "?")}" : "";
 
-    static string What(CandidateConfig c) =>
-        (c.Remove == 0 ? "nothing removed" : $"{c.Remove} layers removed ({c.Strategy})") +
-        (c.HealTokens == 0 ? ", unhealed" : $", healed {CandidateConfig.FormatTokens(c.HealTokens)}{(c.HealMethod == "distill" ? " by distillation" : "")}");
+    /// <summary>The questions each task was scored on: "next_word 2000", or "arc_easy 4, piqa 6; 10 in all".</summary>
+    static string Questions(CandidateResult r)
+    {
+        var each = string.Join(", ", r.ScoreCounts.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key} {p.Value.ToString(Inv)}"));
+        return r.ScoreCounts.Count switch
+        {
+            0 => "not recorded",
+            1 => each,
+            _ => $"{each}; {r.ScoreCounts.Values.Sum().ToString(Inv)} in all",
+        };
+    }
+
+    /// <summary>"1 layer", "4 layers".</summary>
+    static string Layers(int count) => $"{count.ToString(Inv)} {(count == 1 ? "layer" : "layers")}";
+
+    /// <summary>"1 layer removed (input)", "4 layers removed (max-gap)", or "nothing removed".</summary>
+    static string Removed(int remove, string strategy) => remove == 0 ? "nothing removed" : $"{Layers(remove)} removed ({strategy})";
+
+    /// <summary>"unhealed", "healed 4K tokens" or "healed 4K tokens by distillation".</summary>
+    static string Healing(long tokens, string method) =>
+        tokens == 0 ? "unhealed" : $"healed {CandidateConfig.FormatTokens(tokens)} tokens{(method == "distill" ? " by distillation" : "")}";
+
+    /// <summary>A candidate's configuration in words, as the findings and the plots' legends name it: "2 layers removed (input), healed 4K tokens".</summary>
+    public static string Describe(CandidateConfig c) => $"{Removed(c.Remove, c.Strategy)}, {Healing(c.HealTokens, c.HealMethod)}";
+
+    /// <summary>A duration as hours:minutes:seconds, hours not wrapping at a day ("26:03:09").</summary>
+    static string Duration(TimeSpan t) => $"{((long)t.TotalHours).ToString("00", Inv)}:{t:mm\\:ss}";
 
     /// <summary>
     /// Every statement computed from the candidates' measurements: what removing layers cost, what healing
@@ -172,9 +196,9 @@ public static class SweepReport
             var baseline = seed.FirstOrDefault(c => c.Config.Remove == 0 && c.Config.HealTokens == 0);
             if (baseline is not null)
             {
-                sb.AppendLine($"- The unchopped model scores {Shown(baseline)} (n = {baseline.Result!.Questions}).");
+                sb.AppendLine($"- The unchopped model scores {Shown(baseline)} (n: {Questions(baseline.Result!)}).");
                 foreach (var c in seed.Where(c => c.Config.Remove > 0 && c.Config.HealTokens == 0).OrderBy(c => c.Config.Remove).ThenBy(c => c.Config.Strategy, StringComparer.Ordinal))
-                    sb.AppendLine($"- {What(c.Config)}: {Shown(c)}; against the unchopped model {Cmp(c, baseline).Describe()}.");
+                    sb.AppendLine($"- {Describe(c.Config)}: {Shown(c)}; against the unchopped model {Cmp(c, baseline).Describe()}.");
             }
 
             var groups = seed.GroupBy(c => (c.Config.Remove, c.Config.Strategy, c.Config.HealMethod == CandidateConfig.None ? "pretrain" : c.Config.HealMethod))
@@ -188,8 +212,8 @@ public static class SweepReport
                     var gain = Cmp(healed, unhealed);
                     string ppl = unhealed.Result!.Perplexity is double pu && healed.Result!.Perplexity is double ph
                         ? $"; perplexity {pu.ToString("0.00", Inv)} -> {ph.ToString("0.00", Inv)}" : "";
-                    string what = g.Key.Remove == 0 ? "Nothing removed (the fair control: same healing, no chop)" : $"{g.Key.Remove} layers removed ({g.Key.Strategy})";
-                    sb.Append($"- {what}, healed {CandidateConfig.FormatTokens(healed.Config.HealTokens)} against unhealed: accuracy {Shown(unhealed)} -> {Shown(healed)}, {gain.Describe("healing raised it", "healing lowered it")}{ppl}.");
+                    string what = g.Key.Remove == 0 ? "Nothing removed (the fair control: same healing, no chop)" : Removed(g.Key.Remove, g.Key.Strategy);
+                    sb.Append($"- {what}, {Healing(healed.Config.HealTokens, healed.Config.HealMethod)} against unhealed: accuracy {Shown(unhealed)} -> {Shown(healed)}, {gain.Describe("healing raised it", "healing lowered it")}{ppl}.");
                     if (baseline is not null && g.Key.Remove > 0)
                     {
                         var lost = Cmp(baseline, unhealed);
@@ -208,8 +232,8 @@ public static class SweepReport
             {
                 var ordered = g.OrderByDescending(Acc).ThenBy(c => c.Config.Strategy, StringComparer.Ordinal).ToList();
                 var steps = ordered.Zip(ordered.Skip(1), (a, b) => $"{a.Config.Strategy} vs {b.Config.Strategy} {Cmp(a, b).Describe()}");
-                sb.AppendLine($"- Placements, {g.Key.Remove} layers removed, {(g.Key.HealTokens == 0 ? "unhealed" : $"healed {CandidateConfig.FormatTokens(g.Key.HealTokens)}")}: " +
-                              string.Join(" > ", ordered.Select(c => $"`{c.Config.Strategy}` {Shown(c)}")) + $" (neighbours: {string.Join("; ", steps)}).");
+                string order = string.Concat(ordered.Select((c, i) => (i == 0 ? "" : $" {Cmp(ordered[i - 1], c).Sign} ") + $"`{c.Config.Strategy}` {Shown(c)}"));
+                sb.AppendLine($"- Placements, {Layers(g.Key.Remove)} removed, {Healing(g.Key.HealTokens, g.Key.HealMethod)}: {order} (neighbours: {string.Join("; ", steps)}).");
                 var input = g.FirstOrDefault(c => c.Config.Strategy == "input");
                 var output = g.FirstOrDefault(c => c.Config.Strategy == "output");
                 if (input is not null && output is not null)

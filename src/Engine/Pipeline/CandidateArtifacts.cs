@@ -1,15 +1,22 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using LayerChop.Engine.Checkpoints;
 using LayerChop.Engine.Chopping;
 using LayerChop.Engine.Training;
+using LayerChop.Settings;
 
 namespace LayerChop.Engine.Pipeline;
 
-/// <summary>What the caller of an export knows about a candidate: its sweep and the configuration it ran.</summary>
-public sealed record Lineage(string Sweep, string CandidateId, string Strategy, long HealTokens, string HealMethod, long Seed)
+/// <summary>
+/// What the caller of an export knows about a candidate: its sweep, the configuration it ran, and what it was
+/// healed on and how (the sweep's healing corpus, the documents' text field and the training settings).
+/// lineage.json writes each member under its snake_case name.
+/// </summary>
+public sealed record Lineage(string Sweep, string Candidate, string Strategy, long HealTokens, string HealMethod, long Seed,
+    IReadOnlyList<string> Data, string TextField, TrainSettings Train)
 {
     public static Lineage Of(string sweep, CandidateJob job) =>
-        new(sweep, job.Id, job.Chop?.Strategy ?? "none", job.HealTokens, job.HealMethod, job.Seed);
+        new(sweep, job.Id, job.Chop?.Strategy ?? "none", job.HealTokens, job.HealMethod, job.Seed, job.Data, job.TextField, job.Train);
 }
 
 /// <summary>What a prune deleted.</summary>
@@ -143,29 +150,38 @@ public static class CandidateArtifacts
             .Distinct().Where(f => File.Exists(Path.Combine(model, f)));
     }
 
-    static string LineageJson(string baseModel, Lineage lineage, CandidateOutcome outcome) => JsonSerializer.Serialize(new
+    /// <summary>A record's own fields, without what it derives from them (a sweep spec refuses those).</summary>
+    static readonly JsonSerializerOptions OwnFields = new(JsonFormat.Indented) { IgnoreReadOnlyProperties = true };
+
+    /// <summary>
+    /// lineage.json: where the model came from (base model, then the <see cref="Lineage"/>: sweep, candidate,
+    /// configuration, and data, text_field and train as a sweep spec writes them), which layers it lost, how
+    /// healing went, and what it scored, under the names of the sweep's results.json (params, scores,
+    /// score_stderrs, score_counts, average, average_stderr, perplexity).
+    /// </summary>
+    public static string LineageJson(string baseModel, Lineage lineage, CandidateOutcome outcome)
     {
-        base_model = Path.GetFullPath(baseModel),
-        sweep = lineage.Sweep,
-        candidate = lineage.CandidateId,
-        removed = outcome.Removed,
-        strategy = lineage.Strategy,
-        heal_tokens = lineage.HealTokens,
-        heal_method = lineage.HealMethod,
-        seed = lineage.Seed,
-        heal_steps = outcome.HealSteps,
-        heal_final_loss = outcome.HealFinalLoss,
-        heal_val_loss = outcome.HealValLoss,
-        @params = outcome.Params,
-        non_embedding_params = outcome.NonEmbeddingParams,
-        scores = outcome.TaskScores.ToDictionary(t => t.Key, t => new
+        var stderrs = outcome.TaskScores.Keys.ToDictionary(t => t, t => outcome.TaskStderrs.GetValueOrDefault(t) ?? double.NaN);
+        var measured = new
         {
-            score = t.Value,
-            stderr = outcome.TaskStderrs.GetValueOrDefault(t.Key),
-            n = outcome.TaskCounts.GetValueOrDefault(t.Key),
-        }),
-        average = outcome.Average,
-        perplexity = outcome.Perplexity,
-        exported_at = DateTime.UtcNow,
-    }, LayerChop.Settings.JsonFormat.Indented) + "\n";
+            removed = outcome.Removed,
+            heal_steps = outcome.HealSteps,
+            heal_final_loss = outcome.HealFinalLoss,
+            heal_val_loss = outcome.HealValLoss,
+            @params = outcome.Params,
+            non_embedding_params = outcome.NonEmbeddingParams,
+            scores = outcome.TaskScores,
+            score_stderrs = stderrs,
+            score_counts = outcome.TaskCounts,
+            average = outcome.Average,
+            average_stderr = StandardErrors.OfMean(stderrs.Values),
+            perplexity = outcome.Perplexity,
+            exported_utc = DateTime.UtcNow,
+        };
+        var known = JsonSerializer.SerializeToNode(lineage with { Data = [.. lineage.Data.Select(Path.GetFullPath)] }, OwnFields)!.AsObject();
+        var json = new JsonObject { ["base_model"] = Path.GetFullPath(baseModel) };
+        foreach (var (key, value) in known.Concat(JsonSerializer.SerializeToNode(measured, JsonFormat.Indented)!.AsObject()))
+            json[key] = value?.DeepClone();
+        return json.ToJsonString(JsonFormat.Indented) + "\n";
+    }
 }

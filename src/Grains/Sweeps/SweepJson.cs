@@ -13,6 +13,7 @@ public static class SweepJson
     public static Dictionary<string, object?> Point(FrontPoint p) => new()
     {
         ["id"] = p.CandidateId, ["params"] = p.Params, ["latency_ms_per_token"] = p.LatencyMsPerToken, ["average"] = p.Average,
+        ["average_stderr"] = p.AverageStderr,
     };
 
     /// <summary>A status, outcome or other enum value as every output writes it: "completed", "pending".</summary>

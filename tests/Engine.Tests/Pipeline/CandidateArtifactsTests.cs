@@ -179,11 +179,12 @@ public class CandidateArtifactsTests(FinishedCandidates candidates) : IClassFixt
         Assert.Equal("pretrain", lineage.GetProperty("heal_method").GetString());
         Assert.Equal(3, lineage.GetProperty("seed").GetInt64());
         Assert.Equal(4, lineage.GetProperty("heal_steps").GetInt64());
-        var task = lineage.GetProperty("scores").GetProperty("continuation");
-        Assert.Equal(outcome.TaskScores["continuation"], task.GetProperty("score").GetDouble());
-        Assert.Equal(outcome.TaskStderrs["continuation"], task.GetProperty("stderr").GetDouble());
-        Assert.Equal(12, task.GetProperty("n").GetInt32());
-        Assert.True(lineage.GetProperty("exported_at").GetDateTime() > DateTime.UtcNow.AddMinutes(-5));
+        Assert.Equal(outcome.TaskScores["continuation"], lineage.GetProperty("scores").GetProperty("continuation").GetDouble());
+        Assert.Equal(outcome.TaskStderrs["continuation"], lineage.GetProperty("score_stderrs").GetProperty("continuation").GetDouble());
+        Assert.Equal(12, lineage.GetProperty("score_counts").GetProperty("continuation").GetInt32());
+        Assert.Equal(candidates.Healed.Data.Select(Path.GetFullPath), lineage.GetProperty("data").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(32, lineage.GetProperty("train").GetProperty("seq_len").GetInt32());
+        Assert.True(lineage.GetProperty("exported_utc").GetDateTime() > DateTime.UtcNow.AddMinutes(-5));
     }
 
     [Fact]
