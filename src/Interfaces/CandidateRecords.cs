@@ -90,10 +90,6 @@ public sealed record CandidateResult
     /// </summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public double AverageStderr => LayerChop.Settings.StandardErrors.OfMean([.. Scores.Keys.Select(t => ScoreStderrs.GetValueOrDefault(t, double.NaN))]);
-
-    /// <summary>The fewest questions any task was scored on (0 when unknown).</summary>
-    [System.Text.Json.Serialization.JsonIgnore]
-    public int Questions => ScoreCounts.Count == 0 ? 0 : ScoreCounts.Values.Min();
 }
 
 /// <summary>The conditions and spread of a latency figure, shared by every candidate of one architecture.</summary>

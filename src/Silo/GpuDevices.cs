@@ -32,6 +32,21 @@ public static class GpuDevices
         return devices;
     }
 
+    /// <summary>
+    /// The devices, when this host has each of them (nvidia-smi lists it); otherwise one line saying how many it
+    /// has: a worker pinned to a GPU that is not there would fail every candidate it took.
+    /// </summary>
+    public static IReadOnlyList<int> RequireVisible(IReadOnlyList<int> devices, string source)
+    {
+        if (devices.Count == 0) return devices;
+        int visible = CountVisible();
+        if (devices.Max() >= visible)
+            throw new LayerChopException(visible == 0
+                ? $"{source}: this host has no GPU (nvidia-smi lists none); leave the GPUs out (0) to run on CPU slots"
+                : $"{source}: this host has {visible} GPU(s), devices 0 to {visible - 1}; name only those");
+        return devices;
+    }
+
     static LayerChopException Bad(string source) =>
         new($"{source}: give auto, a number of GPUs, or device indices like 0,2");
 

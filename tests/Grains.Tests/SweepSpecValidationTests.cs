@@ -1,3 +1,4 @@
+using LayerChop.Engine.Modeling;
 using LayerChop.Engine;
 using LayerChop.Grains.Sweeps;
 using LayerChop.Interfaces;
@@ -38,6 +39,15 @@ public sealed class SweepSpecValidationTests : IDisposable
         Assert.Contains("malformed YAML", problem.Message);
         Assert.InRange(problem.Line!.Value, 7, 8);
         Assert.Matches(@"^spec\.yaml: line \d+: malformed YAML: ", error.Message);
+    }
+
+    [Fact]
+    public void A_tab_in_the_indentation_is_reported_at_its_own_line()
+    {
+        var error = Assert.Throws<SweepSpecException>(() => folder.ReadYaml(SpecFolder.ExampleYaml.Replace("  seed: [1]", "\tseed: [1]")));
+        var problem = Assert.Single(error.Problems);
+        Assert.Equal(10, problem.Line);
+        Assert.Contains("a tab in the indentation", problem.Message);
     }
 
     [Fact]
@@ -297,5 +307,27 @@ public sealed class SweepSpecValidationTests : IDisposable
         Assert.Throws<SweepSpecException>(() => folder.ReadJson("  "));
         var notAMapping = Assert.Throws<SweepSpecException>(() => folder.ReadYaml("- a list\n"));
         Assert.Contains("a spec is a mapping of fields", Assert.Single(notAMapping.Problems).Message);
+    }
+
+    [Fact]
+    public void Warnings_name_held_out_text_that_is_healing_data_a_warmup_longer_than_a_healing_run_and_placements_that_remove_the_same_layers()
+    {
+        ModelConfig.CreateLlama(layers: 4, hidden: 8, heads: 2, kvHeads: 1, intermediate: 16, vocab: 258, maxPositions: 64).Save(folder.PathOf("models/small"));
+        var spec = folder.ReadYaml(SpecFolder.ExampleYaml);
+        var clean = spec with { Train = spec.Train with { WarmupSteps = 10 } };
+        Assert.Empty(SweepSpecValidator.Warnings(clean));
+
+        var warnings = SweepSpecValidator.Warnings(clean with
+        {
+            BaseModel = folder.PathOf("models/small"),
+            Grid = spec.Grid with { Remove = [0, 2], Strategy = ["input", "max-gap", "output"] },
+            Eval = spec.Eval with { Perplexity = spec.Data[0] },
+            Train = spec.Train with { WarmupSteps = 100 },
+        });
+
+        Assert.Equal(3, warnings.Count);
+        Assert.Contains(warnings, w => w.StartsWith("eval.perplexity") && w.Contains("not measured on held-out text"));
+        Assert.Contains(warnings, w => w.StartsWith("train.warmup_steps 100") && w.Contains("47 steps"));
+        Assert.Contains(warnings, w => w.StartsWith("grid.strategy: input and max-gap and output remove the same layers (1,2) of this 4-layer base model at remove 2"));
     }
 }

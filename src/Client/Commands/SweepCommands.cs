@@ -98,6 +98,7 @@ public static class SweepCommands
             var submitted = await grains.GetGrain<ISweepGrain>(spec.Name).Submit(spec);
             if (!submitted.Accepted) throw new LayerChopException(submitted.Error ?? "the sweep was rejected");
             if (submitted.Note is { } note) Console.Error.WriteLine(note);
+            if (submitted.Added.Count > 0) foreach (var warning in SweepSpecValidator.Warnings(spec)) Console.Error.WriteLine("warning: " + warning);
             if (p.GetValue(json)) Cli.WriteJson(SweepJson.Submitted(spec.Name, submitted));
             else Console.WriteLine($"sweep {spec.Name}: {submitted.Candidates.Count} candidates ({submitted.Added.Count} new)");
             return 0;
@@ -307,7 +308,7 @@ public static class SweepCommands
             specPath, slots, threads, gpus, json, retry, web, webBind,
         };
         command.SetAction((p, token) => Task.FromResult(Cli.Run(() => RunEmbedded(p.GetValue(specPath)!, p.GetValue(slots), p.GetValue(threads), p.GetValue(json),
-            devices: GpuDevices.Select(p.GetValue(gpus)!, $"--gpus {p.GetValue(gpus)}"), retry: p.GetValue(retry), web: Web.Options(p.GetValue(web), p.GetValue(webBind))).GetAwaiter().GetResult())));
+            devices: GpuDevices.RequireVisible(GpuDevices.Select(p.GetValue(gpus)!, $"--gpus {p.GetValue(gpus)}"), $"--gpus {p.GetValue(gpus)}"), retry: p.GetValue(retry), web: Web.Options(p.GetValue(web), p.GetValue(webBind))).GetAwaiter().GetResult())));
         return command;
     }
 
@@ -338,6 +339,7 @@ public static class SweepCommands
             if (!submitted.Accepted) throw new LayerChopException(submitted.Error ?? "the sweep was rejected");
             Console.Error.WriteLine($"sweep {spec.Name}: {submitted.Candidates.Count} candidates ({submitted.Added.Count} new), output in {spec.Output}");
             if (submitted.Note is { } note) Console.Error.WriteLine(note);
+            if (submitted.Added.Count > 0) foreach (var warning in SweepSpecValidator.Warnings(spec)) Console.Error.WriteLine("warning: " + warning);
             if (web is not null) Console.Error.WriteLine(Web.Describe(web, spec.Name));
             if (retry)
             {

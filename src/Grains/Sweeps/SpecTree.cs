@@ -44,6 +44,11 @@ internal static partial class SpecTree
                 throw Malformed(source, Line(parser.Current!.Start), "a spec is one YAML document; remove the second '---' and what follows");
             return root;
         }
+        catch (YamlException e) when (TabIndented(text) is int line && e.Message.Contains("tab", StringComparison.OrdinalIgnoreCase))
+        {
+            // YamlDotNet places a tab in the indentation at the start of the mapping it breaks, not at the tab.
+            throw Malformed(source, line, "malformed YAML: a tab in the indentation; YAML indents with spaces only");
+        }
         catch (YamlException e)
         {
             // YamlDotNet's lines are 1-based; its message has no position in it.
@@ -55,6 +60,15 @@ internal static partial class SpecTree
             int line = parser?.LastLine ?? 1;
             throw Malformed(source, line, $"malformed YAML: the text after line {line} cannot be read (an unclosed bracket or quote?)");
         }
+    }
+
+    /// <summary>The first line (1-based) whose indentation holds a tab; null when none does.</summary>
+    static int? TabIndented(string text)
+    {
+        var lines = text.Split('\n');
+        for (int i = 0; i < lines.Length; i++)
+            if (lines[i].TakeWhile(c => c is ' ' or '\t').Contains('\t')) return i + 1;
+        return null;
     }
 
     /// <summary>Remembers where the last event started, for errors that come without a position.</summary>

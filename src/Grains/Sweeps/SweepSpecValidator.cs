@@ -31,6 +31,52 @@ public static partial class SweepSpecValidator
         problems.ThrowIfAny(spec.Name.Length > 0 ? $"sweep {spec.Name}" : "sweep spec");
     }
 
+    /// <summary>
+    /// What a valid spec may not mean to say, each in one line for the user to read at submit: held-out text that
+    /// is the healing corpus, a warm-up longer than a healing run, placements that remove the same layers of this
+    /// base model (their candidates compute the same thing). Reads the base model's config.json.
+    /// </summary>
+    public static IReadOnlyList<string> Warnings(SweepSpec spec)
+    {
+        var warnings = new List<string>();
+        if (spec.Eval.Perplexity is { } heldOut && spec.Data.FirstOrDefault(d => Overlap(d, heldOut)) is { } corpus)
+            warnings.Add($"eval.perplexity {heldOut} is healing data ({corpus}): the perplexity is not measured on held-out text");
+        var healed = spec.Grid.HealTokens.Where(t => t > 0).ToList();
+        if (healed.Count > 0 && spec.Train.BatchTokens > 0)
+        {
+            long shortest = healed.Min() / spec.Train.BatchTokens;
+            if (spec.Train.WarmupSteps >= shortest)
+                warnings.Add($"train.warmup_steps {spec.Train.WarmupSteps} is not shorter than the shortest healing run ({CandidateConfig.FormatTokens(healed.Min())} tokens = {shortest} steps of {spec.Train.BatchTokens} tokens): its learning rate never reaches its peak");
+        }
+        int layers;
+        try { layers = ModelConfig.Load(spec.BaseModel).NumLayers; }
+        catch (LayerChopException) { return warnings; }
+        foreach (int k in spec.Grid.Remove.Where(k => k > 0).Distinct())
+        {
+            var same = spec.Grid.Strategy.Where(s => ChopSettings.Names.Contains(s))
+                .Select(s => (Strategy: s, Layers: Removed(s, k, layers)))
+                .Where(p => p.Layers is not null)
+                .GroupBy(p => string.Join(",", p.Layers!))
+                .Where(g => g.Count() > 1);
+            foreach (var group in same)
+                warnings.Add($"grid.strategy: {string.Join(" and ", group.Select(p => p.Strategy))} remove the same layers ({group.Key}) of this {layers}-layer base model at remove {k}: their candidates compute the same thing");
+        }
+        return warnings;
+    }
+
+    static IReadOnlyList<int>? Removed(string strategy, int k, int layers)
+    {
+        try { return ChopStrategy.From(ChopStrategy.ParseSettings(strategy, k)) is { } s and not Engine.Chopping.Importance.DataDrivenStrategy ? s.LayersToRemove(layers) : null; }
+        catch (LayerChopException) { return null; }
+    }
+
+    /// <summary>Whether one path is the other or lies inside it.</summary>
+    static bool Overlap(string a, string b)
+    {
+        string A = Path.GetFullPath(a).TrimEnd('/') + "/", B = Path.GetFullPath(b).TrimEnd('/') + "/";
+        return A.StartsWith(B, StringComparison.Ordinal) || B.StartsWith(A, StringComparison.Ordinal);
+    }
+
     internal static void Check(SweepSpec spec, bool checkFiles, SpecProblems problems)
     {
         CheckFields(spec, problems);
