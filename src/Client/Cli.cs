@@ -10,6 +10,8 @@ public static class Cli
 {
     public const int UserError = (int)Interfaces.WorkerExit.BadInput;
     public const int InternalError = (int)Interfaces.WorkerExit.InternalError;
+    /// <summary>Stopped by Ctrl-C or SIGTERM (128 + SIGINT), as a worker that was asked to stop.</summary>
+    public const int Interrupted = (int)Interfaces.WorkerExit.Stopped;
 
     /// <summary>Runs a command body; a problem with the user's input becomes one line on stderr and exit code 2.</summary>
     /// <param name="onError">also receives the one-line message (the worker puts it in its JSON events).</param>
@@ -78,6 +80,12 @@ public static class Cli
         Console.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(value, Settings.JsonFormat.Line));
         Console.Out.Flush();
     }
+
+    /// <summary>The JSONL field of a corpus's text, for every command that reads a corpus.</summary>
+    public static Option<string> TextFieldOption() => new("--text-field")
+    {
+        Description = "Field of a JSONL line that holds a document's text", DefaultValueFactory = _ => LayerChop.Settings.TextCorpus.DefaultField,
+    };
 
     public static Option<bool> JsonOption() => new("--json") { Description = "Print machine-readable JSON instead of a table" };
 

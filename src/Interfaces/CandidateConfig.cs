@@ -19,7 +19,7 @@ public sealed record CandidateConfig
     [Id(1)] public string Strategy { get; init; } = None;
     [Id(2)] public long HealTokens { get; init; }
     [Id(3)] public string HealMethod { get; init; } = None;
-    [Id(4)] public long Seed { get; init; } = 1;
+    [Id(4)] public long Seed { get; init; } = CandidateSeed.Default;
 
     /// <summary>
     /// A name derived from the configuration alone, such as <c>r8-max-gap-h50M-pretrain-s1</c> or

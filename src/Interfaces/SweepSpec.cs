@@ -34,7 +34,7 @@ public sealed record SweepSpec
     [Required, Id(2)] public IReadOnlyList<string> Data { get; init; } = [];
 
     /// <summary>The JSONL field that holds a document's text.</summary>
-    [Id(3)] public string TextField { get; init; } = "text";
+    [Id(3)] public string TextField { get; init; } = TextCorpus.DefaultField;
 
     [Required, Id(4)] public EvalSettings Eval { get; init; } = new();
     [Required, Id(5)] public GridSpec Grid { get; init; } = new();
@@ -82,9 +82,9 @@ public sealed record GridSpec
     [Required, Range(0L, MaxHealTokens), Id(2)] public IReadOnlyList<long> HealTokens { get; init; } = [];
 
     /// <summary>pretrain (continued pretraining) or distill (from the unchopped model, the paper's baseline).</summary>
-    [Id(3)] public IReadOnlyList<string> HealMethod { get; init; } = ["pretrain"];
+    [Id(3)] public IReadOnlyList<string> HealMethod { get; init; } = [HealMethods.Name(HealMethods.Default)];
 
-    [Range(0L, long.MaxValue), Id(4)] public IReadOnlyList<long> Seed { get; init; } = [1];
+    [Range(0L, long.MaxValue), Id(4)] public IReadOnlyList<long> Seed { get; init; } = [CandidateSeed.Default];
 
     public bool Equals(GridSpec? other) =>
         other is not null && SequenceEquality.Equal(Remove, other.Remove) && SequenceEquality.Equal(Strategy, other.Strategy)

@@ -48,7 +48,7 @@ public sealed record SiloLaunch
         if (c.CpuSlots < 0) throw new LayerChopException($"{Named("cpu_slots", c.CpuSlots)}: give 0 or more CPU slots");
         if (c.Threads < 0) throw new LayerChopException($"{Named("threads", c.Threads)}: give 0 (libtorch's default) or more threads");
         CheckMembership(c.Membership, Named);
-        var devices = GpuDevices.RequireVisible(GpuDevices.Select(c.Gpus, Named("gpus", c.Gpus)), Named("gpus", c.Gpus));
+        var devices = GpuDevices.Select(c.Gpus, Named("gpus", c.Gpus));
         if (c.Shared is { } shared) RequireWritableFolder(shared, Named("shared", shared));
         // A silo started on the address and port of a running one would take its place in the membership table,
         // and the running silo (with its workers) would be declared dead: refused before joining.

@@ -149,10 +149,12 @@ public partial class CommandSurfaceTests(TrainingInputs inputs) : IClassFixture<
     {
         var state = Path.Combine(LayerChopProcess.TempFolder(), "state.db");
         Assert.Equal(0, LayerChopProcess.Run("db", "init", state).ExitCode);
+        // The line names the store it looked in, and its hint reaches the same store.
+        var missing = $"no sweep 'nope' in state file {state} (`layerchop sweep list --state {state}` shows the ones there are)";
         foreach (var verb in new[] { "status", "watch", "front", "results", "cancel", "retry", "report" })
-            LayerChopProcess.AssertOneLineError(LayerChopProcess.Run("sweep", verb, "nope", "--state", state), "no such sweep");
-        LayerChopProcess.AssertOneLineError(LayerChopProcess.Run("sweep", "show", "nope", "r0-none-h0-s1", "--state", state), "no such sweep");
-        LayerChopProcess.AssertOneLineError(LayerChopProcess.Run("sweep", "export", "nope", "r0-none-h0-s1", "--out", "x", "--state", state), "no such sweep");
+            LayerChopProcess.AssertOneLineError(LayerChopProcess.Run("sweep", verb, "nope", "--state", state), missing);
+        LayerChopProcess.AssertOneLineError(LayerChopProcess.Run("sweep", "show", "nope", "r0-none-h0-s1", "--state", state), missing);
+        LayerChopProcess.AssertOneLineError(LayerChopProcess.Run("sweep", "export", "nope", "r0-none-h0-s1", "--out", "x", "--state", state), missing);
     }
 
     /// <summary>`--x` words in a help text.</summary>

@@ -96,7 +96,7 @@ public class ImportanceCommandTests(TinyModel tiny) : IClassFixture<TinyModel>
     [InlineData("small-corpus", "gives 2 sequences of 128 tokens but 32 were asked for")]
     [InlineData("longer-than-context", "calibration sequences of 300 tokens are longer than the model's context of 256")]
     [InlineData("no-calib", "give --calib PATH")]
-    [InlineData("missing-corpus", "no such file or folder")]
+    [InlineData("missing-corpus", "does not exist")]
     [InlineData("calib-for-placement", "--calib only applies to")]
     [InlineData("allow-ends-for-placement", "--allow-ends only applies to")]
     public void Bad_calibration_input_is_one_clear_line_and_writes_nothing(string problem, string expected)

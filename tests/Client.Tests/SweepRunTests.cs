@@ -286,4 +286,59 @@ public class SweepRunTests(TrainingInputs inputs) : IClassFixture<TrainingInputs
         Assert.False(Directory.Exists(output));
         Assert.Contains(Path.Combine(moved, "report"), report.Stdout);
     }
+
+    /// <summary>The documents of a JSONL corpus, each rewritten with its text under <paramref name="field"/>.</summary>
+    static IEnumerable<string> Rekeyed(string corpus, string field) =>
+        File.ReadLines(corpus).Where(l => l.Length > 0)
+            .Select(l => JsonSerializer.Serialize(new Dictionary<string, string> { [field] = JsonDocument.Parse(l).RootElement.GetProperty("text").GetString()! }));
+
+    static void WriteZstd(string path, IEnumerable<string> lines)
+    {
+        using var file = File.Create(path);
+        using var zstd = new ZstdSharp.CompressionStream(file);
+        using var writer = new StreamWriter(zstd);
+        foreach (var line in lines) writer.WriteLine(line);
+    }
+
+    [Fact]
+    public void A_sweep_of_the_flagship_examples_shape_heals_on_zstd_shards_and_chops_by_block_influence_to_completion()
+    {
+        // As examples/llama-3.2-1b-sweep.yaml: healing data a folder of .jsonl.zst shards, held-out text beside it,
+        // placements and a data-driven strategy, healing and perplexity; here every corpus keeps its text in "body".
+        var work = LayerChopProcess.TempFolder();
+        var documents = Rekeyed(BrownTestCorpus.WriteJsonl(40, Path.Combine(work, "brown.jsonl")), "body").ToList();
+        Directory.CreateDirectory(Path.Combine(work, "data", "pretraining"));
+        WriteZstd(Path.Combine(work, "data", "pretraining", "shard-00000.jsonl.zst"), documents.Take(18));
+        WriteZstd(Path.Combine(work, "data", "pretraining", "shard-00001.jsonl.zst"), documents.Skip(18).Take(18));
+        WriteZstd(Path.Combine(work, "data", "heldout.jsonl.zst"), documents.Skip(36));
+        Directory.CreateDirectory(Path.Combine(work, "tasks"));
+        WriteZstd(Path.Combine(work, "tasks", "continuation.jsonl.zst"), documents.Skip(30));
+        var spec = Path.Combine(work, "flagship.yaml");
+        File.WriteAllText(spec, $$"""
+            name: flagship
+            base_model: {{BaseModel()}}
+            data: [data/pretraining]
+            text_field: body
+            eval: { tasks: [continuation], task_dir: tasks, limit: 6, perplexity: data/heldout.jsonl.zst }
+            grid:
+              remove: [0, 2]
+              strategy: [input, block-influence]
+              heal_tokens: [0, 1024]
+              heal_method: [pretrain]
+              seed: [1]
+            train: { seq_len: 32, batch_tokens: 128, lr: 0.003, warmup_steps: 1, checkpoint_every: 4 }
+            latency: { prompt_tokens: 8, new_tokens: 8 }
+            device: cpu
+            max_attempts: 1
+            """);
+
+        var run = LayerChopProcess.Run("sweep", "run", spec);
+
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var results = Results(Path.Combine(work, "sweeps", "flagship"));
+        Assert.Equal(6, results.Length);
+        Assert.All(results, c => Assert.Equal("completed", c.GetProperty("status").GetString()));
+        Assert.All(results, c => Assert.True(double.IsFinite(c.GetProperty("perplexity").GetDouble())));
+        Assert.Contains(results, c => c.GetProperty("id").GetString() == "r2-block-influence-h1024-pretrain-s1");
+    }
 }

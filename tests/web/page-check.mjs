@@ -40,6 +40,12 @@ try {
   check(working.length > 0, "the API shows no candidate healing with progress");
   for (const c of working)
     await page.waitForSelector(`tr[data-id="${c.id}"] .bar`, { timeout: 5000 });
+  // At 1400 px the candidates table fits its card: nothing of its last column is cut or hidden in a scroll.
+  const fits = await page.evaluate(() => { const w = document.querySelector(".table-wrap"); return [w.scrollWidth, w.clientWidth]; });
+  check(fits[0] <= fits[1], `the candidates table is ${fits[0]} px wide in a card of ${fits[1]} px`);
+  // Points at the same place share one label: no two labels are drawn at the same spot.
+  const places = await page.$$eval("#pareto text.point-label", ts => ts.map(t => `${t.getAttribute("x")},${t.getAttribute("y")}`));
+  check(new Set(places).size === places.length, `labels drawn on top of each other: ${places.join(" ")}`);
   const lateStatus = await page.getAttribute(`tr[data-id="${lateId}"]`, "data-status");
   check(lateStatus !== "completed", `${lateId} is already completed before the test completes it`);
   console.log(`checked: ${status.total} candidates, front ${shownFront.join(" ")}, progress of ${working.map(c => c.id)}; ${lateId} is ${lateStatus}`);

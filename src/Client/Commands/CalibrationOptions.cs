@@ -11,8 +11,9 @@ public sealed class CalibrationOptions
 {
     public readonly Option<string?> Path = new("--calib")
     {
-        Description = "Calibration corpus: a .txt file (one document), a .jsonl file (one document per line, \"text\" field), or a folder of them",
+        Description = "Calibration corpus, read as a healing corpus is: .txt, .jsonl, .jsonl.gz or .jsonl.zst files, or folders of them",
     };
+    public readonly Option<string> TextField = Cli.TextFieldOption();
     public readonly Option<int> Sequences = new("--calib-sequences")
     {
         Description = "Number of calibration sequences (the first N of the corpus)", DefaultValueFactory = _ => CalibrationSet.DefaultSequences,
@@ -26,7 +27,7 @@ public sealed class CalibrationOptions
         Description = "Compute dtype for measuring: f32, bf16 or f16", DefaultValueFactory = _ => "f32",
     };
 
-    public IEnumerable<Option> All => [Path, Sequences, Length, DType];
+    public IEnumerable<Option> All => [Path, TextField, Sequences, Length, DType];
 
     /// <summary>
     /// The calibration set for the model in <paramref name="folder"/>, tokenized with its tokenizer. The context
@@ -34,9 +35,9 @@ public sealed class CalibrationOptions
     /// </summary>
     public CalibrationSet Load(ParseResult p, string folder, string why)
     {
-        string path = p.GetValue(Path) ?? throw new LayerChopException($"{why} measures the model on a calibration set: give --calib PATH (a .txt or .jsonl file, or a folder of them)");
+        string path = p.GetValue(Path) ?? throw new LayerChopException($"{why} measures the model on a calibration set: give --calib PATH (.txt, .jsonl, .jsonl.gz or .jsonl.zst files, or a folder of them)");
         CalibrationMeasures.CheckLength(ModelConfig.Load(folder), p.GetValue(Length));
-        return CalibrationSet.Load(path, TextTokenizer.Load(folder), p.GetValue(Sequences), p.GetValue(Length));
+        return CalibrationSet.Load(path, TextTokenizer.Load(folder), p.GetValue(Sequences), p.GetValue(Length), p.GetValue(TextField)!);
     }
 
     public static object Json(CalibrationSet calib) => new Dictionary<string, object>

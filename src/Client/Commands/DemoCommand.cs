@@ -202,7 +202,7 @@ public static class DemoCommand
             bool resume = TrainCheckpoint.Newest(trained) is not null;
             int code = RunChild(resume ? [.. args, "--resume"] : args);
             if (code == 0) return trained;
-            if (code is 2 or 70) throw new ExitCodeException(code);                      // the child said why in one line
+            if (code is Cli.UserError or Cli.InternalError) throw new ExitCodeException(code);                      // the child said why in one line
             if (code == 130) throw new LayerChopException("base-model training was interrupted; run the demo again to resume it from its last checkpoint");
             string how = code > 128 ? Interfaces.WorkerProtocol.DescribeExit(code) : $"exit code {code}";
             var newest = TrainCheckpoint.Newest(trained);

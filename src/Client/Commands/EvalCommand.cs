@@ -31,7 +31,8 @@ public static class EvalCommand
         var batchSize = new Option<int>("--batch-size") { Description = "Rows per forward pass (a question with all its choices is one row)", DefaultValueFactory = _ => defaults.BatchSize };
         var noShared = new Option<bool>("--no-shared-context") { Description = "Score every choice with its own copy of the context (the harness's way; slower, same scores)" };
         var maxLength = new Option<int?>("--max-length") { Description = "Input token limit (default: the model's max_position_embeddings); longer inputs lose tokens on the left" };
-        var perplexity = new Option<string?>("--perplexity") { Description = "Also measure token-level perplexity of held-out text: a .txt file (one document), a .jsonl file (\"text\" per line) or a folder of them" };
+        var perplexity = new Option<string?>("--perplexity") { Description = "Also measure token-level perplexity of held-out text, read as a healing corpus is: .txt, .jsonl, .jsonl.gz or .jsonl.zst files, or folders of them" };
+        var textField = Cli.TextFieldOption();
         var stride = new Option<int?>("--stride") { Description = "Sliding-window stride for --perplexity (default: the context length, disjoint windows)" };
         var addBos = new Option<string>("--add-bos")
         {
@@ -45,7 +46,7 @@ public static class EvalCommand
         var json = Cli.JsonOption();
         var command = new Command("eval", "Zero-shot accuracy with lm-evaluation-harness prompts and scoring (acc, acc_norm), and held-out perplexity; progress on stderr")
         {
-            dir, tasks, taskDir, limit, batchSize, noShared, maxLength, perplexity, stride, addBos, seed, dtype, device, json,
+            dir, tasks, taskDir, limit, batchSize, noShared, maxLength, perplexity, stride, textField, addBos, seed, dtype, device, json,
         };
         command.SetAction(p => Cli.Run(() =>
         {
@@ -79,6 +80,7 @@ public static class EvalCommand
                 Seed = p.GetValue(seed),
                 PerplexityPath = heldOut,
                 PerplexityStride = p.GetValue(stride),
+                TextField = p.GetValue(textField)!,
                 Progress = e => progress.Show([$"{e.Task}: {e.Done}/{e.Total} requests ({clock.Elapsed.TotalSeconds:0} s)"], important: e.Done == e.Total),
             };
             var results = Evaluator.Run(model, tokenizer, spec, p.GetValue(taskDir), options);

@@ -54,6 +54,7 @@ public static class SiloCommand
             }
             var loaded = SiloConfigReader.Read(p.GetValue(config), SiloConfigReader.ProcessEnvironment, overrides);
             var launch = SiloLaunch.Check(loaded, p.GetValue(cluster), SiloConfigReader.ProcessEnvironment);
+            GpuDevices.RequireVisible(launch.Workers.Devices, loaded.Describe("gpus", loaded.Config.Gpus));
             Silo.Storage.ClusterDatabase.RequireReachable(Silo.Storage.DatabaseTarget.Parse(launch.Connection), TimeSpan.FromSeconds(10));
             using var host = SiloSetup.ClusterSilo(launch);
             host.Start();

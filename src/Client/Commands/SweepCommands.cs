@@ -358,7 +358,7 @@ public static class SweepCommands
                 catch (OperationCanceledException)
                 {
                     Console.Error.WriteLine("interrupted: stopping workers at their next step (they checkpoint); run the same command again to resume");
-                    return 130;
+                    return Cli.Interrupted;
                 }
             }
             var front = await sweep.GetFront();

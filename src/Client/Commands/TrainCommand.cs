@@ -19,7 +19,7 @@ public static class TrainCommand
         var output = new Option<string>("--out") { Description = "Run folder: checkpoints during training, the healed model when done", Required = true };
         var resume = new Option<bool>("--resume") { Description = "Continue from the newest complete checkpoint in --out" };
         var json = new Option<bool>("--json") { Description = "JSON lines on stdout: one per step, then a final {\"done\":true,...}" };
-        var textField = new Option<string>("--text-field") { Description = "JSONL field holding the text", DefaultValueFactory = _ => "text" };
+        var textField = Cli.TextFieldOption();
         var seqLen = new Option<int>("--seq-len") { Description = "Tokens per training sequence", DefaultValueFactory = _ => defaults.SeqLen };
         var batchTokens = new Option<int>("--batch-tokens") { Description = "Tokens per optimizer step (multiple of --seq-len)", DefaultValueFactory = _ => defaults.BatchTokens };
         var microBatch = new Option<int>("--micro-batch") { Description = "Sequences per forward pass; gradient accumulation covers the rest of a step (default: the largest divisor up to 8)", DefaultValueFactory = _ => defaults.MicroBatch };
@@ -83,7 +83,7 @@ public static class TrainCommand
             if (!result.Completed)
             {
                 Console.Error.WriteLine($"stopped at step {result.Steps}; checkpoint saved. Run the same command with --resume to continue.");
-                return 130;
+                return Cli.Interrupted;
             }
             if (asJson)
                 Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?>

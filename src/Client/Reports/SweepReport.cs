@@ -1,3 +1,4 @@
+using LayerChop.Settings;
 using System.Globalization;
 using System.Text;
 using CsvHelper;
@@ -170,7 +171,7 @@ public static class SweepReport
 
     /// <summary>"unhealed", "healed 4K tokens" or "healed 4K tokens by distillation".</summary>
     static string Healing(long tokens, string method) =>
-        tokens == 0 ? "unhealed" : $"healed {CandidateConfig.FormatTokens(tokens)} tokens{(method == "distill" ? " by distillation" : "")}";
+        tokens == 0 ? "unhealed" : $"healed {CandidateConfig.FormatTokens(tokens)} tokens{(HealMethods.Is(method, HealMethod.Distill) ? " by distillation" : "")}";
 
     /// <summary>A candidate's configuration in words, as the findings and the plots' legends name it: "2 layers removed (input), healed 4K tokens".</summary>
     public static string Describe(CandidateConfig c) => $"{Removed(c.Remove, c.Strategy)}, {Healing(c.HealTokens, c.HealMethod)}";
@@ -201,7 +202,7 @@ public static class SweepReport
                     sb.AppendLine($"- {Describe(c.Config)}: {Shown(c)}; against the unchopped model {Cmp(c, baseline).Describe()}.");
             }
 
-            var groups = seed.GroupBy(c => (c.Config.Remove, c.Config.Strategy, c.Config.HealMethod == CandidateConfig.None ? "pretrain" : c.Config.HealMethod))
+            var groups = seed.GroupBy(c => (c.Config.Remove, c.Config.Strategy, c.Config.HealMethod == CandidateConfig.None ? HealMethods.Name(HealMethods.Default) : c.Config.HealMethod))
                 .OrderBy(g => g.Key.Remove).ThenBy(g => g.Key.Strategy, StringComparer.Ordinal);
             foreach (var g in groups)
             {

@@ -1,3 +1,4 @@
+using LayerChop.Settings;
 namespace LayerChop.Engine.Data;
 
 /// <summary>
@@ -15,7 +16,7 @@ namespace LayerChop.Engine.Data;
 /// <param name="Uint32Bin">Read every <c>.bin</c> file as uint32 tokens, not just those named <c>*.u32.bin</c>.</param>
 public sealed record CorpusOptions(
     IReadOnlyList<string> Paths,
-    string TextField = "text",
+    string TextField = TextCorpus.DefaultField,
     int HeldoutPerMille = 10,
     string? CacheDir = null,
     bool Uint32Bin = false);

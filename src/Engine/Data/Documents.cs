@@ -1,3 +1,4 @@
+using LayerChop.Settings;
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
@@ -25,7 +26,7 @@ public static class Documents
     /// <see cref="CorpusOptions.Paths"/>), for evaluation on raw text. Paths are checked at once; file contents as
     /// the documents are enumerated. Pre-tokenized files hold no text and are refused.
     /// </summary>
-    public static IEnumerable<string> Read(IReadOnlyList<string> paths, string textField = "text")
+    public static IEnumerable<string> Read(IReadOnlyList<string> paths, string textField = TextCorpus.DefaultField)
     {
         ArgumentException.ThrowIfNullOrEmpty(textField);
         var files = CorpusFiles.Expand(paths, uint32Bin: false);

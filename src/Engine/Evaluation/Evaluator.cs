@@ -1,3 +1,4 @@
+using LayerChop.Settings;
 using LayerChop.Engine.Modeling;
 using LayerChop.Engine.Tokenization;
 
@@ -25,6 +26,9 @@ public sealed class EvaluationOptions
     /// <summary>Sliding-window stride for held-out perplexity; the model's context (disjoint windows) when null.</summary>
     public int? PerplexityStride { get; init; }
 
+    /// <summary>The field of a JSONL line that holds a document's text, for held-out text and the document tasks.</summary>
+    public string TextField { get; init; } = TextCorpus.DefaultField;
+
     public Action<EvaluationProgress>? Progress { get; init; }
 }
 
@@ -35,7 +39,7 @@ public static class Evaluator
     public static EvaluationResults Run(CausalLM model, ITextEncoder tokenizer, string tasks, string? taskDir, EvaluationOptions? options = null)
     {
         options ??= new EvaluationOptions();
-        IReadOnlyList<EvalTask> resolved = string.IsNullOrWhiteSpace(tasks) ? [] : EvalTasks.Resolve(tasks, options.Seed);
+        IReadOnlyList<EvalTask> resolved = string.IsNullOrWhiteSpace(tasks) ? [] : EvalTasks.Resolve(tasks, options.Seed, options.TextField);
         return Run(new ModelScorer(model, options.Scorer), tokenizer, resolved, taskDir, options);
     }
 
@@ -53,9 +57,9 @@ public static class Evaluator
         foreach (var task in tasks)
         {
             var docs = task.Load(taskDir!, options.Limit);
-            prepared.Add((task, docs, Encode(tokenizer, docs, options.AddBos)));
+            prepared.Add((task, docs, Encode(tokenizer, docs, options.AddBos, scorer.MaxLength, task.Name)));
         }
-        var heldOut = options.PerplexityPath is null ? null : TextDocuments.Read(options.PerplexityPath);
+        var heldOut = options.PerplexityPath is null ? null : TextDocuments.Read(options.PerplexityPath, options.TextField);
 
         long total = prepared.Sum(p => (long)p.Requests.Count), done = 0;
         var results = new List<TaskResult>();
@@ -77,15 +81,22 @@ public static class Evaluator
     }
 
     /// <summary>Every request of the documents, in document order, encoded as the harness does.</summary>
-    public static List<TokenRequest> Encode(ITextEncoder tokenizer, IReadOnlyList<TaskDoc> docs, AddBos addBos = AddBos.Auto)
+    /// <param name="maxLength">the scorer's context: a request whose continuation alone is longer cannot be scored,
+    /// and is refused here, naming the task (<paramref name="task"/>) and the row it came from.</param>
+    public static List<TokenRequest> Encode(ITextEncoder tokenizer, IReadOnlyList<TaskDoc> docs, AddBos addBos = AddBos.Auto, int? maxLength = null, string? task = null)
     {
         var requests = new List<TokenRequest>();
+        string Where(TaskDoc doc) => task is null ? doc.Origin : $"task {task}, {doc.Origin}";
         foreach (var doc in docs)
         {
             foreach (var request in doc.Requests)
             {
-                try { requests.Add(RequestEncoder.Encode(tokenizer, request, addBos)); }
-                catch (LayerChopException e) { throw new LayerChopException($"{doc.Origin}: {e.Message}"); }
+                TokenRequest encoded;
+                try { encoded = RequestEncoder.Encode(tokenizer, request, addBos); }
+                catch (LayerChopException e) { throw new LayerChopException($"{Where(doc)}: {e.Message}"); }
+                if (encoded.Continuation.Length > maxLength)
+                    throw new LayerChopException($"{Where(doc)}: a continuation of {encoded.Continuation.Length} tokens, more than the model's context of {maxLength}; evaluate with a model of a longer context or leave the task out");
+                requests.Add(encoded);
             }
         }
         return requests;

@@ -154,10 +154,11 @@ public static class EvalTasks
 
     /// <summary>
     /// Tasks named by a comma-separated list ("piqa,boolq"); "paper" stands for the paper's suite. Order is kept
-    /// and repeats dropped. <paramref name="seed"/> seeds the questions of the built-in document tasks.
+    /// and repeats dropped. <paramref name="seed"/> seeds the questions of the built-in document tasks, which read
+    /// their documents' text from <paramref name="textField"/> of JSONL lines.
     /// </summary>
     /// <exception cref="LayerChopException">an unknown name, or nothing named.</exception>
-    public static IReadOnlyList<EvalTask> Resolve(string spec, ulong seed = 0)
+    public static IReadOnlyList<EvalTask> Resolve(string spec, ulong seed = 0, string textField = "text")
     {
         var names = new List<string>();
         foreach (var raw in spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -170,8 +171,8 @@ public static class EvalTasks
         if (names.Count == 0) throw new LayerChopException($"no task named; known tasks: {string.Join(", ", Names)}, or {PaperSuite}");
         return names.Distinct().Select(n => n switch
         {
-            ContinuationTask.TaskName => new ContinuationTask(new ContinuationOptions { Seed = seed }),
-            NextWordTask.TaskName => new NextWordTask(new NextWordOptions { Seed = seed }),
+            ContinuationTask.TaskName => new ContinuationTask(new ContinuationOptions { Seed = seed }) { TextField = textField },
+            NextWordTask.TaskName => new NextWordTask(new NextWordOptions { Seed = seed }) { TextField = textField },
             _ => (EvalTask)FindHarnessTask(n)!,
         }).ToList();
     }

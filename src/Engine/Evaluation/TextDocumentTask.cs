@@ -1,17 +1,24 @@
+using LayerChop.Settings;
 namespace LayerChop.Engine.Evaluation;
 
 /// <summary>
 /// A built-in task made from plain documents rather than a labelled dataset: its questions are cut from held-out
-/// text by a seeded rule, so any corpus gives one. Documents are read from D/NAME.txt, D/NAME.jsonl ("text"
-/// field) or a folder D/NAME/ of such files (see <see cref="TextDocuments"/>).
+/// text by a seeded rule, so any corpus gives one. Documents are read from D/NAME in any text form a corpus takes
+/// (NAME.txt, NAME.jsonl, NAME.jsonl.gz, NAME.jsonl.zst, the text in <see cref="TextField"/>) or from a folder
+/// D/NAME/ of such files (see <see cref="TextDocuments"/>).
 /// </summary>
 public abstract class TextDocumentTask : EvalTask
 {
+    /// <summary>The field of a JSONL line that holds a document's text.</summary>
+    public string TextField { get; init; } = TextCorpus.DefaultField;
+
+    static readonly string[] Forms = [".txt", ".jsonl", ".jsonl.gz", ".jsonl.zst", ""];
+
     public override IReadOnlyList<TaskDoc> Load(string taskDir, int? limit = null)
     {
         if (limit is < 1) throw new LayerChopException($"limit must be at least 1, not {limit}");
         var source = Locate(taskDir);
-        return Build(TextDocuments.Read(source), limit, source);
+        return Build(TextDocuments.Read(source, TextField), limit, source);
     }
 
     public override void CheckData(string taskDir) => Locate(taskDir);
@@ -24,10 +31,10 @@ public abstract class TextDocumentTask : EvalTask
     public string Locate(string taskDir)
     {
         if (!Directory.Exists(taskDir)) throw new LayerChopException($"task directory {taskDir} not found");
-        var found = new[] { Name + ".txt", Name + ".jsonl", Name }.Select(n => Path.Combine(taskDir, n))
+        var found = Forms.Select(form => Path.Combine(taskDir, Name + form))
             .Where(p => File.Exists(p) || Directory.Exists(p)).ToList();
         if (found.Count == 0)
-            throw new LayerChopException($"no data for task {Name} in {taskDir}: expected {Name}.txt, {Name}.jsonl (field \"text\") or a folder {Name}/ of such files");
+            throw new LayerChopException($"no data for task {Name} in {taskDir}: expected {string.Join(", ", Forms.Where(f => f.Length > 0).Select(f => Name + f))} (field \"{TextField}\") or a folder {Name}/ of such files");
         if (found.Count > 1)
             throw new LayerChopException($"task {Name}: both {string.Join(" and ", found)} exist; keep one");
         return found[0];

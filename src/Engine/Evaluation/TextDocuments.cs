@@ -1,3 +1,4 @@
+using LayerChop.Settings;
 using LayerChop.Engine.Data;
 
 namespace LayerChop.Engine.Evaluation;
@@ -8,7 +9,7 @@ namespace LayerChop.Engine.Evaluation;
 /// </summary>
 public static class TextDocuments
 {
-    public static IReadOnlyList<string> Read(string path, string textField = "text")
+    public static IReadOnlyList<string> Read(string path, string textField = TextCorpus.DefaultField)
     {
         var documents = Documents.Read([path], textField).Where(d => !string.IsNullOrWhiteSpace(d)).ToList();
         if (documents.Count == 0) throw new LayerChopException($"{path}: no documents (expected .txt files or JSONL lines with a \"{textField}\" field)");

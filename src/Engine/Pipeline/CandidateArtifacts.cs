@@ -16,7 +16,7 @@ public sealed record Lineage(string Sweep, string Candidate, string Strategy, lo
     IReadOnlyList<string> Data, string TextField, TrainSettings Train)
 {
     public static Lineage Of(string sweep, CandidateJob job) =>
-        new(sweep, job.Id, job.Chop?.Strategy ?? "none", job.HealTokens, job.HealMethod, job.Seed, job.Data, job.TextField, job.Train);
+        new(sweep, job.Id, job.Chop?.Strategy ?? "none", job.HealTokens, job.HealTokens > 0 ? HealMethods.Name(job.HealMethod) : "none", job.Seed, job.Data, job.TextField, job.Train);
 }
 
 /// <summary>What a prune deleted.</summary>

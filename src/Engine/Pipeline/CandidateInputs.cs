@@ -46,7 +46,7 @@ public sealed record CandidateInputs
         {
             ["chop"] = job.Chop is null ? null : JsonSerializer.SerializeToNode(job.Chop, Json),
             ["heal_tokens"] = job.HealTokens,
-            ["heal_method"] = job.HealTokens > 0 ? job.HealMethod : null,
+            ["heal_method"] = job.HealTokens > 0 ? HealMethods.Name(job.HealMethod) : null,
             ["seed"] = job.Seed,
             ["text_field"] = job.TextField,
             ["train"] = job.HealTokens > 0 ? JsonSerializer.SerializeToNode(job.Train, Json) : null,

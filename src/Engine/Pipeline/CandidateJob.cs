@@ -29,18 +29,18 @@ public sealed record CandidateJob
     /// <summary>The layers to remove; null for the unchopped baseline.</summary>
     public ChopSettings? Chop { get; init; }
     public long HealTokens { get; init; }
-    public string HealMethod { get; init; } = "pretrain";          // pretrain | distill
-    public long Seed { get; init; } = 1;
+    public HealMethod HealMethod { get; init; } = HealMethods.Default;
+    public long Seed { get; init; } = CandidateSeed.Default;
     public IReadOnlyList<string> Data { get; init; } = [];
-    public string TextField { get; init; } = "text";
+    public string TextField { get; init; } = TextCorpus.DefaultField;
     public TrainSettings Train { get; init; } = new();
     public EvalSettings Eval { get; init; } = new();
     public LatencySettings Latency { get; init; } = new();
     public string Device { get; init; } = "cpu";
     /// <summary>Text for data-driven strategies' calibration (default: the first healing corpus path).</summary>
     public string? Calibration { get; init; }
-    public int CalibrationSequences { get; init; } = 32;
-    public int CalibrationLength { get; init; } = 128;
+    public int CalibrationSequences { get; init; } = Chopping.Importance.CalibrationSet.DefaultSequences;
+    public int CalibrationLength { get; init; } = Chopping.Importance.CalibrationSet.DefaultLength;
     /// <summary>The sweep's latency book (see <see cref="LatencyBook"/>): one figure per shape and device, shared by its candidates.</summary>
     public string? LatencyDir { get; init; }
     /// <summary>What to keep of the candidate's folder once it completes.</summary>

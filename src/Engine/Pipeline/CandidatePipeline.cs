@@ -94,8 +94,8 @@ public static class CandidatePipeline
                 {
                     Data = job.Data, Tokens = job.HealTokens, TextField = job.TextField, Seed = job.Seed, Device = job.Device,
                     Settings = chopWhileHealing ? job.Train : job.Train with { OptimizerWarmupSteps = 0 },
-                    Method = job.HealMethod == "distill" ? HealMethod.Distill : HealMethod.Pretrain,
-                    Teacher = job.HealMethod == "distill" ? job.BaseModel : null,
+                    Method = job.HealMethod,
+                    Teacher = job.HealMethod == HealMethod.Distill ? job.BaseModel : null,
                     Chop = chopWhileHealing ? chop : null,
                 };
                 bool resume = TrainCheckpoint.Newest(healed) is not null;
@@ -119,7 +119,7 @@ public static class CandidatePipeline
             {
                 Limit = eval.Limit, PerplexityPath = eval.Perplexity, Progress = observer.OnEvaluationProgress,
                 Scorer = new ScorerOptions { BatchSize = eval.BatchSize }, AddBos = eval.AddBos switch { null => AddBos.Auto, true => AddBos.True, false => AddBos.False },
-                Seed = (ulong)eval.Seed, PerplexityStride = eval.PerplexityStride,
+                Seed = (ulong)eval.Seed, PerplexityStride = eval.PerplexityStride, TextField = job.TextField,
             });
             WriteAtomically(evalPath, evaluation.ToJson(), publish);
         }
@@ -209,7 +209,7 @@ public static class CandidatePipeline
             var tokenizer = TextTokenizer.Load(job.BaseModel);
             var source = job.Calibration ?? job.Data.FirstOrDefault()
                 ?? throw new LayerChopException($"strategy {criterion.Name} needs calibration text: the sweep has no healing data to use");
-            var calib = CalibrationSet.Load(source, tokenizer, job.CalibrationSequences, job.CalibrationLength);
+            var calib = CalibrationSet.Load(source, tokenizer, job.CalibrationSequences, job.CalibrationLength, job.TextField);
             using var model = ModelFolder.Load(job.BaseModel, TorchSharp.torch.ScalarType.Float32, Trainer.ResolveDevice(job.Device));
             var result = criterion.Select(model, calib);
             WriteAtomically(path, JsonSerializer.Serialize(new Selection(result.Removed.ToList(), result.Scores.ToList()), Json), publish);

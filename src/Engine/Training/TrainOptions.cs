@@ -3,14 +3,12 @@ using LayerChop.Settings;
 
 namespace LayerChop.Engine.Training;
 
-public enum HealMethod { Pretrain, Distill }
-
 /// <summary>Everything that decides what a healing run computes. Stored in every checkpoint; a resume must match.</summary>
 public sealed record TrainOptions
 {
     public required IReadOnlyList<string> Data { get; init; }
     public required long Tokens { get; init; }
-    public string TextField { get; init; } = "text";
+    public string TextField { get; init; } = TextCorpus.DefaultField;
     /// <summary>The healing settings (sequence length, batch, learning rate schedule, optimizer, checkpoints...).</summary>
     public TrainSettings Settings { get; init; } = new();
     public long Seed { get; init; } = 1;
@@ -80,7 +78,7 @@ public sealed record TrainOptions
     {
         null => "",
         bool b => b ? "true" : "false",
-        HealMethod m => m.ToString().ToLowerInvariant(),
+        HealMethod m => HealMethods.Name(m),
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => value.ToString() ?? "",
     };

@@ -1,3 +1,4 @@
+using LayerChop.Settings;
 using System.Diagnostics;
 using LayerChop.Engine.Checkpoints;
 using LayerChop.Engine.Chopping;

@@ -20,8 +20,6 @@ namespace LayerChop.Grains.Sweeps;
 /// </summary>
 public static partial class SweepSpecValidator
 {
-    public static readonly IReadOnlyList<string> HealMethods = ["pretrain", "distill"];
-
     /// <summary>Checks a spec built in code or received by a grain (the reader runs the same checks).</summary>
     /// <exception cref="SweepSpecException">every problem found.</exception>
     public static void Validate(SweepSpec spec, bool checkFiles = true)
@@ -117,9 +115,9 @@ public static partial class SweepSpecValidator
         CheckList(problems, "grid.remove", grid.Remove, (field, k) => k < 0 ? $"{field}: cannot remove {k} layers; use 0 for the unchopped baseline" : null);
         CheckList(problems, "grid.strategy", grid.Strategy, CheckStrategy);
         CheckList(problems, "grid.heal_tokens", grid.HealTokens, (field, n) => n < 0 ? $"{field}: {n} healing tokens; use 0 for no healing" : null);
-        CheckList(problems, "grid.heal_method", grid.HealMethod, (field, method) => HealMethods.Contains(method) ? null
-            : $"{field}: heal_method '{method}' is not one of {string.Join(", ", HealMethods)}"
-              + (Suggestions.Closest(method, HealMethods) is { } close ? $"; did you mean {close}?" : ""));
+        CheckList(problems, "grid.heal_method", grid.HealMethod, (field, method) => HealMethods.Names.Contains(method) ? null
+            : $"{field}: heal_method '{method}' is not one of {string.Join(", ", HealMethods.Names)}"
+              + (Suggestions.Closest(method, HealMethods.Names) is { } close ? $"; did you mean {close}?" : ""));
         CheckList(problems, "grid.seed", grid.Seed, (_, _) => null);
 
         var train = spec.Train;

@@ -1,3 +1,4 @@
+using LayerChop.Settings;
 using LayerChop.Engine.Pipeline;
 using LayerChop.Interfaces;
 
@@ -17,7 +18,7 @@ public static class JobBuilder
         WorkDir = CandidateFolder(spec, config),
         Chop = config.Chop,
         HealTokens = config.HealTokens,
-        HealMethod = config.HealMethod == CandidateConfig.None ? "pretrain" : config.HealMethod,
+        HealMethod = config.HealMethod == CandidateConfig.None ? HealMethods.Default : HealMethods.Parse(config.HealMethod),
         Seed = config.Seed,
         Data = spec.Data,
         TextField = spec.TextField,

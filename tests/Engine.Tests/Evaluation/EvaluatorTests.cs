@@ -105,4 +105,17 @@ public class EvaluatorTests
         Assert.Contains("boolq.jsonl row 1: missing field \"label\"", e.Message);
         Assert.Empty(scorer.Seen);
     }
+
+    [Fact]
+    public void A_row_too_long_for_the_model_is_named_by_its_task_file_and_row_before_anything_is_scored()
+    {
+        var dir = TestModels.TempFolder();
+        File.WriteAllLines(Path.Combine(dir, "lambada_openai.jsonl"),
+            ["""{"text": "one two three"}""", $$"""{"text": "four {{string.Join(" ", Enumerable.Repeat("x", 3))}}{{new string('y', 40)}}"}"""]);
+        using var model = TestModels.Random(TestModels.Llama());
+        var e = Assert.Throws<LayerChopException>(() => Evaluator.Run(model, new ByteTokenizer(), "lambada_openai", dir,
+            new EvaluationOptions { Scorer = new ScorerOptions { MaxLength = 16 } }));
+        Assert.Contains("task lambada_openai, ", e.Message);
+        Assert.Matches(@"lambada_openai\.jsonl row 2: a continuation of \d+ tokens, more than the model's context of 16", e.Message);
+    }
 }

@@ -70,18 +70,18 @@ public class CalibrationSetTests
     }
 
     [Fact]
-    public void Bad_corpus_files_are_one_clear_line()
+    public void Bad_corpus_files_are_one_clear_line_in_the_words_of_the_one_corpus_reader()
     {
         var encoder = new ByteEncoder();
-        Assert.Contains(":2: malformed JSON", Assert.Throws<LayerChopException>(() =>
+        Assert.Contains(": line 2 is not valid JSON", Assert.Throws<LayerChopException>(() =>
             CalibrationSet.Load(Write("c.jsonl", "{\"text\":\"ok\"}\n{\"text\": \n"), encoder, 1, 10)).Message);
-        Assert.Contains(":1: expected a JSON object with a string \"text\" field", Assert.Throws<LayerChopException>(() =>
+        Assert.Contains(": line 1 has no string field \"text\"", Assert.Throws<LayerChopException>(() =>
             CalibrationSet.Load(Write("c.jsonl", "{\"content\":\"x\"}\n"), encoder, 1, 2)).Message);
-        Assert.Contains("expected a .txt or .jsonl file", Assert.Throws<LayerChopException>(() =>
+        Assert.Contains("has an unsupported extension", Assert.Throws<LayerChopException>(() =>
             CalibrationSet.Load(Write("c.csv", "a,b"), encoder, 1, 2)).Message);
-        Assert.Contains("no such file or folder", Assert.Throws<LayerChopException>(() =>
+        Assert.Contains("corpus file /nonexistent/corpus.txt does not exist", Assert.Throws<LayerChopException>(() =>
             CalibrationSet.Load("/nonexistent/corpus.txt", encoder, 1, 2)).Message);
-        Assert.Contains("no .txt or .jsonl files", Assert.Throws<LayerChopException>(() =>
+        Assert.Contains("holds no supported files", Assert.Throws<LayerChopException>(() =>
             CalibrationSet.Load(TestModels.TempFolder(), encoder, 1, 2)).Message);
         Assert.Contains("empty", Assert.Throws<LayerChopException>(() => CalibrationSet.FromSequences([])).Message);
     }

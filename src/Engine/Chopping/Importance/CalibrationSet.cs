@@ -1,3 +1,4 @@
+using LayerChop.Settings;
 using System.Text.Json;
 using LayerChop.Engine.Tokenization;
 
@@ -45,19 +46,19 @@ public sealed class CalibrationSet
     }
 
     /// <summary>
-    /// Reads <paramref name="path"/> (a .txt file is one document, a .jsonl file one document per line in its
-    /// "text" field; a folder means its .txt and .jsonl files, recursively, in ordinal path order) and returns its
+    /// Reads <paramref name="path"/> as the trainer reads a corpus (<see cref="Data.Documents"/>: .txt, .jsonl,
+    /// .jsonl.gz, .jsonl.zst files or folders of them, the text in <paramref name="textField"/>) and returns its
     /// first <paramref name="count"/> sequences of <paramref name="length"/> tokens. Reading stops as soon as
     /// enough tokens are in hand, so a large corpus costs only what is used.
     /// </summary>
-    public static CalibrationSet Load(string path, ITextEncoder tokenizer, int count = DefaultSequences, int length = DefaultLength)
+    public static CalibrationSet Load(string path, ITextEncoder tokenizer, int count = DefaultSequences, int length = DefaultLength, string textField = TextCorpus.DefaultField)
     {
         if (count < 1) throw new LayerChopException($"--calib-sequences {count}: at least one sequence is needed");
         if (length < 2) throw new LayerChopException($"--calib-seq-len {length}: at least 2 tokens are needed to predict one");
         long needed = (long)count * length;
         var tokens = new List<int>();
         bool first = true;
-        foreach (var document in Documents(path))
+        foreach (var document in Data.Documents.Read([path], textField))
         {
             if (string.IsNullOrWhiteSpace(document)) continue;
             // EOS marks document boundaries so no sequence reads as one text running into the next; a tokenizer
@@ -77,58 +78,5 @@ public sealed class CalibrationSet
         var sequences = new List<int[]>(count);
         for (int i = 0; i < count; i++) sequences.Add(tokens.GetRange(i * length, length).ToArray());
         return new CalibrationSet(sequences, length, path);
-    }
-
-    static IEnumerable<string> Documents(string path)
-    {
-        IEnumerable<string> files;
-        if (Directory.Exists(path))
-        {
-            var list = Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories)
-                .Where(f => IsCorpusFile(f)).Order(StringComparer.Ordinal).ToList();
-            if (list.Count == 0) throw new LayerChopException($"calibration corpus {path}: the folder has no .txt or .jsonl files");
-            files = list;
-        }
-        else if (File.Exists(path))
-        {
-            if (!IsCorpusFile(path)) throw new LayerChopException($"calibration corpus {path}: expected a .txt or .jsonl file (or a folder of them)");
-            files = [path];
-        }
-        else throw new LayerChopException($"calibration corpus {path}: no such file or folder");
-
-        foreach (var file in files)
-        {
-            if (file.EndsWith(".txt", StringComparison.OrdinalIgnoreCase))
-            {
-                yield return File.ReadAllText(file);
-                continue;
-            }
-            int lineNumber = 0;
-            foreach (var line in File.ReadLines(file))
-            {
-                lineNumber++;
-                if (string.IsNullOrWhiteSpace(line)) continue;
-                yield return JsonlText(file, lineNumber, line);
-            }
-        }
-    }
-
-    static bool IsCorpusFile(string file) =>
-        file.EndsWith(".txt", StringComparison.OrdinalIgnoreCase) || file.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase);
-
-    static string JsonlText(string file, int lineNumber, string line)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(line);
-            if (doc.RootElement.ValueKind == JsonValueKind.Object
-                && doc.RootElement.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String)
-                return text.GetString()!;
-        }
-        catch (JsonException e)
-        {
-            throw new LayerChopException($"{file}:{lineNumber}: malformed JSON ({e.Message.Split('.')[0]})");
-        }
-        throw new LayerChopException($"{file}:{lineNumber}: expected a JSON object with a string \"text\" field");
     }
 }

@@ -213,6 +213,7 @@ function renderPareto() {
   if (line.length > 1) el("polyline", { class: "front-line", points: line.map(p => p.join(",")).join(" ") }, svg);
 
   const points = el("g", {}, svg);
+  const labels = new Map();   // one label per place: candidates drawn at the same pixel share it
   for (const c of done) {
     const classes = ["point", onFront.has(c.id) ? "front" : ""].join(" ");
     if (state.selected.includes(c.id))   // a ring in the colour of its loss curve
@@ -222,10 +223,15 @@ function renderPareto() {
     el("title", {}, dot, describe(c));
     dot.addEventListener("click", () => toggle(c.id));
     if (onFront.has(c.id) || state.selected.includes(c.id)) {
-      const right = sx(xOf(c)) > 560;   // near the right edge: label to the left of the point
-      el("text", { class: "point-label", x: sx(xOf(c)) + (right ? -13 : 13), y: sy(num(c.average)) - 11,
-        "text-anchor": right ? "end" : "start" }, svg, c.id);
+      const place = `${Math.round(sx(xOf(c)))},${Math.round(sy(num(c.average)))}`;
+      if (!labels.has(place)) labels.set(place, { x: sx(xOf(c)), y: sy(num(c.average)), ids: [] });
+      labels.get(place).ids.push(c.id);
     }
+  }
+  for (const { x, y, ids } of labels.values()) {
+    const right = x > 560;   // near the right edge: label to the left of the point
+    el("text", { class: "point-label", x: x + (right ? -13 : 13), y: y - 11, "text-anchor": right ? "end" : "start",
+      "data-ids": ids.join(",") }, svg, ids.join(", "));
   }
 }
 
