@@ -2,8 +2,8 @@ using System.Diagnostics;
 using System.Text.Json;
 using LayerChop.Engine.Checkpoints;
 using LayerChop.Engine.Evaluation;
-using LayerChop.Engine.Pipeline;
 using LayerChop.Engine.Training;
+using LayerChop.Worker;
 using TorchSharp;
 using static TorchSharp.torch;
 

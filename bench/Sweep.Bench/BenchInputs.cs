@@ -1,8 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using LayerChop.Engine.Data;
-using LayerChop.Grains.Sweeps;
-using LayerChop.Interfaces;
+using LayerChop.Specs;
 
 namespace LayerChop.SweepBench;
 

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using LayerChop.Interfaces;
+using LayerChop.Specs;
+using LayerChop.Worker;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orleans.Runtime;

@@ -20,7 +20,7 @@ public sealed class Checker(RunReport run, Observer observer, IReadOnlyDictionar
     static bool FailedByItself(Attempt a) => a.Outcome == "failed";
 
     /// <summary>A crashed worker writes no stop record; its silo saw the process die, and the history ends it then.</summary>
-    static bool DiedBySignal(Attempt a) => a.Reason?.Contains(LayerChop.Interfaces.WorkerProtocol.KilledBySignal, StringComparison.Ordinal) == true;
+    static bool DiedBySignal(Attempt a) => a.Reason?.Contains(LayerChop.Worker.WorkerProtocol.KilledBySignal, StringComparison.Ordinal) == true;
 
     /// <summary>A worker process as its own start and stop records have it (a killed one: until the harness killed its host).</summary>
     sealed record WorkerRun(string Candidate, int Attempt, string? Host, int? Slot, DateTime Start, DateTime? End, string EndSource);

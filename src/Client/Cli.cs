@@ -8,10 +8,10 @@ namespace LayerChop.Client;
 /// <summary>Conventions every command shares: one-line errors on stderr, exit codes, JSON output.</summary>
 public static class Cli
 {
-    public const int UserError = (int)Interfaces.WorkerExit.BadInput;
-    public const int InternalError = (int)Interfaces.WorkerExit.InternalError;
+    public const int UserError = (int)Worker.WorkerExit.BadInput;
+    public const int InternalError = (int)Worker.WorkerExit.InternalError;
     /// <summary>Stopped by Ctrl-C or SIGTERM (128 + SIGINT), as a worker that was asked to stop.</summary>
-    public const int Interrupted = (int)Interfaces.WorkerExit.Stopped;
+    public const int Interrupted = (int)Worker.WorkerExit.Stopped;
 
     /// <summary>Runs a command body; a problem with the user's input becomes one line on stderr and exit code 2.</summary>
     /// <param name="onError">also receives the one-line message (the worker puts it in its JSON events).</param>

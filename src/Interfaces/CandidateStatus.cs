@@ -1,3 +1,4 @@
+using LayerChop.Worker;
 namespace LayerChop.Interfaces;
 
 /// <summary>Where a candidate is in its life. Numeric values are persisted: append, never renumber.</summary>
@@ -50,6 +51,15 @@ public static class CandidateTransitions
     /// <summary>Completed, Failed or Cancelled: nothing runs and nothing will without a retry.</summary>
     public static bool IsFinished(CandidateStatus status) =>
         status is CandidateStatus.Completed or CandidateStatus.Failed or CandidateStatus.Cancelled;
+
+    /// <summary>The status that a worker's stage means: measuring is the end of evaluation.</summary>
+    public static CandidateStatus Of(WorkerStage stage) => stage switch
+    {
+        WorkerStage.Chopping => CandidateStatus.Chopping,
+        WorkerStage.Healing => CandidateStatus.Healing,
+        WorkerStage.Evaluating or WorkerStage.Measuring => CandidateStatus.Evaluating,
+        _ => throw new ArgumentOutOfRangeException(nameof(stage), stage, "not a worker stage"),
+    };
 
     /// <summary>Chopping, Healing or Evaluating: a worker holds a slot for it.</summary>
     public static bool IsRunning(CandidateStatus status) =>

@@ -1,3 +1,5 @@
+using LayerChop.Specs;
+using LayerChop.Worker;
 namespace LayerChop.Interfaces;
 
 /// <summary>One completed candidate as the Pareto fronts see it: size and latency (lower is better) against

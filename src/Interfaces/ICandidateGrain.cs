@@ -1,3 +1,5 @@
+using LayerChop.Specs;
+using LayerChop.Worker;
 namespace LayerChop.Interfaces;
 
 /// <summary>

@@ -1,3 +1,4 @@
+using LayerChop.Specs;
 namespace LayerChop.Interfaces;
 
 /// <summary>

@@ -6,13 +6,13 @@ using LayerChop.Silo.Storage;
 using LayerChop.Silo.Web;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Orleans.Dashboard;
-using Orleans.Configuration;
-using Orleans.Runtime;
-using Orleans.Runtime.Messaging;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+using Orleans.Dashboard;
+using Orleans.Runtime;
+using Orleans.Runtime.Messaging;
 
 namespace LayerChop.Silo;
 

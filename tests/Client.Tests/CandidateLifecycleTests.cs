@@ -1,9 +1,10 @@
 using System.Diagnostics;
-using LayerChop.Engine.Pipeline;
 using LayerChop.Grains.Sweeps;
 using LayerChop.Grains.Workers;
 using LayerChop.Interfaces;
 using LayerChop.Silo;
+using LayerChop.Specs;
+using LayerChop.Worker;
 using Orleans.TestingHost;
 using Xunit;
 

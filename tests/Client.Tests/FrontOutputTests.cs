@@ -4,6 +4,8 @@ using LayerChop.Client.Rendering;
 using LayerChop.Grains.Sweeps;
 using LayerChop.Interfaces;
 using LayerChop.Settings;
+using LayerChop.Specs;
+using LayerChop.Worker;
 using Xunit;
 
 namespace LayerChop.Client.Tests;

@@ -1,10 +1,10 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using LayerChop.Client.Commands;
-using LayerChop.Engine.Pipeline;
 using LayerChop.Grains.Sweeps;
 using LayerChop.Interfaces;
 using LayerChop.Settings;
+using LayerChop.Specs;
+using LayerChop.Worker;
 using Xunit;
 
 namespace LayerChop.Client.Tests;

@@ -1,6 +1,8 @@
 using LayerChop.Client.Reports;
 using LayerChop.Grains.Sweeps;
 using LayerChop.Interfaces;
+using LayerChop.Specs;
+using LayerChop.Worker;
 using Xunit;
 
 namespace LayerChop.Client.Tests;

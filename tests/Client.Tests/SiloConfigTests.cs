@@ -1,9 +1,9 @@
 using System.Text.Json.Nodes;
 using LayerChop.Client.Commands;
 using LayerChop.Engine;
-using LayerChop.Engine.Pipeline;
 using LayerChop.Grains.Workers;
 using LayerChop.Silo;
+using LayerChop.Worker;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;

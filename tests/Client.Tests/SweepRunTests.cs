@@ -155,7 +155,7 @@ public class SweepRunTests(TrainingInputs inputs) : IClassFixture<TrainingInputs
             var outcome = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "candidates", id, "result.json"))).RootElement;
             Assert.Equal([1, 3], outcome.GetProperty("removed").EnumerateArray().Select(e => e.GetInt32()));
             // The final model (healed, else chopped: retention keeps only that one) has the other two layers.
-            var final = LayerChop.Engine.Pipeline.CandidateArtifacts.FinalModel(Path.Combine(output, "candidates", id), "unused");
+            var final = LayerChop.Worker.CandidateArtifacts.FinalModel(Path.Combine(output, "candidates", id), "unused");
             var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(final, "config.json"))).RootElement;
             Assert.Equal(2, config.GetProperty("num_hidden_layers").GetInt32());
         }

@@ -1,7 +1,7 @@
-using LayerChop.Grains.Sweeps;
 using LayerChop.Grains.Workers;
 using LayerChop.Interfaces;
 using LayerChop.Silo;
+using LayerChop.Specs;
 using Orleans.TestingHost;
 using Xunit;
 

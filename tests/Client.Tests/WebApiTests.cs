@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Text.Json;
 using LayerChop.Grains.Sweeps;
 using LayerChop.Interfaces;
+using LayerChop.Worker;
 using Xunit;
 
 namespace LayerChop.Client.Tests;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using LayerChop.Interfaces;
+using LayerChop.Worker;
 using Xunit;
 
 namespace LayerChop.Client.Tests;

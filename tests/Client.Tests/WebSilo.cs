@@ -1,8 +1,8 @@
-using LayerChop.Grains.Sweeps;
 using LayerChop.Grains.Workers;
 using LayerChop.Interfaces;
 using LayerChop.Silo;
 using LayerChop.Silo.Web;
+using LayerChop.Specs;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orleans.Runtime;

@@ -5,6 +5,8 @@ using System.Text.Json.Serialization;
 using LayerChop.Grains.Tests.Renamed;
 using LayerChop.Interfaces;
 using LayerChop.Settings;
+using LayerChop.Specs;
+using LayerChop.Worker;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Serialization;
 using Orleans.Serialization.Configuration;
@@ -13,7 +15,8 @@ namespace LayerChop.Grains.Tests;
 
 public sealed class ContractSerializationTests
 {
-    static readonly Assembly Contracts = typeof(SweepSpec).Assembly;
+    /// <summary>The assemblies of the contracts: the spec, the worker's events and results, the grains' interfaces.</summary>
+    static readonly Assembly[] Contracts = [typeof(SweepSpec).Assembly, typeof(CandidateResult).Assembly, typeof(CandidateState).Assembly];
     static readonly Assembly Settings = typeof(TrainSettings).Assembly;
     static readonly Assembly ThisAssembly = typeof(ContractSerializationTests).Assembly;
 
@@ -133,7 +136,7 @@ public sealed class ContractSerializationTests
     };
 
     static IEnumerable<Type> ContractTypes() =>
-        Contracts.GetExportedTypes().Concat(Settings.GetExportedTypes()).Where(t => t.GetCustomAttribute<GenerateSerializerAttribute>() is not null && !t.IsAbstract);
+        Contracts.Append(Settings).SelectMany(a => a.GetExportedTypes()).Where(t => t.GetCustomAttribute<GenerateSerializerAttribute>() is not null && !t.IsAbstract);
 
     public static TheoryData<string> ContractNames() => new(ContractTypes().Select(t => t.Name));
 
@@ -148,7 +151,7 @@ public sealed class ContractSerializationTests
         var excluded = without.SelectMany(a => a.GetCustomAttributes<TypeManifestProviderAttribute>()).Select(a => a.ProviderType).ToHashSet();
         foreach (var descriptor in services.Where(d => d.ImplementationType is { } type && excluded.Contains(type)).ToList())
             services.Remove(descriptor);
-        foreach (var needed in new[] { Contracts, Settings }.Except(without))
+        foreach (var needed in Contracts.Append(Settings).Except(without))
         {
             var providers = needed.GetCustomAttributes<TypeManifestProviderAttribute>().Select(a => a.ProviderType).ToList();
             if (!services.Any(d => d.ImplementationType is { } type && providers.Contains(type)))
@@ -194,7 +197,7 @@ public sealed class ContractSerializationTests
     public void A_result_written_before_a_rename_reads_into_the_renamed_type()
     {
         var before = CreateSerializer(without: ThisAssembly);      // the process that wrote the state: CandidateResult
-        var after = CreateSerializer(Contracts, Settings);         // a later build: RenamedCandidateResult, same alias
+        var after = CreateSerializer([.. Contracts, Settings]);    // a later build: RenamedCandidateResult, same alias
         var bytes = before.SerializeToArray<object>(Result);
 
         var renamed = Assert.IsType<RenamedCandidateResult>(after.Deserialize<object>(bytes));
@@ -218,7 +221,7 @@ public sealed class ContractSerializationTests
     [Fact]
     public void Train_settings_stored_before_they_had_more_members_read_with_the_new_members_at_their_defaults()
     {
-        var before = CreateSerializer(Contracts, Settings);        // a build whose train section had 8 members
+        var before = CreateSerializer([.. Contracts, Settings]);   // a build whose train section had 8 members
         var after = CreateSerializer(without: ThisAssembly);
         var stored = new StoredTrainSpec { SeqLen = 64, BatchTokens = 512, Lr = 1e-3, OptimizerWarmupSteps = 5 };
 

@@ -1,8 +1,7 @@
 using System.Text.Json;
-using LayerChop.Engine.Pipeline;
-using LayerChop.Grains.Workers;
-using LayerChop.Interfaces;
 using LayerChop.Settings;
+using LayerChop.Specs;
+using LayerChop.Worker;
 
 namespace LayerChop.Grains.Tests;
 

@@ -2,8 +2,7 @@ using LayerChop.Engine.Checkpoints;
 using LayerChop.Engine.Evaluation;
 using LayerChop.Engine.Modeling;
 using LayerChop.Engine.Tokenization;
-using LayerChop.Grains.Sweeps;
-using LayerChop.Interfaces;
+using LayerChop.Specs;
 
 namespace LayerChop.Grains.Tests;
 

@@ -1,5 +1,4 @@
-using LayerChop.Grains.Sweeps;
-using LayerChop.Interfaces;
+using LayerChop.Specs;
 
 namespace LayerChop.Grains.Tests;
 

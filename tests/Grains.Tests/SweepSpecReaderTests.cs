@@ -1,6 +1,5 @@
-using LayerChop.Grains.Sweeps;
-using LayerChop.Interfaces;
 using LayerChop.Settings;
+using LayerChop.Specs;
 
 namespace LayerChop.Grains.Tests;
 

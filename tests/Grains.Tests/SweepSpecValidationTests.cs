@@ -1,8 +1,7 @@
-using LayerChop.Engine.Modeling;
 using LayerChop.Engine;
-using LayerChop.Grains.Sweeps;
-using LayerChop.Interfaces;
+using LayerChop.Engine.Modeling;
 using LayerChop.Settings;
+using LayerChop.Specs;
 
 namespace LayerChop.Grains.Tests;
 

@@ -1,4 +1,5 @@
 using LayerChop.Interfaces;
+using LayerChop.Worker;
 using Xunit;
 
 namespace LayerChop.Grains.Tests;
@@ -61,8 +62,8 @@ public sealed class WorkerProtocolTests
     [Fact]
     public void Stages_map_onto_statuses_and_exit_codes_have_names()
     {
-        Assert.Equal(CandidateStatus.Evaluating, WorkerProtocol.StatusOf(WorkerStage.Measuring));
-        Assert.Equal(CandidateStatus.Healing, WorkerProtocol.StatusOf(WorkerStage.Healing));
+        Assert.Equal(CandidateStatus.Evaluating, CandidateTransitions.Of(WorkerStage.Measuring));
+        Assert.Equal(CandidateStatus.Healing, CandidateTransitions.Of(WorkerStage.Healing));
         Assert.Equal(WorkerExit.Fenced, WorkerProtocol.ExitOf(75));
         Assert.Null(WorkerProtocol.ExitOf(139));
         Assert.StartsWith("killed by signal 9", WorkerProtocol.DescribeExit(137));

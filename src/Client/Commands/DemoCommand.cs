@@ -204,7 +204,7 @@ public static class DemoCommand
             if (code == 0) return trained;
             if (code is Cli.UserError or Cli.InternalError) throw new ExitCodeException(code);                      // the child said why in one line
             if (code == 130) throw new LayerChopException("base-model training was interrupted; run the demo again to resume it from its last checkpoint");
-            string how = code > 128 ? Interfaces.WorkerProtocol.DescribeExit(code) : $"exit code {code}";
+            string how = code > 128 ? Worker.WorkerProtocol.DescribeExit(code) : $"exit code {code}";
             var newest = TrainCheckpoint.Newest(trained);
             if (attempt == BaseTrainingAttempts)
                 throw new LayerChopException($"base-model training failed {attempt} times (last: {how}); its checkpoints are in {trained}; run the demo again to resume");

@@ -1,9 +1,8 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using LayerChop.Client.Rendering;
-using LayerChop.Interfaces;
 using LayerChop.Engine;
-using LayerChop.Grains.Workers;
+using LayerChop.Interfaces;
 using LayerChop.Silo;
 using Microsoft.Extensions.Hosting;
 

@@ -1,4 +1,3 @@
-using LayerChop.Client.Commands;
 using LayerChop.Interfaces;
 
 namespace LayerChop.Client.Rendering;
@@ -19,8 +18,8 @@ public static class FrontTable
             if (points.Count == 0) continue;
             var table = new TextTable("candidate", "params", "ms/token", "average ± SE").RightAligned("params", "ms/token", "average ± SE");
             foreach (var p in points)
-                table.AddRow(p.CandidateId, Cli.Count(p.Params), SweepCommands.Number(p.LatencyMsPerToken, "0.00"),
-                    $"{SweepCommands.Number(p.Average, "0.0000")} ± {SweepCommands.Number(p.AverageStderr, "0.0000")}");
+                table.AddRow(p.CandidateId, Cli.Count(p.Params), Numbers.Format(p.LatencyMsPerToken, "0.00"),
+                    $"{Numbers.Format(p.Average, "0.0000")} ± {Numbers.Format(p.AverageStderr, "0.0000")}");
             table.Write(console, indent: 2);
         }
     }

@@ -1,6 +1,5 @@
-using LayerChop.Client.Commands;
-using LayerChop.Interfaces;
 using LayerChop.Grains.Sweeps;
+using LayerChop.Interfaces;
 using Spectre.Console;
 
 namespace LayerChop.Client.Rendering;
@@ -39,7 +38,7 @@ public sealed class ProgressTable(bool? live = null, TextWriter? output = null)
         if (c.Status == CandidateStatus.Healing && c.Progress is { TotalSteps: > 0 } p)
             return $"{Bar.Of(p.Step, p.TotalSteps, 20)} {p.Step}/{p.TotalSteps} loss {p.Loss:0.000} {p.TokensPerS:N0} tok/s";
         if (c.Status == CandidateStatus.Completed && c.Result is { } r)
-            return $"avg {SweepCommands.Number(r.Average, "0.0000")} ± {SweepCommands.Number(r.AverageStderr, "0.0000")}  ppl {SweepCommands.Number(r.Perplexity, "0.0")}  {Cli.Count(r.Params)} params  {r.LatencyMsPerToken:0.00} ms/token";
+            return $"avg {Numbers.Format(r.Average, "0.0000")} ± {Numbers.Format(r.AverageStderr, "0.0000")}  ppl {Numbers.Format(r.Perplexity, "0.0")}  {Cli.Count(r.Params)} params  {r.LatencyMsPerToken:0.00} ms/token";
         if (c.Status is CandidateStatus.Failed or CandidateStatus.Cancelled) return c.Error ?? "";
         if (c.Status == CandidateStatus.Pending && c.Running is not null) return "starting";
         return "";

@@ -1,6 +1,7 @@
 using System.Globalization;
 using LayerChop.Grains.Sweeps;
 using LayerChop.Interfaces;
+using LayerChop.Worker;
 using ScottPlot;
 
 namespace LayerChop.Client.Reports;

@@ -1,9 +1,11 @@
-using LayerChop.Settings;
 using System.Globalization;
 using System.Text;
 using CsvHelper;
 using LayerChop.Grains.Sweeps;
 using LayerChop.Interfaces;
+using LayerChop.Settings;
+using LayerChop.Specs;
+using LayerChop.Worker;
 
 namespace LayerChop.Client.Reports;
 

@@ -1,7 +1,7 @@
-using LayerChop.Settings;
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
+using LayerChop.Settings;
 using ZstdSharp;
 
 namespace LayerChop.Engine.Data;

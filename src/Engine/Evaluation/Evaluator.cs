@@ -1,6 +1,6 @@
-using LayerChop.Settings;
 using LayerChop.Engine.Modeling;
 using LayerChop.Engine.Tokenization;
+using LayerChop.Settings;
 
 namespace LayerChop.Engine.Evaluation;
 

@@ -1,5 +1,5 @@
-using LayerChop.Settings;
 using LayerChop.Engine.Data;
+using LayerChop.Settings;
 
 namespace LayerChop.Engine.Evaluation;
 

@@ -1,10 +1,10 @@
-using LayerChop.Settings;
 using System.Diagnostics;
 using LayerChop.Engine.Checkpoints;
 using LayerChop.Engine.Chopping;
 using LayerChop.Engine.Data;
 using LayerChop.Engine.Modeling;
 using LayerChop.Engine.Tokenization;
+using LayerChop.Settings;
 using TorchSharp;
 using static LayerChop.Engine.Scalars;
 using static TorchSharp.torch;

@@ -1,4 +1,6 @@
 using LayerChop.Interfaces;
+using LayerChop.Specs;
+using LayerChop.Worker;
 using Microsoft.Extensions.Logging;
 
 namespace LayerChop.Grains.Sweeps;
@@ -53,7 +55,7 @@ public sealed class CandidateGrain(
                 await Save(Started(s, started));
                 return ReportVerdict.Accepted;
             case StageEvent stage:
-                var to = WorkerProtocol.StatusOf(stage.Stage);
+                var to = CandidateTransitions.Of(stage.Stage);
                 if (to == s.Status) return ReportVerdict.Accepted;
                 if (Moved(s, to) is not { } moved) return ReportVerdict.Accepted;   // refused and logged
                 await SaveAndTell(moved);
@@ -80,8 +82,12 @@ public sealed class CandidateGrain(
             case CheckpointEvent:
                 await Save(state.State);   // progress and loss curve survive a crash from here
                 return ReportVerdict.Accepted;
+            case MessageEvent:
+                return ReportVerdict.Accepted;   // for the worker's log: nothing of the state changes
+            case ResultEvent or FailureEvent or StoppedEvent or FencedEvent:
+                return ReportVerdict.Accepted;   // how the attempt ends: End carries it, with the worker's exit
             default:
-                return ReportVerdict.Accepted;   // messages, and the result and failure that End carries
+                throw new ArgumentException($"{e.GetType().Name} is not an event of the worker protocol", nameof(e));
         }
     }
 

@@ -1,5 +1,6 @@
 using LayerChop.Engine;
 using LayerChop.Interfaces;
+using LayerChop.Specs;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.Runtime;

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using LayerChop.Interfaces;
 using LayerChop.Settings;
+using LayerChop.Specs;
+using LayerChop.Worker;
 
 namespace LayerChop.Grains.Sweeps;
 
@@ -96,7 +98,7 @@ public static class SweepJson
     public static Dictionary<string, object?> Detail(SweepSpec spec, CandidateState c, bool onFront)
     {
         var json = Candidate(c.Summarize(), onFront);
-        json["folder"] = Workers.JobBuilder.CandidateFolder(spec, c.Config);
+        json["folder"] = JobBuilder.CandidateFolder(spec, c.Config);
         json["max_attempts"] = c.MaxAttempts;
         json["history"] = c.Attempts.Select(a => new Dictionary<string, object?>
         {

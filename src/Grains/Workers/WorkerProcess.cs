@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
-using LayerChop.Interfaces;
-using LayerChop.Engine.Pipeline;
+using LayerChop.Worker;
 
 namespace LayerChop.Grains.Workers;
 

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using LayerChop.Interfaces;
+using LayerChop.Worker;
 using Microsoft.Extensions.Logging;
 using Orleans.Runtime;
 

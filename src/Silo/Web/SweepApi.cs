@@ -3,6 +3,7 @@ using LayerChop.Engine;
 using LayerChop.Grains.Sweeps;
 using LayerChop.Interfaces;
 using LayerChop.Settings;
+using LayerChop.Specs;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -72,7 +73,7 @@ public static class SweepApi
         {
             var spec = await grains.GetGrain<ISweepGrain>(name).GetSpec();
             if (spec is null) return NoSuchSweep(name);
-            var config = SweepGrid.Expand(spec).FirstOrDefault(c => c.Id == id);
+            var config = SweepGrid.Find(spec, id);
             if (config is null) return Error(404, $"sweep '{name}' has no candidate '{id}'");
             var state = await grains.GetGrain<ICandidateGrain>(SweepKeys.Candidate(name, id)).GetState()
                 ?? new CandidateState { Sweep = name, Config = config, Status = CandidateStatus.Pending };

@@ -1,4 +1,4 @@
-using LayerChop.Engine.Pipeline;
+using LayerChop.Worker;
 
 namespace LayerChop.Engine.Tests.Pipeline;
 

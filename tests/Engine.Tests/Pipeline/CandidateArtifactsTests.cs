@@ -1,11 +1,11 @@
-using LayerChop.Settings;
 using System.Text.Json;
 using LayerChop.Engine.Checkpoints;
 using LayerChop.Engine.Chopping;
-using LayerChop.Engine.Pipeline;
 using LayerChop.Engine.Tests.Training;
 using LayerChop.Engine.Tokenization;
 using LayerChop.Engine.Training;
+using LayerChop.Settings;
+using LayerChop.Worker;
 using static TorchSharp.torch;
 
 namespace LayerChop.Engine.Tests.Pipeline;

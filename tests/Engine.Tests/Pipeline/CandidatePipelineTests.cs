@@ -1,7 +1,7 @@
-using LayerChop.Engine.Pipeline;
 using LayerChop.Engine.Tests.Training;
 using LayerChop.Engine.Training;
 using LayerChop.Settings;
+using LayerChop.Worker;
 
 namespace LayerChop.Engine.Tests.Pipeline;
 
@@ -27,8 +27,8 @@ public class CandidatePipelineTests
 
     sealed class StopAtStep(long step, CancellationTokenSource stop) : ICandidateObserver
     {
-        public List<string> Stages { get; } = [];
-        public void OnStage(string stage) => Stages.Add(stage);
+        public List<WorkerStage> Stages { get; } = [];
+        public void OnStage(WorkerStage stage) => Stages.Add(stage);
         public int Steps { get; private set; }
         public void OnStep(StepReport report) { Steps++; if (report.Step == step) stop.Cancel(); }
     }
@@ -47,7 +47,7 @@ public class CandidatePipelineTests
         using var stop = new CancellationTokenSource();
         var observer = new StopAtStep(3, stop);
         Assert.Null(CandidatePipeline.Run(job, observer, stop.Token));
-        Assert.Equal(["chopping", "healing"], observer.Stages);
+        Assert.Equal([WorkerStage.Chopping, WorkerStage.Healing], observer.Stages);
         var resumed = CandidatePipeline.Run(job, new StopAtStep(-1, new()))!;
 
         // Everything is equal, latency included: both runs read the one figure of their shape from the sweep's book.
@@ -67,7 +67,7 @@ public class CandidatePipelineTests
         var baseModel = TrainingSetup.NewModel(layers: 4, seed: 13);
         var observer = new StopAtStep(-1, new());
         var outcome = CandidatePipeline.Run(Job(baseModel, corpus, TaskDir(corpus), 0, 0), observer)!;
-        Assert.Equal(["evaluating", "measuring"], observer.Stages);
+        Assert.Equal([WorkerStage.Evaluating, WorkerStage.Measuring], observer.Stages);
         Assert.Empty(outcome.Removed);
         Assert.Equal(0, outcome.HealSteps);
         Assert.NotNull(outcome.Perplexity);

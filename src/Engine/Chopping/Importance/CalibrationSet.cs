@@ -1,6 +1,6 @@
-using LayerChop.Settings;
 using System.Text.Json;
 using LayerChop.Engine.Tokenization;
+using LayerChop.Settings;
 
 namespace LayerChop.Engine.Chopping.Importance;
 

@@ -1,0 +1,43 @@
+using System.CommandLine;
+using LayerChop.Client.Rendering;
+using LayerChop.Engine;
+using LayerChop.Grains.Sweeps;
+using LayerChop.Interfaces;
+using LayerChop.Silo.Storage;
+using LayerChop.Worker;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace LayerChop.Client.Commands;
+
+// `sweep export`: a completed candidate's final model with its lineage.
+public static partial class SweepCommands
+{
+    static Command Export()
+    {
+        var name = new Argument<string>("NAME") { Description = "Sweep name" };
+        var candidate = new Argument<string>("CANDIDATE") { Description = "Candidate id" };
+        var output = new Option<string>("--out") { Description = "New folder for the exported model", Required = true };
+        var store = new SweepStore();
+        var json = Cli.JsonOption();
+        var command = new Command("export", "Write a completed candidate's final model as a Hugging Face folder, with lineage.json (base model, removed layers, healing, scores)") { name, candidate, output, json };
+        store.AddTo(command);
+        command.SetAction(p => Cli.Run(() => store.With(p, async grains =>
+        {
+            var (spec, state) = await FindCandidate(grains, store, p.GetValue(name)!, p.GetValue(candidate)!);
+            if (state.Status != CandidateStatus.Completed)
+                throw new LayerChopException($"candidate {state.Id} is {SweepJson.Word(state.Status)}, not completed: only a completed candidate has a final model to export");
+            var workDir = JobBuilder.CandidateFolder(spec, state.Config);
+            if (CandidateInputs.Read(workDir) is { } inputs && inputs.Sweep != spec.Name)
+                throw new LayerChopException($"{workDir} holds sweep '{inputs.Sweep}''s candidate, not sweep '{spec.Name}''s: nothing of it is exported");
+            var outDir = UserFolder.RequireNewOrEmpty(p.GetValue(output), "--out");
+            var c = state.Config;
+            CandidateArtifacts.Export(workDir, spec.BaseModel, outDir, new Lineage(spec.Name, c.Id, c.Strategy, c.HealTokens, c.HealMethod, c.Seed, spec.Data, spec.TextField, spec.Train));
+            var exported = CandidateArtifacts.FinalModel(workDir, spec.BaseModel);
+            if (p.GetValue(json)) Cli.WriteJson(SweepJson.Exported(state.Id, outDir, exported));
+            else Console.WriteLine($"exported {state.Id} to {outDir} (model from {exported}; lineage in lineage.json)");
+            return 0;
+        })));
+        return command;
+    }
+}
