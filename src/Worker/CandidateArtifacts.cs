@@ -5,6 +5,7 @@ using LayerChop.Engine.Checkpoints;
 using LayerChop.Engine.Chopping;
 using LayerChop.Engine.Training;
 using LayerChop.Settings;
+using LayerChop.Specs;
 
 namespace LayerChop.Worker;
 
@@ -17,7 +18,7 @@ public sealed record Lineage(string Sweep, string Candidate, string Strategy, lo
     IReadOnlyList<string> Data, string TextField, TrainSettings Train)
 {
     public static Lineage Of(string sweep, CandidateJob job) =>
-        new(sweep, job.Id, job.Chop?.Strategy ?? "none", job.HealTokens, job.HealTokens > 0 ? HealMethods.Name(job.HealMethod) : "none", job.Seed, job.Data, job.TextField, job.Train);
+        new(sweep, job.Id, job.Chop?.Strategy ?? CandidateConfig.None, job.HealTokens, job.HealTokens > 0 ? HealMethods.Name(job.HealMethod) : CandidateConfig.None, job.Seed, job.Data, job.TextField, job.Train);
 }
 
 /// <summary>What a prune deleted.</summary>

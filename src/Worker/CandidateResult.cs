@@ -1,4 +1,3 @@
-using LayerChop.Settings;
 
 namespace LayerChop.Worker;
 

@@ -1,13 +1,5 @@
-using System.CommandLine;
-using System.Text.Json;
-using LayerChop.Client.Rendering;
-using LayerChop.Engine;
 using LayerChop.Grains.Sweeps;
 using LayerChop.Interfaces;
-using LayerChop.Silo.Storage;
-using LayerChop.Worker;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 
 namespace LayerChop.Client.Commands;
 

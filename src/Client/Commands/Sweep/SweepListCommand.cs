@@ -2,10 +2,6 @@ using System.CommandLine;
 using LayerChop.Client.Rendering;
 using LayerChop.Grains.Sweeps;
 using LayerChop.Interfaces;
-using LayerChop.Silo.Storage;
-using LayerChop.Worker;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 
 namespace LayerChop.Client.Commands;
 

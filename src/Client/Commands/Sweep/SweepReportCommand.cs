@@ -1,11 +1,7 @@
 using System.CommandLine;
-using LayerChop.Client.Rendering;
 using LayerChop.Engine;
 using LayerChop.Grains.Sweeps;
 using LayerChop.Interfaces;
-using LayerChop.Silo.Storage;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 
 namespace LayerChop.Client.Commands;
 

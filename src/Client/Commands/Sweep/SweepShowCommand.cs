@@ -3,11 +3,8 @@ using LayerChop.Client.Rendering;
 using LayerChop.Engine;
 using LayerChop.Grains.Sweeps;
 using LayerChop.Interfaces;
-using LayerChop.Silo.Storage;
 using LayerChop.Specs;
 using LayerChop.Worker;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 
 namespace LayerChop.Client.Commands;
 

@@ -1,7 +1,5 @@
 using System.CommandLine;
-using LayerChop.Client.Rendering;
 using LayerChop.Engine;
-using LayerChop.Grains.Sweeps;
 using LayerChop.Grains.Workers;
 using LayerChop.Interfaces;
 using LayerChop.Silo;

@@ -1,9 +1,4 @@
 using System.CommandLine;
-using LayerChop.Client.Rendering;
-using LayerChop.Engine;
-using LayerChop.Grains.Sweeps;
-using LayerChop.Grains.Workers;
-using LayerChop.Interfaces;
 using LayerChop.Silo;
 using LayerChop.Silo.Storage;
 using LayerChop.Worker;
