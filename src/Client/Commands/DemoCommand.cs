@@ -203,7 +203,7 @@ public static class DemoCommand
             int code = RunChild(resume ? [.. args, "--resume"] : args);
             if (code == 0) return trained;
             if (code is Cli.UserError or Cli.InternalError) throw new ExitCodeException(code);                      // the child said why in one line
-            if (code == 130) throw new LayerChopException("base-model training was interrupted; run the demo again to resume it from its last checkpoint");
+            if (code == Cli.Interrupted) throw new LayerChopException("base-model training was interrupted; run the demo again to resume it from its last checkpoint");
             string how = code > 128 ? Worker.WorkerProtocol.DescribeExit(code) : $"exit code {code}";
             var newest = TrainCheckpoint.Newest(trained);
             if (attempt == BaseTrainingAttempts)
