@@ -39,11 +39,7 @@ public static class UserFolder
     /// <param name="option">how the command names it, for the message ("--out").</param>
     public static string RequireNewOrEmpty(string? path, string option)
     {
-        if (string.IsNullOrWhiteSpace(path)) throw new LayerChopException($"{option} is empty: give the path of a new folder");
-        var full = Path.GetFullPath(path);
-        if (File.Exists(full)) throw new LayerChopException($"{option} {path} is a file; give the path of a new folder");
-        if (Directory.Exists(full) && Directory.EnumerateFileSystemEntries(full).Any())
-            throw new LayerChopException($"{option} {path} already exists and is not empty; choose another {option} or delete it");
+        var full = RefuseTaken(path, option);
         try
         {
             Directory.CreateDirectory(full);
@@ -55,6 +51,20 @@ public static class UserFolder
         {
             throw new LayerChopException($"{option} {path}: cannot create a folder there{Why(e)}");
         }
+        return full;
+    }
+
+    /// <summary>
+    /// Refuses, in one line, a place a command would fill that is no new or empty folder: an empty path, a file, a
+    /// folder that holds anything. Creates nothing. Returns the full path.
+    /// </summary>
+    public static string RefuseTaken(string? path, string option)
+    {
+        if (string.IsNullOrWhiteSpace(path)) throw new LayerChopException($"{option} is empty: give the path of a new folder");
+        var full = Path.GetFullPath(path);
+        if (File.Exists(full)) throw new LayerChopException($"{option} {path} is a file; give the path of a new folder");
+        if (Directory.Exists(full) && Directory.EnumerateFileSystemEntries(full).Any())
+            throw new LayerChopException($"{path} already exists and is not empty; choose another {option} or delete it");
         return full;
     }
 

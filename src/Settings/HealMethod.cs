@@ -18,7 +18,7 @@ public static class HealMethods
 
     public static IReadOnlyList<string> Names { get; } = Enum.GetValues<HealMethod>().Select(Name).ToArray();
 
-    public static string Name(HealMethod method) => method.ToString().ToLowerInvariant();
+    public static string Name(HealMethod method) => Words.Of(method);
 
     public static bool TryParse(string name, out HealMethod method)
     {
@@ -34,4 +34,10 @@ public static class HealMethods
 
     /// <summary>Whether a candidate's heal method text names <paramref name="method"/>.</summary>
     public static bool Is(string name, HealMethod method) => name == Name(method);
+}
+
+/// <summary>How every output writes an enum value (a status, an outcome, a stage, a heal method): "completed", "pretrain".</summary>
+public static class Words
+{
+    public static string Of(Enum value) => value.ToString().ToLowerInvariant();
 }

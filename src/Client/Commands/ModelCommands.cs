@@ -49,10 +49,7 @@ public static class ModelCommands
         command.SetAction(p => Cli.Run(() =>
         {
             string outDir = p.GetValue(output)!;
-            if (File.Exists(outDir))
-                throw new LayerChopException($"--out {outDir} is a file; choose another --out");
-            if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
-                throw new LayerChopException($"{outDir} already exists and is not empty; choose another --out or delete it");
+            UserFolder.RefuseTaken(outDir, "--out");
             int v = p.GetValue(vocab), h = p.GetValue(hidden), a = p.GetValue(heads);
             if (v < 258) throw new LayerChopException($"--vocab {v} is too small: the byte-level tokenizer needs 256 byte tokens plus BOS and EOS (258)");
             if (a <= 0 || h % a != 0) throw new LayerChopException($"--hidden {h} must be a positive multiple of --heads {a}");

@@ -1,5 +1,5 @@
-using LayerChop.Grains.Sweeps;
 using LayerChop.Interfaces;
+using LayerChop.Settings;
 using Spectre.Console;
 
 namespace LayerChop.Client.Rendering;
@@ -18,7 +18,7 @@ public sealed class ProgressTable(bool? live = null, TextWriter? output = null)
     public void Draw(IReadOnlyList<CandidateSummary> candidates, SweepStatus status, bool force = false)
     {
         var table = new TextTable("candidate", "status", "attempts", "progress").RightAligned("attempts");
-        foreach (var c in candidates) table.AddRow(c.Id, SweepJson.Word(c.Status), c.Attempts, Detail(c));
+        foreach (var c in candidates) table.AddRow(c.Id, Words.Of(c.Status), c.Attempts, Detail(c));
         string summary = $"{status.Count(CandidateStatus.Completed)}/{status.Total} completed, {status.Running} running, {status.Count(CandidateStatus.Failed)} failed" +
                          (status.Count(CandidateStatus.Cancelled) > 0 ? $", {status.Count(CandidateStatus.Cancelled)} cancelled" : "");
         bool important = force || status.IsFinished || summary != lastSummary;

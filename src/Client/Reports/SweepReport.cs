@@ -50,7 +50,7 @@ public static class SweepReport
                 var r = c.Result;
                 csv.WriteRecord([
                     c.Id, c.Config.Remove.ToString(Inv), c.Config.Strategy, c.Config.HealTokens.ToString(Inv), c.Config.HealMethod,
-                    c.Config.Seed.ToString(Inv), SweepJson.Word(c.Status), c.Attempts.ToString(Inv), c.Error ?? "",
+                    c.Config.Seed.ToString(Inv), Words.Of(c.Status), c.Attempts.ToString(Inv), c.Error ?? "",
                     r?.Params.ToString(Inv) ?? "", r?.NonEmbeddingParams.ToString(Inv) ?? "", Num(r?.LatencyMsPerToken), Num(r?.Latency?.P10MsPerToken),
                     Num(r?.Latency?.P90MsPerToken), Num(r?.Average), Num(r?.AverageStderr), Num(r?.Perplexity),
                     byParams.Contains(c.Id) ? "1" : "0", byLatency.Contains(c.Id) ? "1" : "0",
@@ -109,7 +109,7 @@ public static class SweepReport
         {
             var r = c.Result;
             string latency = r is null ? "" : $"{Fmt(r.LatencyMsPerToken, "0.00")}{(r.Latency is { } l ? $" ({l.P10MsPerToken.ToString("0.00", Inv)}-{l.P90MsPerToken.ToString("0.00", Inv)})" : "")}";
-            sb.AppendLine($"| {number} | `{c.Id}` | {SweepJson.Word(c.Status)}{(c.Error is null ? "" : $": {c.Error}")} | {r?.Params.ToString("N0", Inv) ?? ""} | {latency} | {(r is null ? "" : Score(r))} | {(r is null || r.ScoreCounts.Count == 0 ? "" : r.ScoreCounts.Values.Sum().ToString(Inv))} | {Fmt(r?.Perplexity, "0.00")} | {(onFront.Contains(c.Id) ? "yes" : "")} |");
+            sb.AppendLine($"| {number} | `{c.Id}` | {Words.Of(c.Status)}{(c.Error is null ? "" : $": {c.Error}")} | {r?.Params.ToString("N0", Inv) ?? ""} | {latency} | {(r is null ? "" : Score(r))} | {(r is null || r.ScoreCounts.Count == 0 ? "" : r.ScoreCounts.Values.Sum().ToString(Inv))} | {Fmt(r?.Perplexity, "0.00")} | {(onFront.Contains(c.Id) ? "yes" : "")} |");
         }
         sb.AppendLine();
         sb.AppendLine("## What the numbers show");

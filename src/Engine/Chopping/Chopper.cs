@@ -67,8 +67,7 @@ public static partial class Chopper
     {
         if (Path.GetFullPath(source).TrimEnd('/') == Path.GetFullPath(destination).TrimEnd('/'))
             throw new LayerChopException($"--out {destination} is the source folder; write the chopped model to a new folder");
-        if (Directory.Exists(destination) && Directory.EnumerateFileSystemEntries(destination).Any())
-            throw new LayerChopException($"{destination} already exists and is not empty; choose another --out or delete it");
+        UserFolder.RefuseTaken(destination, "--out");
     }
 
     public static ChopResult Chop(string source, ChopStrategy strategy, string destination) =>

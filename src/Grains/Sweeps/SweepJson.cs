@@ -18,9 +18,6 @@ public static class SweepJson
         ["average_stderr"] = p.AverageStderr,
     };
 
-    /// <summary>A status, outcome or other enum value as every output writes it: "completed", "pending".</summary>
-    public static string Word(Enum value) => value.ToString().ToLowerInvariant();
-
     /// <summary>The candidates on either front: what <c>on_front</c> means in every candidate object.</summary>
     public static IReadOnlySet<string> OnFront(SweepFront front) =>
         front.ByParams.Concat(front.ByLatency).Select(p => p.CandidateId).ToHashSet(StringComparer.Ordinal);
@@ -30,7 +27,7 @@ public static class SweepJson
     {
         ["name"] = s.Name, ["submitted_utc"] = s.SubmittedUtc, ["revision"] = s.Revision, ["epoch"] = s.Epoch, ["total"] = s.Total, ["running"] = s.Running,
         ["cancelled"] = s.Cancelled, ["finished"] = s.IsFinished,
-        ["counts"] = Enum.GetValues<CandidateStatus>().ToDictionary(v => Word(v), v => s.Count(v)),
+        ["counts"] = Enum.GetValues<CandidateStatus>().ToDictionary(v => Words.Of(v), v => s.Count(v)),
     };
 
     /// <summary>A sweep's counts and its candidates, each marked whether it is on a front.</summary>
@@ -70,12 +67,12 @@ public static class SweepJson
             ["remove"] = c.Config.Remove, ["strategy"] = c.Config.Strategy, ["heal_tokens"] = c.Config.HealTokens,
             ["heal_method"] = c.Config.HealMethod, ["seed"] = c.Config.Seed,
         },
-        ["status"] = Word(c.Status),
+        ["status"] = Words.Of(c.Status),
         ["attempts"] = c.Attempts,
         ["running_on"] = c.Running is { } r ? new Dictionary<string, object?> { ["silo"] = r.Silo, ["slot"] = r.Slot, ["attempt"] = c.RunningAttempt } : null,
         ["progress"] = c.Progress is { } p ? new Dictionary<string, object?>
         {
-            ["stage"] = Word(p.Stage), ["step"] = p.Step, ["total_steps"] = p.TotalSteps, ["loss"] = p.Loss, ["tokens_per_s"] = p.TokensPerS,
+            ["stage"] = Words.Of(p.Stage), ["step"] = p.Step, ["total_steps"] = p.TotalSteps, ["loss"] = p.Loss, ["tokens_per_s"] = p.TokensPerS,
         } : null,
         ["error"] = c.Error,
         ["params"] = c.Result?.Params,
@@ -102,14 +99,14 @@ public static class SweepJson
         json["max_attempts"] = c.MaxAttempts;
         json["history"] = c.Attempts.Select(a => new Dictionary<string, object?>
         {
-            ["number"] = a.Number, ["silo"] = a.Silo, ["slot"] = a.Slot, ["outcome"] = Word(a.Outcome),
+            ["number"] = a.Number, ["silo"] = a.Silo, ["slot"] = a.Slot, ["outcome"] = Words.Of(a.Outcome),
             ["reason"] = a.Reason, ["started_utc"] = a.StartedUtc, ["ended_utc"] = a.EndedUtc, ["pid"] = a.Pid, ["last_seen_utc"] = a.LastSeenUtc,
         }).ToArray();
         json["loss"] = new Dictionary<string, object?>
         {
             ["steps"] = c.Loss.Steps, ["losses"] = c.Loss.Losses, ["tokens_per_s"] = c.Loss.TokensPerS, ["stride"] = c.Loss.Stride,
         };
-        json["changes"] = c.Changes.Select(m => new Dictionary<string, object?> { ["status"] = Word(m.Status), ["utc"] = m.Utc }).ToArray();
+        json["changes"] = c.Changes.Select(m => new Dictionary<string, object?> { ["status"] = Words.Of(m.Status), ["utc"] = m.Utc }).ToArray();
         return json;
     }
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using LayerChop.Client.Rendering;
 using LayerChop.Grains.Sweeps;
 using LayerChop.Interfaces;
+using LayerChop.Settings;
 
 namespace LayerChop.Client.Commands;
 
@@ -21,7 +22,7 @@ public static partial class SweepCommands
                 if (await grains.GetGrain<ISweepGrain>(name).GetStatus(long.MaxValue) is { } status) rows.Add(status);
             if (p.GetValue(json)) { Cli.WriteJson(rows.Select(SweepJson.Overview).ToArray()); return 0; }
             if (rows.Count == 0) { Console.WriteLine($"no sweeps in {store.Where}"); return 0; }
-            var statuses = Enum.GetValues<CandidateStatus>().Select(v => SweepJson.Word(v)).ToArray();
+            var statuses = Enum.GetValues<CandidateStatus>().Select(v => Words.Of(v)).ToArray();
             var table = new TextTable(["sweep", "submitted (UTC)", "total", .. statuses, "running"]).RightAligned(["total", .. statuses, "running"]);
             foreach (var r in rows)
                 table.AddRow([r.Name, r.SubmittedUtc.ToString("yyyy-MM-dd HH:mm"), r.Total, .. Enum.GetValues<CandidateStatus>().Select(v => (object)r.Count(v)), r.Running]);

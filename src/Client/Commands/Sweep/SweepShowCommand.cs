@@ -3,6 +3,7 @@ using LayerChop.Client.Rendering;
 using LayerChop.Engine;
 using LayerChop.Grains.Sweeps;
 using LayerChop.Interfaces;
+using LayerChop.Settings;
 using LayerChop.Specs;
 using LayerChop.Worker;
 
@@ -43,14 +44,14 @@ public static partial class SweepCommands
 
     static void PrintCandidate(SweepSpec spec, CandidateState c)
     {
-        Console.WriteLine($"candidate {c.Id} of sweep {c.Sweep}: {SweepJson.Word(c.Status)}{(c.Error is null ? "" : $" ({c.Error})")}");
+        Console.WriteLine($"candidate {c.Id} of sweep {c.Sweep}: {Words.Of(c.Status)}{(c.Error is null ? "" : $" ({c.Error})")}");
         Console.WriteLine($"  remove {c.Config.Remove} ({c.Config.Strategy}), heal {CandidateConfig.FormatTokens(c.Config.HealTokens)} tokens ({c.Config.HealMethod}), seed {c.Config.Seed}");
         Console.WriteLine($"  folder {JobBuilder.CandidateFolder(spec, c.Config)}");
         Console.WriteLine($"  attempts ({c.Attempts.Count}; failures count from attempt {c.FailuresCountFrom + 1}, {c.MaxAttempts} allowed):");
         var attempts = new TextTable("attempt", "started (UTC)", "ended", "silo", "slot", "outcome").RightAligned("slot");
         foreach (var a in c.Attempts)
             attempts.AddRow($"#{a.Number}", a.StartedUtc.ToString("yyyy-MM-dd HH:mm:ss"), a.EndedUtc is { } e ? e.ToString("HH:mm:ss") : "running", a.Silo, a.Slot,
-                SweepJson.Word(a.Outcome) + (a.Reason is null ? "" : $" ({a.Reason})"));
+                Words.Of(a.Outcome) + (a.Reason is null ? "" : $" ({a.Reason})"));
         if (attempts.RowCount > 0) attempts.Write(indent: 4);
         if (c.Loss.Steps.Count > 0)
         {
