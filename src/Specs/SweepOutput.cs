@@ -16,19 +16,28 @@ public static class SweepOutput
     sealed record Record(string Sweep, DateTime CreatedUtc);
 
     /// <summary>The sweep recorded in <paramref name="output"/>; null when none is (a new folder, or one from before such records).</summary>
+    /// <exception cref="LayerChopException">the record is there but is not one.</exception>
     public static string? Owner(string output)
     {
         var path = Path.Combine(output, FileName);
         if (!File.Exists(path)) return null;
-        try { return JsonSerializer.Deserialize<Record>(File.ReadAllText(path), JsonFormat.Indented)?.Sweep; }
-        catch (JsonException) { return $"(unreadable: {path})"; }
+        try { return JsonSerializer.Deserialize<Record>(File.ReadAllText(path), JsonFormat.Indented)?.Sweep ?? throw new JsonException("no sweep named"); }
+        catch (JsonException e)
+        {
+            throw new LayerChopException($"output: {path} does not say which sweep the folder holds ({e.Message.Split('\n')[0]}); delete it if the folder is this sweep's");
+        }
     }
 
     /// <summary>The refusal of sweep <paramref name="sweep"/> writing into <paramref name="output"/>, or null when it may.</summary>
-    public static string? Refusal(string output, string sweep) =>
-        Owner(output) is { } owner && owner != sweep
+    public static string? Refusal(string output, string sweep)
+    {
+        string? owner;
+        try { owner = Owner(output); }
+        catch (LayerChopException e) { return e.Message; }
+        return owner is not null && owner != sweep
             ? $"output: {output} holds sweep '{owner}' ({FileName}); give sweep '{sweep}' an output folder of its own"
             : null;
+    }
 
     /// <summary>
     /// Creates the folder and records <paramref name="sweep"/> in it unless a record is there; returns the refusal

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using LayerChop.Engine;
 using LayerChop.Engine.Checkpoints;
+using LayerChop.Engine.Data;
 using LayerChop.Settings;
 
 namespace LayerChop.Worker;
@@ -28,7 +29,8 @@ public sealed record CandidateInputs
     public required string Candidate { get; init; }
     /// <summary>The base model's files that loading reads (config, weights, tokenizer): relative path -> identity.</summary>
     public required SortedDictionary<string, string> BaseModel { get; init; }
-    /// <summary>The healing corpus's files (and calibration text's): path -> identity.</summary>
+    /// <summary>The corpus files the candidate reads (all of the healing data when it heals, the calibration text
+    /// when a measured strategy chops it): path -> identity.</summary>
     public required SortedDictionary<string, string> Data { get; init; }
     /// <summary>What the chop and the healing were told: strategy, tokens, method, seed, text field, train settings, calibration.</summary>
     public required JsonObject Making { get; init; }
@@ -40,9 +42,13 @@ public sealed record CandidateInputs
     /// <summary>The record of <paramref name="job"/>'s inputs as they are on disk now.</summary>
     public static CandidateInputs Of(CandidateJob job)
     {
+        // The corpus counts where the candidate reads it: healing reads all of it, a measured chop its calibration text.
+        bool heals = job.HealTokens > 0, calibrates = job.Chop is CriterionChop;
+        var calibration = calibrates ? job.Calibration ?? job.Data.FirstOrDefault() : null;
+        var read = (heals ? job.Data : []).Append(calibration).OfType<string>().Distinct().ToList();
         var data = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        foreach (var path in job.Data.Append(job.Calibration).OfType<string>().Distinct())
-            foreach (var (name, identity) in Files(path)) data[name] = identity;
+        if (read.Count > 0)
+            foreach (var file in CorpusSources.Of(read)) data[file.Path] = Identity(file.Bytes, file.ModifiedUtc);
         var making = new JsonObject
         {
             ["chop"] = job.Chop is null ? null : JsonSerializer.SerializeToNode(job.Chop, Json),
@@ -50,11 +56,11 @@ public sealed record CandidateInputs
             ["heal_method"] = job.HealTokens > 0 ? HealMethods.Name(job.HealMethod) : null,
             ["seed"] = job.Seed,
             ["text_field"] = job.TextField,
-            ["train"] = job.HealTokens > 0 ? JsonSerializer.SerializeToNode(job.Train, Json) : null,
-            ["calibration"] = new JsonObject
+            ["train"] = heals ? JsonSerializer.SerializeToNode(job.Train, Json) : null,
+            ["calibration"] = calibrates ? new JsonObject
             {
-                ["path"] = job.Calibration, ["sequences"] = job.CalibrationSequences, ["length"] = job.CalibrationLength,
-            },
+                ["path"] = calibration, ["sequences"] = job.CalibrationSequences, ["length"] = job.CalibrationLength,
+            } : null,
         };
         var evalFiles = new JsonObject();
         foreach (var path in new[] { job.Eval.TaskDir, job.Eval.Perplexity }.Where(p => !string.IsNullOrEmpty(p)).Distinct())
@@ -144,8 +150,11 @@ public sealed record CandidateInputs
     static string Identity(string file)
     {
         var info = new FileInfo(file);
-        return string.Create(CultureInfo.InvariantCulture, $"{info.Length} bytes, written {info.LastWriteTimeUtc:O}");
+        return Identity(info.Length, info.LastWriteTimeUtc);
     }
+
+    static string Identity(long bytes, DateTime writtenUtc) =>
+        string.Create(CultureInfo.InvariantCulture, $"{bytes} bytes, written {writtenUtc:O}");
 }
 
 /// <summary>What a candidate's folder must do again before its work can be reused (see <see cref="CandidateInputs"/>).</summary>

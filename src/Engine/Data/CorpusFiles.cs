@@ -17,6 +17,14 @@ internal sealed record CorpusFile(string Path, CorpusFileKind Kind, long Bytes, 
     public bool IsPreTokenized => Kind is CorpusFileKind.Uint16Tokens or CorpusFileKind.Uint32Tokens or CorpusFileKind.Npy;
 }
 
+/// <summary>The files a corpus named by paths is read from (folders expanded as every reader expands them), each
+/// with the size and write time that decide whether anything made from it is current.</summary>
+public static class CorpusSources
+{
+    public static IReadOnlyList<(string Path, long Bytes, DateTime ModifiedUtc)> Of(IReadOnlyList<string> paths) =>
+        CorpusFiles.Expand(paths, uint32Bin: false).Select(f => (f.Path, f.Bytes, f.ModifiedUtc)).ToList();
+}
+
 internal static class CorpusFiles
 {
     public const string SupportedExtensions = ".jsonl, .jsonl.gz, .jsonl.zst, .txt, .bin, .u32.bin, .npy";

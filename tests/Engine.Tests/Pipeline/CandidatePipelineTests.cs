@@ -152,6 +152,28 @@ public class CandidatePipelineTests
         Assert.NotEqual(evaluated, File.ReadAllText(Path.Combine(job.WorkDir, "eval.json")));
     }
 
+    [Fact]
+    public void A_changed_healing_corpus_heals_again_and_a_candidate_that_reads_no_corpus_keeps_its_work()
+    {
+        var corpus = Path.Combine(TestModels.TempFolder(), "corpus.jsonl");
+        File.Copy(TrainingSetup.BrownJsonl(20), corpus);
+        var baseModel = TrainingSetup.NewModel(layers: 4, seed: 18);
+        var taskDir = TaskDir(corpus);
+        var healed = Job(baseModel, corpus, taskDir, 2, 2 * 128) with { Sweep = "s" };
+        var unhealed = Job(baseModel, corpus, taskDir, 2, 0) with { Sweep = "s" };
+        CandidatePipeline.Run(healed, new StopAtStep(-1, new()));
+        CandidatePipeline.Run(unhealed, new StopAtStep(-1, new()));
+
+        File.AppendAllLines(corpus, ["""{"text": "One more document for the healing corpus."}"""]);
+        var healedAgain = new MessageLog();
+        CandidatePipeline.Run(healed, healedAgain);
+        var unhealedAgain = new MessageLog();
+        CandidatePipeline.Run(unhealed, unhealedAgain);
+
+        Assert.Contains(healedAgain.Lines, m => m.Contains("healing corpus files changed: corpus.jsonl") && m.Contains("starting the candidate afresh"));
+        Assert.Empty(unhealedAgain.Lines);
+    }
+
     sealed class MessageLog : ICandidateObserver
     {
         public List<string> Lines { get; } = [];

@@ -2,6 +2,7 @@ using System.CommandLine;
 using LayerChop.Engine;
 using LayerChop.Grains.Sweeps;
 using LayerChop.Interfaces;
+using LayerChop.Settings;
 using LayerChop.Worker;
 
 namespace LayerChop.Client.Commands;
@@ -22,10 +23,13 @@ public static partial class SweepCommands
         {
             var (spec, state) = await FindCandidate(grains, store, p.GetValue(name)!, p.GetValue(candidate)!);
             if (state.Status != CandidateStatus.Completed)
-                throw new LayerChopException($"candidate {state.Id} is {SweepJson.Word(state.Status)}, not completed: only a completed candidate has a final model to export");
+                throw new LayerChopException($"candidate {state.Id} is {Words.Of(state.Status)}, not completed: only a completed candidate has a final model to export");
             var workDir = JobBuilder.CandidateFolder(spec, state.Config);
-            if (CandidateInputs.Read(workDir) is { } inputs && inputs.Sweep != spec.Name)
+            var inputs = CandidateInputs.Read(workDir);
+            if (inputs is not null && inputs.Sweep != spec.Name)
                 throw new LayerChopException($"{workDir} holds sweep '{inputs.Sweep}''s candidate, not sweep '{spec.Name}''s: nothing of it is exported");
+            if (inputs is null)
+                Console.Error.WriteLine($"note: {workDir} has no record of the inputs it was made from ({CandidateInputs.FileName}: folders made before such records); it is exported as sweep {spec.Name}'s");
             var outDir = UserFolder.RequireNewOrEmpty(p.GetValue(output), "--out");
             var c = state.Config;
             CandidateArtifacts.Export(workDir, spec.BaseModel, outDir, new Lineage(spec.Name, c.Id, c.Strategy, c.HealTokens, c.HealMethod, c.Seed, spec.Data, spec.TextField, spec.Train));
