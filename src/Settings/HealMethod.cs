@@ -8,6 +8,9 @@ public enum HealMethod
     Pretrain,
     /// <summary>Distillation from the unchopped model (the paper's baseline).</summary>
     Distill,
+    /// <summary>Continued pretraining of low-rank adapters on the frozen chopped model (see <see cref="LoraSettings"/>);
+    /// the healed model is written with the adapters merged into its weights.</summary>
+    Lora,
 }
 
 /// <summary>The one owner of the heal methods' names, as <see cref="ChopSettings"/> owns the strategies'.</summary>

@@ -70,6 +70,10 @@ public sealed record TrainSettings
     /// <summary>Weight of the hidden-state MSE at mapped layers when distilling (0: off).</summary>
     [Range(0d, 1000d), Id(19)] public double DistillHiddenWeight { get; init; }
 
+    /// <summary>Recompute each decoder layer's forward pass in the backward pass instead of keeping its activations:
+    /// the same losses and gradients for about a third more compute and a fraction of the activation memory.</summary>
+    [Id(20)] public bool ActivationCheckpointing { get; init; }
+
     /// <summary>Sequences per optimizer step.</summary>
     public int SequencesPerStep => BatchTokens / SeqLen;
 }

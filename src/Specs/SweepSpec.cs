@@ -53,16 +53,19 @@ public sealed record SweepSpec
     /// <summary>What is kept of a candidate once it completes.</summary>
     [Id(11)] public Retention Retention { get; init; } = Retention.Final;
 
+    /// <summary>The adapters of candidates healed with heal_method lora.</summary>
+    [Id(12)] public LoraSettings Lora { get; init; } = new();
+
     public bool Equals(SweepSpec? other) =>
         other is not null
         && Name == other.Name && BaseModel == other.BaseModel && SequenceEquality.Equal(Data, other.Data)
         && TextField == other.TextField && Eval.Equals(other.Eval) && Grid.Equals(other.Grid) && Train.Equals(other.Train)
         && Device == other.Device && MaxAttempts == other.MaxAttempts && Output == other.Output && Latency.Equals(other.Latency)
-        && Retention == other.Retention;
+        && Retention == other.Retention && Lora.Equals(other.Lora);
 
     public override int GetHashCode() =>
         HashCode.Combine(Name, BaseModel, SequenceEquality.Hash(Data), TextField, Eval, Grid, Train,
-            HashCode.Combine(Device, MaxAttempts, Output, Latency, Retention));
+            HashCode.Combine(Device, MaxAttempts, Output, Latency, Retention, Lora));
 }
 
 /// <summary>The values to cross; every combination is one candidate (see SweepGrid in Grains).</summary>
@@ -81,7 +84,8 @@ public sealed record GridSpec
     /// <summary>Healing tokens; 0 evaluates the chopped model as it is.</summary>
     [Required, Range(0L, MaxHealTokens), Id(2)] public IReadOnlyList<long> HealTokens { get; init; } = [];
 
-    /// <summary>pretrain (continued pretraining) or distill (from the unchopped model, the paper's baseline).</summary>
+    /// <summary>pretrain (continued pretraining), distill (from the unchopped model, the paper's baseline) or lora
+    /// (low-rank adapters on the frozen chopped model; see <see cref="SweepSpec.Lora"/>).</summary>
     [Id(3)] public IReadOnlyList<string> HealMethod { get; init; } = [HealMethods.Name(HealMethods.Default)];
 
     [Range(0L, long.MaxValue), Id(4)] public IReadOnlyList<long> Seed { get; init; } = [CandidateSeed.Default];
