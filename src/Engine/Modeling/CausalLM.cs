@@ -145,6 +145,88 @@ public sealed class CausalLM : nn.Module
         return model.norm.Forward(h);
     }
 
+    /// <summary>
+    /// The training pass with activation checkpointing: backpropagates the loss of token ids (B, T) through the
+    /// model keeping only each decoder layer's input between the forward and the backward pass, not the
+    /// activations inside the layers. The layers first run without a graph; <paramref name="headBackward"/> gets
+    /// the final hidden states (B, T, C, after the last norm) as a leaf that requires grad, computes the loss,
+    /// backpropagates it into that leaf and the head's weights, and returns the loss' value. Then each layer,
+    /// last first, is run again from its kept input, now with a graph, and backpropagated with the gradient of
+    /// its output; the gradient of its input goes on to the layer below, and finally into the embedding.
+    /// Every operation is the one the plain pass computes, so the gradients are the same to float rounding.
+    /// </summary>
+    public double RecomputingBackward(Tensor ids, Func<Tensor, double> headBackward)
+    {
+        long t = ids.shape[1];
+        var inputs = new List<Tensor>(NumLayers);
+        var (cos, sin) = rotary.Get(0, t, DType);
+        using var cosScope = cos;
+        using var sinScope = sin;
+        var windowMasks = new Dictionary<int, Tensor?>();
+        Tensor? MaskOf(int layer)
+        {
+            if (Config.AttentionWindow(layer) is not int window || t <= window) return null;
+            if (!windowMasks.TryGetValue(window, out var m))
+            {
+                using var scope = NewDisposeScope();
+                using var size = window.ToScalar();
+                var queryPos = Arange(0, t, 1, Device).unsqueeze(1);                          // (T, 1)
+                var keyPos = Arange(0, t, 1, Device).unsqueeze(0);                            // (1, S)
+                m = (keyPos <= queryPos).logical_and(keyPos > queryPos - size).MoveToOuterDisposeScope(); // (T, S)
+                windowMasks[window] = m;
+            }
+            return m;
+        }
+        try
+        {
+            Tensor final;
+            using (no_grad())
+            {
+                var h = model.embed_tokens.Forward(ids);                                      // (B, T, C)
+                for (int i = 0; i < NumLayers; i++)
+                {
+                    inputs.Add(h);
+                    h = model.layers[i].Forward(h, cos, sin, MaskOf(i), null, i);
+                }
+                final = h;
+            }
+            Tensor upstream;
+            double loss;
+            using (var scope = NewDisposeScope())
+            {
+                var last = final.requires_grad_(true);
+                var normed = model.norm.Forward(last);
+                using var normedLeaf = normed.detach().requires_grad_(true);
+                loss = headBackward(normedLeaf);
+                normed.backward([normedLeaf.grad!]);
+                upstream = last.grad!.detach().clone().MoveToOuterDisposeScope();
+            }
+            final.Dispose();
+            for (int i = NumLayers - 1; i >= 0; i--)
+            {
+                using var scope = NewDisposeScope();
+                var input = inputs[i].requires_grad_(true);
+                var output = model.layers[i].Forward(input, cos, sin, MaskOf(i), null, i);
+                output.backward([upstream]);
+                upstream.Dispose();
+                upstream = input.grad!.detach().clone().MoveToOuterDisposeScope();
+                input.Dispose();
+            }
+            using (var scope = NewDisposeScope())
+            {
+                var embedded = model.embed_tokens.Forward(ids);
+                embedded.backward([upstream]);
+            }
+            upstream.Dispose();
+            return loss;
+        }
+        finally
+        {
+            foreach (var input in inputs) input.Dispose();
+            foreach (var m in windowMasks.Values) m?.Dispose();
+        }
+    }
+
     public KvCache NewCache() => new(NumLayers);
 
     /// <summary>Parameters in HF tensor-name order, as a checkpoint stores them.</summary>

@@ -101,8 +101,14 @@ public sealed class AdamW : IDisposable
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        var squares = slots.Select(s => s.Parameter.grad).Where(g => g is not null)
-            .Select(g => g!.to(ScalarType.Float32).pow(Two).sum()).ToList();
+        // Each gradient's square lives only inside its own scope: together they would be a float32 copy of every gradient.
+        var squares = new List<Tensor>();
+        foreach (var s in slots)
+        {
+            using var inner = NewDisposeScope();
+            if (s.Parameter.grad is not { } g) continue;
+            squares.Add(g.to(ScalarType.Float32).pow(Two).sum().MoveToOuterDisposeScope());
+        }
         if (squares.Count == 0) return 0;
         double norm = Math.Sqrt(stack(squares).sum().item<float>());
         if (maxNorm > 0 && norm > maxNorm)

@@ -19,6 +19,13 @@ public sealed record TrainOptions
     /// removed after <see cref="TrainSettings.OptimizerWarmupSteps"/>.</summary>
     public ChopSettings? Chop { get; init; }
 
+    /// <summary>The most bytes of float32 logits the loss holds at once: longer micro-batches compute the head and
+    /// the loss in slices of tokens (see <see cref="Losses.HeadBackward"/>). A 128K vocabulary gets 512-token slices.</summary>
+    public long LogitsSliceBytes { get; init; } = 256L << 20;
+
+    /// <summary>Tokens per slice of the loss for a vocabulary of <paramref name="vocab"/>.</summary>
+    public long LossChunkTokens(long vocab) => Math.Max(1, LogitsSliceBytes / (vocab * sizeof(float)));
+
     public int SequencesPerStep => Settings.SequencesPerStep;
     public int MicroBatchSize => Settings.MicroBatch > 0 ? Settings.MicroBatch
         : Enumerable.Range(1, Math.Min(8, Math.Max(1, SequencesPerStep))).Last(d => SequencesPerStep % d == 0);
@@ -46,6 +53,8 @@ public sealed record TrainOptions
         if (Method == HealMethod.Distill && Teacher is null && Chop is null)
             throw new LayerChopException("distillation needs a teacher: give --teacher DIR (the unchopped model), or chop inside the run with --chop");
         if (t.DistillTemperature <= 0) throw new LayerChopException("--distill-temperature must be positive");
+        if (t.ActivationCheckpointing && Method == HealMethod.Distill && t.DistillHiddenWeight > 0)
+            throw new LayerChopException("--activation-checkpointing does not combine with --distill-hidden-weight (hidden-state distillation needs every layer's output in one graph); drop one of them");
         if (t.OptimizerWarmupSteps < 0) throw new LayerChopException("--optimizer-warmup-steps must not be negative");
         if (t.OptimizerWarmupSteps > 0 && Chop is null)
             throw new LayerChopException("--optimizer-warmup-steps warms up the optimizer before chopping: give --chop STRATEGY (and --chop-remove K) too");

@@ -222,6 +222,10 @@ public sealed class Trainer
         optimizer.ZeroGrad();
         double total = 0;
         int accumulation = options.AccumulationSteps;
+        long chunk = options.LossChunkTokens(model.Config.VocabSize);
+        // Hidden-state distillation needs every layer's output in one graph: it takes the plain pass.
+        bool split = teacherLayers is null
+            && (options.Settings.ActivationCheckpointing || chunk < (long)options.MicroBatchSize * options.Settings.SeqLen);
         using Scalar parts = accumulation.ToScalar(), distillWeight = options.Settings.DistillWeight.ToScalar(),
             hiddenWeight = options.Settings.DistillHiddenWeight.ToScalar();
         for (int micro = 0; micro < accumulation; micro++)
@@ -230,6 +234,11 @@ public sealed class Trainer
             var batch = loader.NextBatch(options.MicroBatchSize).to(model.Device);         // (B, T+1)
             var inputs = batch.narrow(1, 0, options.Settings.SeqLen);                             // (B, T)
             var targets = batch.narrow(1, 1, options.Settings.SeqLen);                            // (B, T)
+            if (split)
+            {
+                total += SplitBackward(model, teacher, inputs, targets, chunk, parts, distillWeight);
+                continue;
+            }
             var studentLayers = teacherLayers is null ? null : new Dictionary<int, Tensor>();
             var logits = model.Forward(inputs, layerOutputs: studentLayers);            // (B, T, V)
             var lossTensor = Losses.NextTokenLoss(logits, targets);
@@ -249,6 +258,27 @@ public sealed class Trainer
         optimizer.ClipGradNorm(options.Settings.GradClip);
         optimizer.Update(lr);
         return total / accumulation;
+    }
+
+    /// <summary>
+    /// One micro-batch's backward pass in two parts: the language-model head and loss on the final hidden states,
+    /// a slice of <paramref name="chunk"/> tokens at a time, so the (tokens, vocab) float32 logits are never held
+    /// whole; then the layers, recomputed one by one when activation checkpointing is on, else through the
+    /// graph the forward pass kept. Returns the micro-batch's mean loss.
+    /// </summary>
+    double SplitBackward(CausalLM model, CausalLM? teacher, Tensor inputs, Tensor targets, long chunk, Scalar parts, Scalar distillWeight)
+    {
+        Tensor? teacherHidden = null;
+        if (teacher is not null)
+            using (no_grad()) teacherHidden = teacher.Hidden(inputs);                               // (B, T, C)
+        double Head(Tensor hidden) => Losses.HeadBackward(model, hidden, targets, teacher, teacherHidden,
+            options.Settings.DistillTemperature, distillWeight, chunk, parts);
+        if (options.Settings.ActivationCheckpointing) return model.RecomputingBackward(inputs, Head);
+        var final = model.Hidden(inputs);                                                      // (B, T, C)
+        using var leaf = final.detach().requires_grad_(true);
+        double loss = Head(leaf);
+        final.backward([leaf.grad!]);
+        return loss;
     }
 
     double? ValidationLoss(CausalLM model, SequenceLoader loader)
