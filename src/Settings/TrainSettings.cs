@@ -76,4 +76,9 @@ public sealed record TrainSettings
 
     /// <summary>Sequences per optimizer step.</summary>
     public int SequencesPerStep => BatchTokens / SeqLen;
+
+    /// <summary>Sequences per forward pass: <see cref="MicroBatch"/>, or when 0 the largest divisor of a step's
+    /// sequences up to 8.</summary>
+    public int MicroBatchSize => MicroBatch > 0 ? MicroBatch
+        : Enumerable.Range(1, Math.Min(8, Math.Max(1, SequencesPerStep))).Last(d => SequencesPerStep % d == 0);
 }

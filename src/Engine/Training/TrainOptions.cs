@@ -21,14 +21,15 @@ public sealed record TrainOptions
 
     /// <summary>The most bytes of float32 logits the loss holds at once: longer micro-batches compute the head and
     /// the loss in slices of tokens (see <see cref="Losses.HeadBackward"/>). A 128K vocabulary gets 512-token slices.</summary>
-    public long LogitsSliceBytes { get; init; } = 256L << 20;
+    public long LogitsSliceBytes { get; init; } = DefaultLogitsSliceBytes;
+
+    public const long DefaultLogitsSliceBytes = 256L << 20;
 
     /// <summary>Tokens per slice of the loss for a vocabulary of <paramref name="vocab"/>.</summary>
     public long LossChunkTokens(long vocab) => Math.Max(1, LogitsSliceBytes / (vocab * sizeof(float)));
 
     public int SequencesPerStep => Settings.SequencesPerStep;
-    public int MicroBatchSize => Settings.MicroBatch > 0 ? Settings.MicroBatch
-        : Enumerable.Range(1, Math.Min(8, Math.Max(1, SequencesPerStep))).Last(d => SequencesPerStep % d == 0);
+    public int MicroBatchSize => Settings.MicroBatchSize;
     public int AccumulationSteps => SequencesPerStep / MicroBatchSize;
     public int TotalSteps => (int)Math.Max(1, (Tokens + Settings.BatchTokens - 1) / Settings.BatchTokens);
 
