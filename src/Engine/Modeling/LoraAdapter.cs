@@ -53,7 +53,7 @@ public sealed class LoraAdapter : nn.Module
         if (lora.Targets.Select(LoraSettings.TargetProblem).OfType<string>().FirstOrDefault() is { } problem)
             throw new ArgumentException($"LoRA target {problem}", nameof(lora));
         foreach (var (_, p) in model.NamedWeights()) p.requires_grad = false;
-        var generator = new Generator((ulong)seed, CPU);
+        using var generator = new Generator((ulong)seed, CPU);
         var trained = new List<(string, Parameter)>();
         foreach (var (name, layer) in Linear(model).Where(l => lora.Targets.Contains(l.Name[(l.Name.LastIndexOf('.') + 1)..])))
         {

@@ -199,4 +199,25 @@ public class LoraTests
         new Trainer(model, Path.Combine(TestModels.TempFolder(), "run"), Lora(corpus, 3, lora: Small with { Lr = 1e-4 }), rates).Run(false);
         Assert.Equal(1e-4, rates.Seen.Max(), 12);   // the train settings' lr is 3e-3
     }
+
+    [Fact]
+    public void A_lora_run_that_warms_the_optimizer_up_before_chopping_heals_the_chopped_shape_with_adapters_only()
+    {
+        var corpus = TrainingSetup.BrownJsonl(20);
+        var model = TrainingSetup.NewModel(layers: 5, seed: 29);
+        var options = Lora(corpus, steps: 2, checkpointEvery: 2);
+        options = options with
+        {
+            Chop = new PlacementChop { Placement = "max-gap", Remove = 2 }, Settings = options.Settings with { OptimizerWarmupSteps = 2 },
+        };
+        var run = Path.Combine(TestModels.TempFolder(), "run");
+        Assert.True(new Trainer(model, run, options).Run(false).Completed);
+
+        Assert.Equal(3, ModelConfig.Load(run).NumLayers);
+        using var weights = SafeTensorsFile.Open(Path.Combine(TrainCheckpoint.Newest(run)!, "model.safetensors"));
+        Assert.Equal(3 * LoraSettings.LinearLayers.Count * 2, weights.Tensors.Count);
+        Assert.All(weights.Tensors, t => Assert.Contains(".lora_", t.Name));
+        using var healed = SafeTensorsCheckpoint.Open(run);
+        Assert.DoesNotContain(healed.Names, n => n.Contains("lora", StringComparison.Ordinal));
+    }
 }
