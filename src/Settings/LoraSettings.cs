@@ -26,6 +26,11 @@ public sealed record LoraSettings
 
     public double Scale => Alpha / Rank;
 
+    /// <summary>Why <paramref name="target"/> cannot be a target, in words with the closest name; null when it can.</summary>
+    public static string? TargetProblem(string target) => LinearLayers.Contains(target) ? null
+        : $"'{target}' is not a linear layer of a decoder layer ({string.Join(", ", LinearLayers)})"
+          + (Suggestions.Closest(target, LinearLayers) is { } close ? $"; did you mean {close}?" : "");
+
     public bool Equals(LoraSettings? other) =>
         other is not null && Rank == other.Rank && Alpha.Equals(other.Alpha) && Lr.Equals(other.Lr)
         && Targets.Count == other.Targets.Count && Targets.SequenceEqual(other.Targets);

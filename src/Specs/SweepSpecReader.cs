@@ -1,5 +1,6 @@
 using System.Globalization;
 using LayerChop.Engine;
+using LayerChop.Settings;
 
 namespace LayerChop.Specs;
 

@@ -142,6 +142,8 @@ public static partial class SweepSpecValidator
         if (!(train.DistillTemperature > 0)) problems.Add("train.distill_temperature", $"train.distill_temperature must be positive, got {Number(train.DistillTemperature)}");
         if (!(train.DistillHiddenWeight >= 0)) problems.Add("train.distill_hidden_weight", $"train.distill_hidden_weight must not be negative, got {Number(train.DistillHiddenWeight)}");
 
+        CheckList(problems, "lora.targets", spec.Lora.Targets, (field, target) => LoraSettings.TargetProblem(target) is { } problem ? $"{field}: {problem}" : null);
+
         if (!Enum.IsDefined(spec.Device)) problems.Add("device", $"device {(int)spec.Device} is not one of cpu, cuda, auto");
         if (spec.MaxAttempts < 1) problems.Add("max_attempts", $"max_attempts must be at least 1, got {spec.MaxAttempts}");
         if (spec.Output.Length == 0) problems.Add("output", "output must not be empty");

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using LayerChop.Engine;
 using LayerChop.Engine.Checkpoints;
 using LayerChop.Engine.Chopping;
@@ -11,14 +12,24 @@ namespace LayerChop.Worker;
 
 /// <summary>
 /// What the caller of an export knows about a candidate: its sweep, the configuration it ran, and what it was
-/// healed on and how (the sweep's healing corpus, the documents' text field and the training settings).
-/// lineage.json writes each member under its snake_case name.
+/// healed on and how (the sweep's healing corpus, the documents' text field, the training settings and, for a
+/// candidate healed by LoRA, its adapters). lineage.json writes each member under its snake_case name.
 /// </summary>
 public sealed record Lineage(string Sweep, string Candidate, string Strategy, long HealTokens, string HealMethod, long Seed,
-    IReadOnlyList<string> Data, string TextField, TrainSettings Train)
+    IReadOnlyList<string> Data, string TextField, TrainSettings Train,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] LoraSettings? Lora = null)
 {
-    public static Lineage Of(string sweep, CandidateJob job) =>
-        new(sweep, job.Id, job.Chop?.Strategy ?? CandidateConfig.None, job.HealTokens, job.HealTokens > 0 ? HealMethods.Name(job.HealMethod) : CandidateConfig.None, job.Seed, job.Data, job.TextField, job.Train);
+    public static Lineage Of(string sweep, CandidateJob job)
+    {
+        var method = job.HealTokens > 0 ? HealMethods.Name(job.HealMethod) : CandidateConfig.None;
+        return new(sweep, job.Id, job.Chop?.Strategy ?? CandidateConfig.None, job.HealTokens, method, job.Seed, job.Data, job.TextField, job.Train,
+            HealMethods.Is(method, Settings.HealMethod.Lora) ? job.Lora : null);
+    }
+
+    /// <summary>A sweep's candidate as its spec and configuration describe it.</summary>
+    public static Lineage Of(SweepSpec spec, CandidateConfig c) =>
+        new(spec.Name, c.Id, c.Strategy, c.HealTokens, c.HealMethod, c.Seed, spec.Data, spec.TextField, spec.Train,
+            HealMethods.Is(c.HealMethod, Settings.HealMethod.Lora) ? spec.Lora : null);
 }
 
 /// <summary>What a prune deleted.</summary>

@@ -32,7 +32,8 @@ public sealed record CandidateInputs
     /// <summary>The corpus files the candidate reads (all of the healing data when it heals, the calibration text
     /// when a measured strategy chops it): path -> identity.</summary>
     public required SortedDictionary<string, string> Data { get; init; }
-    /// <summary>What the chop and the healing were told: strategy, tokens, method, seed, text field, train settings, calibration.</summary>
+    /// <summary>What the chop and the healing were told: strategy, tokens, method, seed, text field, train settings,
+    /// calibration, and a LoRA candidate's adapters (the key only for such a candidate).</summary>
     public required JsonObject Making { get; init; }
     /// <summary>The evaluation's settings and files (task data, held-out text).</summary>
     public required JsonObject Evaluation { get; init; }
@@ -62,6 +63,7 @@ public sealed record CandidateInputs
                 ["path"] = calibration, ["sequences"] = job.CalibrationSequences, ["length"] = job.CalibrationLength,
             } : null,
         };
+        if (heals && job.HealMethod == HealMethod.Lora) making["lora"] = JsonSerializer.SerializeToNode(job.Lora, Json);
         var evalFiles = new JsonObject();
         foreach (var path in new[] { job.Eval.TaskDir, job.Eval.Perplexity }.Where(p => !string.IsNullOrEmpty(p)).Distinct())
             foreach (var (name, identity) in Files(path!)) evalFiles[name] = identity;

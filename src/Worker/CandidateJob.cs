@@ -34,6 +34,8 @@ public sealed record CandidateJob
     public IReadOnlyList<string> Data { get; init; } = [];
     public string TextField { get; init; } = TextCorpus.DefaultField;
     public TrainSettings Train { get; init; } = new();
+    /// <summary>The sweep's adapters, read when <see cref="HealMethod"/> is lora.</summary>
+    public LoraSettings Lora { get; init; } = new();
     public EvalSettings Eval { get; init; } = new();
     public LatencySettings Latency { get; init; } = new();
     public string Device { get; init; } = "cpu";

@@ -95,7 +95,7 @@ public static class CandidatePipeline
                 {
                     Data = job.Data, Tokens = job.HealTokens, TextField = job.TextField, Seed = job.Seed, Device = job.Device,
                     Settings = chopWhileHealing ? job.Train : job.Train with { OptimizerWarmupSteps = 0 },
-                    Method = job.HealMethod,
+                    Method = job.HealMethod, Lora = job.Lora,
                     Teacher = job.HealMethod == HealMethod.Distill ? job.BaseModel : null,
                     Chop = chopWhileHealing ? chop : null,
                 };

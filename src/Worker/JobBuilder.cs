@@ -22,6 +22,7 @@ public static class JobBuilder
         Data = spec.Data,
         TextField = spec.TextField,
         Train = spec.Train,
+        Lora = spec.Lora,
         Eval = spec.Eval,
         Latency = spec.Latency,
         Device = spec.Device switch { SweepDevice.Cuda => "cuda", SweepDevice.Cpu => "cpu", _ => gpu ? "cuda" : "cpu" },

@@ -12,7 +12,7 @@ public static class JobMemory
         var baseModel = ModelConfig.Load(job.BaseModel);
         return CandidateMemory.Of(job.Id, baseModel, job.Chop, job.HealTokens, new HealShape
         {
-            Train = job.Train, Method = job.HealMethod, MicroBatch = job.Train.MicroBatchSize,
+            Train = job.Train, Method = job.HealMethod, Lora = job.Lora, MicroBatch = job.Train.MicroBatchSize,
             Teacher = job.HealMethod == HealMethod.Distill ? baseModel : null,
         }, job.Eval, job.Latency, job.CalibrationLength);
     }

@@ -94,7 +94,7 @@ public class ReportTests
         Assert.Contains("next_word on 2000 questions per candidate", markdown);
         Assert.DoesNotContain("300 questions", markdown);                            // the configured limit is not a measurement
         Assert.Contains("measured once per architecture and device (2 figures for 8 candidates)", markdown);
-        Assert.Contains("| 3 | `r4-input-h0-s1` | completed | 600,000 | 0.60 (0.50-0.70) | 0.4500 ± 0.0110 | 2000 |", markdown);
+        Assert.Contains("| 3 | `r4-input-h0-s1` | none | completed | 600,000 | 0.60 (0.50-0.70) | 0.4500 ± 0.0110 | 2000 |", markdown);
         foreach (var plot in new[] { "pareto-params.png", "pareto-latency.png", "pareto-params.svg", "pareto-latency.svg" })
             Assert.True(new FileInfo(Path.Combine(dir, plot)).Length > 1000, plot);
     }
@@ -157,6 +157,28 @@ public class ReportTests
 
         Assert.Contains("| accuracy ± SE | questions (all tasks) |", markdown);
         Assert.Contains("| 0.3750 ± 0.1000 | 18 |", markdown);
+    }
+
+    [Fact]
+    public void The_report_shows_each_candidates_heal_method_and_the_lora_settings_of_a_sweep_that_heals_by_lora()
+    {
+        var pretrain = Candidate(2, "input", 4096, 0.4, 0.01, 90);
+        var lora = Candidate(2, "input", 4096, 0.38, 0.01, 95);
+        lora = lora with { Config = lora.Config with { HealMethod = "lora" } };
+        var spec = new SweepSpec
+        {
+            Name = "s", BaseModel = "base", Output = Path.Combine(LayerChopProcess.TempFolder(), "sweep"), Data = ["train.jsonl"],
+            Grid = new GridSpec { Remove = [2], Strategy = ["input"], HealTokens = [4096], HealMethod = ["pretrain", "lora"], Seed = [1] },
+            Lora = new LayerChop.Settings.LoraSettings { Rank = 8, Targets = ["q_proj", "v_proj"] },
+        };
+        var front = new ParetoFront();
+        foreach (var c in new[] { pretrain, lora }) front.Add(FrontPoint.Of(c.Config, c.Result!));
+        var markdown = File.ReadAllText(Path.Combine(SweepReport.Write(spec, [pretrain, lora], front.ToSweepFront(), null), "report.md"));
+
+        Assert.Contains("| 1 | `r2-input-h4096-pretrain-s1` | 4096 tokens, pretrain | completed |", markdown);
+        Assert.Contains("| 2 | `r2-input-h4096-lora-s1` | 4096 tokens, lora | completed |", markdown);
+        Assert.Contains("- LoRA: rank 8, alpha 32, on q_proj, v_proj, peak learning rate 0.0003;", markdown);
+        Assert.Equal(" 2  2 layers removed (input), healed 4096 tokens by LoRA  0.380 ± 0.010", ParetoPlot.Legend(2, lora));
     }
 
     [Fact]

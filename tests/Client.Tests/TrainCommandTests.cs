@@ -224,4 +224,50 @@ public class TrainCommandTests(TrainingInputs inputs) : IClassFixture<TrainingIn
         LayerChopProcess.AssertOneLineError(r, $"--resume: {run} holds no checkpoint to resume from; drop --resume to start a fresh run");
         Assert.False(Directory.Exists(run));
     }
+
+    [Fact]
+    public void Lora_healing_from_the_command_line_writes_a_plain_model_folder_recording_its_adapters()
+    {
+        var run = Path.Combine(LayerChopProcess.TempFolder(), "lora");
+        var args = TrainArgs(run, "--heal-method", "lora", "--lora-rank", "4", "--lora-alpha", "8", "--lora-targets", "q_proj,v_proj", "--lora-lr", "0.001");
+        args[Array.IndexOf(args, "--tokens") + 1] = (4 * 128).ToString();
+        var r = LayerChopProcess.Run(args);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+
+        var record = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "train_result.json"))).RootElement;
+        Assert.Equal("lora", record.GetProperty("heal_method").GetString());
+        Assert.Equal(0.001, record.GetProperty("lora").GetProperty("lr").GetDouble());
+        var inspect = LayerChopProcess.Run("model", "inspect", run, "--json");
+        var original = LayerChopProcess.Run("model", "inspect", inputs.Model, "--json");
+        Assert.True(inspect.ExitCode == 0, inspect.Stderr);
+        Assert.Equal(JsonDocument.Parse(original.Stdout).RootElement.GetProperty("params").GetInt64(),
+            JsonDocument.Parse(inspect.Stdout).RootElement.GetProperty("params").GetInt64());
+    }
+
+    [Theory]
+    [InlineData("--lora-targets q_proj,up_porj", "--lora-targets: 'up_porj' is not a linear layer of a decoder layer")]
+    [InlineData("--lora-targets q_porj", "did you mean q_proj?")]
+    [InlineData("--lora-rank 0", "--lora-rank must be at least 1, got 0")]
+    [InlineData("--lora-lr 2", "--lora-lr must be above 0 and at most 1, got 2")]
+    [InlineData("--teacher TEACHER", "--teacher distils, which is heal method distill; heal method lora learns from the corpus alone")]
+    [InlineData("--distill", "--distill is heal method distill, but --heal-method says lora")]
+    public void A_bad_lora_setting_is_refused_in_one_line_before_any_step(string flags, string saying)
+    {
+        var run = Path.Combine(LayerChopProcess.TempFolder(), "lora");
+        var extra = flags.Replace("TEACHER", inputs.Model).Split(' ');
+        var r = LayerChopProcess.Run(TrainArgs(run, ["--heal-method", "lora", .. extra]));
+        LayerChopProcess.AssertOneLineError(r, saying);
+        Assert.Equal("", r.Stdout);
+    }
+
+    [Fact]
+    public void A_lora_flag_without_heal_method_lora_or_an_unknown_method_is_refused_in_one_line()
+    {
+        var run = Path.Combine(LayerChopProcess.TempFolder(), "lora");
+        LayerChopProcess.AssertOneLineError(LayerChopProcess.Run(TrainArgs(run, "--lora-rank", "8")),
+            "--lora-rank sets LoRA's adapters, but this run heals by pretrain: add --heal-method lora, or drop --lora-rank");
+        LayerChopProcess.AssertOneLineError(LayerChopProcess.Run(TrainArgs(run, "--heal-method", "lorra")),
+            "--heal-method 'lorra' is not one of pretrain, distill, lora");
+        Assert.False(Directory.Exists(run));
+    }
 }

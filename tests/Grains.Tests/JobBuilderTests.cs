@@ -60,4 +60,17 @@ public sealed class JobBuilderTests : IDisposable
         Assert.Equal(spec.Latency, job.Latency);
         Assert.Equal(Retention.All, job.Retention);
     }
+
+    [Fact]
+    public void A_lora_candidate_reaches_the_worker_with_its_method_and_the_specs_lora_section()
+    {
+        var spec = folder.ReadYaml(SpecFolder.ExampleYaml.Replace("heal_method: [pretrain]", "heal_method: [lora]")
+            + "lora: { rank: 4, alpha: 8, targets: [q_proj, v_proj], lr: 2.0e-4 }\n");
+
+        var job = ThroughJobFile(JobBuilder.Build(spec, CandidateConfig.Create(4, "input", 50_000_000, "lora", 1), gpu: false));
+
+        Assert.Equal(HealMethod.Lora, job.HealMethod);
+        Assert.Equal(spec.Lora, job.Lora);
+        Assert.Equal(new LoraSettings { Rank = 4, Alpha = 8, Targets = ["q_proj", "v_proj"], Lr = 2e-4 }, job.Lora);
+    }
 }

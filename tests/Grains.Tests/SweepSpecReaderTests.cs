@@ -194,4 +194,18 @@ public sealed class SweepSpecReaderTests : IDisposable
                 return dir.FullName;
         throw new InvalidOperationException("LayerChop.sln not found above " + AppContext.BaseDirectory);
     }
+
+    [Fact]
+    public void The_lora_section_reads_its_keys_defaults_the_rest_and_writes_back()
+    {
+        var spec = folder.ReadYaml(SpecFolder.ExampleYaml.Replace("heal_method: [pretrain]", "heal_method: [pretrain, lora]")
+            + "lora: { rank: 8, targets: [q_proj, v_proj], lr: 1.0e-4 }\n");
+
+        Assert.Equal(["pretrain", "lora"], spec.Grid.HealMethod);
+        Assert.Equal(new LoraSettings { Rank = 8, Alpha = 32, Targets = ["q_proj", "v_proj"], Lr = 1e-4 }, spec.Lora);
+        Assert.Equal(new LoraSettings(), folder.ReadYaml(SpecFolder.ExampleYaml).Lora);
+        Assert.Null(folder.ReadYaml(SpecFolder.ExampleYaml).Lora.Lr);
+        Assert.Equal(spec, folder.ReadYaml(SweepSpecWriter.ToYaml(spec)));
+        Assert.Equal(spec, folder.ReadJson(SweepSpecWriter.ToJson(spec)));
+    }
 }

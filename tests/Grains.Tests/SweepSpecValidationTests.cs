@@ -240,7 +240,7 @@ public sealed class SweepSpecValidationTests : IDisposable
     [Fact]
     public void An_unknown_heal_method_is_named()
     {
-        SingleProblem("heal_method: [pretrain]", "heal_method: [pretrain, distil]", "grid.heal_method[1]", "heal_method 'distil' is not one of pretrain, distill; did you mean distill?");
+        SingleProblem("heal_method: [pretrain]", "heal_method: [pretrain, distil]", "grid.heal_method[1]", "heal_method 'distil' is not one of pretrain, distill, lora; did you mean distill?");
     }
 
     [Fact]
@@ -328,5 +328,18 @@ public sealed class SweepSpecValidationTests : IDisposable
         Assert.Contains(warnings, w => w.StartsWith("eval.perplexity") && w.Contains("not measured on held-out text"));
         Assert.Contains(warnings, w => w.StartsWith("train.warmup_steps 100") && w.Contains("47 steps"));
         Assert.Contains(warnings, w => w.StartsWith("grid.strategy: input and max-gap and output remove the same layers (1,2) of this 4-layer base model at remove 2"));
+    }
+
+    [Fact]
+    public void A_lora_target_that_is_not_a_linear_layer_is_named_with_the_closest_one()
+    {
+        var problem = SingleProblem("max_attempts: 3", "max_attempts: 3\nlora: { targets: [q_proj, up_porj] }", "lora.targets[1]", "'up_porj' is not a linear layer");
+        Assert.Contains("did you mean up_proj?", problem.Message);
+    }
+
+    [Fact]
+    public void A_lora_rank_out_of_range_is_named()
+    {
+        SingleProblem("max_attempts: 3", "max_attempts: 3\nlora: { rank: 0 }", "lora.rank", "lora.rank must be at least 1");
     }
 }

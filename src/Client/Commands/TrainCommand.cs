@@ -37,24 +37,26 @@ public static class TrainCommand
         var precision = new Option<string>("--precision") { Description = "fp32, or bf16 (bf16 compute with fp32 master weights and optimizer state)", DefaultValueFactory = _ => defaults.Precision };
         var device = Cli.DeviceOption();
         var checkpointing = new Option<bool>("--activation-checkpointing") { Description = "Recompute each decoder layer in the backward pass instead of keeping its activations: much less memory for about a third more compute, the same gradients", DefaultValueFactory = _ => defaults.ActivationCheckpointing };
-        var teacher = new Option<string?>("--teacher") { Description = "Distill from this (unchopped) model instead of plain continued pretraining (implies --distill)" };
+        var teacher = new Option<string?>("--teacher") { Description = "Distill from this (unchopped) model instead of plain continued pretraining (implies --heal-method distill)" };
         var distillWeight = new Option<double>("--distill-weight") { Description = "Weight of KL(teacher || student)", DefaultValueFactory = _ => defaults.DistillWeight };
         var distillTemperature = new Option<double>("--distill-temperature") { Description = "Softmax temperature for distillation", DefaultValueFactory = _ => defaults.DistillTemperature };
         var distillHidden = new Option<double>("--distill-hidden-weight") { Description = "Weight of hidden-state MSE at mapped layers (0: off)", DefaultValueFactory = _ => defaults.DistillHiddenWeight };
-        var distill = new Option<bool>("--distill") { Description = "Distill from the unchopped model (DIR itself when chopping with --chop, else --teacher)" };
+        var healing = new HealMethodOptions();
         var chop = new Option<string?>("--chop") { Description = "Chop inside the run: DIR is the unchopped model and these layers go (a strategy as for 'layerchop chop')" };
         var chopRemove = new Option<int?>("--chop-remove") { Description = "K for --chop" };
         var optimizerWarmup = new Option<int>("--optimizer-warmup-steps") { Description = "Steps on the unchopped model at learning rate 0 before --chop, so AdamW's moments start filled (the paper uses 500)", DefaultValueFactory = _ => defaults.OptimizerWarmupSteps };
 
-        var command = new Command("train", "Heal a model with continued pretraining (or distillation), resumable to the bit")
+        var command = new Command("train", "Heal a model with continued pretraining (or distillation, or LoRA), resumable to the bit")
         {
             dir, data, tokens, output, resume, json, textField, seqLen, batchTokens, microBatch, lr, warmup, minLr, weightDecay,
             decayEmbeddings, gradClip, seed, checkpointEvery, keep, heldout, valSequences, precision, device,
-            teacher, distillWeight, distillTemperature, distillHidden, distill, chop, chopRemove, optimizerWarmup,
+            teacher, distillWeight, distillTemperature, distillHidden, chop, chopRemove, optimizerWarmup,
         };
         command.Options.Add(checkpointing);
+        foreach (var option in healing.All) command.Options.Add(option);
         command.SetAction(p => Cli.Run(() =>
         {
+            var (method, lora) = healing.Read(p, teacher: p.GetValue(teacher) is not null);
             var options = new TrainOptions
             {
                 Data = p.GetValue(data)!, Tokens = p.GetValue(tokens), TextField = p.GetValue(textField)!,
@@ -70,7 +72,7 @@ public static class TrainCommand
                     ActivationCheckpointing = p.GetValue(checkpointing),
                 },
                 Seed = p.GetValue(seed), Device = p.GetValue(device)!, Teacher = p.GetValue(teacher),
-                Method = p.GetValue(teacher) is null && !p.GetValue(distill) ? HealMethod.Pretrain : HealMethod.Distill,
+                Method = method, Lora = lora,
                 Chop = p.GetValue(chop) is { } chopText ? ChopStrategy.ParseSettings(chopText, p.GetValue(chopRemove)) : null,
             };
             bool asJson = p.GetValue(json);

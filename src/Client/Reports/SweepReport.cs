@@ -84,6 +84,8 @@ public static class SweepReport
         sb.AppendLine($"- Healing corpus: {string.Join(", ", spec.Data.Select(d => $"`{d}`"))}");
         sb.AppendLine($"- Grid: remove {List(spec.Grid.Remove)}, strategy {List(spec.Grid.Strategy)}, heal tokens {List(spec.Grid.HealTokens)}, heal method {List(spec.Grid.HealMethod)}, seed {List(spec.Grid.Seed)}: {results.Count} candidates, {done.Count} completed");
         sb.AppendLine($"- Healing: sequence {spec.Train.SeqLen}, {spec.Train.BatchTokens} tokens per step, peak learning rate {spec.Train.Lr.ToString(Inv)}, {spec.Train.WarmupSteps} warm-up steps, cosine decay to {spec.Train.MinLrRatio.ToString(Inv)}x");
+        if (spec.Grid.HealMethod.Any(m => HealMethods.Is(m, HealMethod.Lora)))
+            sb.AppendLine($"- LoRA: rank {spec.Lora.Rank}, alpha {spec.Lora.Alpha.ToString(Inv)}, on {string.Join(", ", spec.Lora.Targets)}, peak learning rate {(spec.Lora.Lr ?? spec.Train.Lr).ToString(Inv)}; the frozen model's weights with the adapters merged into them are the healed model");
         sb.AppendLine($"- Evaluation: {Measured(done)}{(spec.Eval.Perplexity is null ? "" : $"; held-out perplexity on `{spec.Eval.Perplexity}`")}; accuracy = mean of each task's paper metric, ± its standard error");
         sb.AppendLine($"- Latency: {LatencyConditions(done)}");
         if (wallTime is TimeSpan t) sb.AppendLine($"- Wall time of this `sweep run` invocation: {Duration(t)} (earlier runs that this one resumed are not counted)");
@@ -102,14 +104,15 @@ public static class SweepReport
         sb.AppendLine();
         sb.AppendLine("## All candidates");
         sb.AppendLine();
-        sb.AppendLine("| # | candidate | status | params | ms/token (p10-p90) | accuracy ± SE | questions (all tasks) | perplexity | on front |");
-        sb.AppendLine("|---|---|---|---|---|---|---|---|---|");
+        sb.AppendLine("| # | candidate | healing | status | params | ms/token (p10-p90) | accuracy ± SE | questions (all tasks) | perplexity | on front |");
+        sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
         var onFront = front.ByParams.Concat(front.ByLatency).Select(p => p.CandidateId).ToHashSet();
         foreach (var (c, number) in results.Select((c, i) => (c, i + 1)))
         {
             var r = c.Result;
             string latency = r is null ? "" : $"{Fmt(r.LatencyMsPerToken, "0.00")}{(r.Latency is { } l ? $" ({l.P10MsPerToken.ToString("0.00", Inv)}-{l.P90MsPerToken.ToString("0.00", Inv)})" : "")}";
-            sb.AppendLine($"| {number} | `{c.Id}` | {Words.Of(c.Status)}{(c.Error is null ? "" : $": {c.Error}")} | {r?.Params.ToString("N0", Inv) ?? ""} | {latency} | {(r is null ? "" : Score(r))} | {(r is null || r.ScoreCounts.Count == 0 ? "" : r.ScoreCounts.Values.Sum().ToString(Inv))} | {Fmt(r?.Perplexity, "0.00")} | {(onFront.Contains(c.Id) ? "yes" : "")} |");
+            string healing = c.Config.HealTokens == 0 ? "none" : $"{CandidateConfig.FormatTokens(c.Config.HealTokens)} tokens, {c.Config.HealMethod}";
+            sb.AppendLine($"| {number} | `{c.Id}` | {healing} | {Words.Of(c.Status)}{(c.Error is null ? "" : $": {c.Error}")} | {r?.Params.ToString("N0", Inv) ?? ""} | {latency} | {(r is null ? "" : Score(r))} | {(r is null || r.ScoreCounts.Count == 0 ? "" : r.ScoreCounts.Values.Sum().ToString(Inv))} | {Fmt(r?.Perplexity, "0.00")} | {(onFront.Contains(c.Id) ? "yes" : "")} |");
         }
         sb.AppendLine();
         sb.AppendLine("## What the numbers show");
@@ -171,9 +174,12 @@ public static class SweepReport
     /// <summary>"1 layer removed (input)", "4 layers removed (max-gap)", or "nothing removed".</summary>
     static string Removed(int remove, string strategy) => remove == 0 ? "nothing removed" : $"{Layers(remove)} removed ({strategy})";
 
-    /// <summary>"unhealed", "healed 4K tokens" or "healed 4K tokens by distillation".</summary>
+    /// <summary>"unhealed", "healed 4K tokens", "healed 4K tokens by distillation" or "healed 4K tokens by LoRA".</summary>
     static string Healing(long tokens, string method) =>
-        tokens == 0 ? "unhealed" : $"healed {CandidateConfig.FormatTokens(tokens)} tokens{(HealMethods.Is(method, HealMethod.Distill) ? " by distillation" : "")}";
+        tokens == 0 ? "unhealed" : $"healed {CandidateConfig.FormatTokens(tokens)} tokens{By(method)}";
+
+    static string By(string method) =>
+        HealMethods.Is(method, HealMethod.Distill) ? " by distillation" : HealMethods.Is(method, HealMethod.Lora) ? " by LoRA" : "";
 
     /// <summary>A candidate's configuration in words, as the findings and the plots' legends name it: "2 layers removed (input), healed 4K tokens".</summary>
     public static string Describe(CandidateConfig c) => $"{Removed(c.Remove, c.Strategy)}, {Healing(c.HealTokens, c.HealMethod)}";

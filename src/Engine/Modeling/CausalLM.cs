@@ -212,11 +212,12 @@ public sealed class CausalLM : nn.Module
                 upstream = input.grad!.detach().clone().MoveToOuterDisposeScope();
                 input.Dispose();
             }
-            using (var scope = NewDisposeScope())
-            {
-                var embedded = model.embed_tokens.Forward(ids);
-                embedded.backward([upstream]);
-            }
+            if (model.embed_tokens.weight.requires_grad)                                    // frozen when healing by LoRA
+                using (var scope = NewDisposeScope())
+                {
+                    var embedded = model.embed_tokens.Forward(ids);
+                    embedded.backward([upstream]);
+                }
             upstream.Dispose();
             return loss;
         }

@@ -8,11 +8,17 @@ namespace LayerChop.Engine.Modeling;
 // Small building blocks whose parameters are allocated uninitialised: a model loaded from a checkpoint
 // is filled tensor by tensor from the file, so random initialisation would only cost time.
 
-/// <summary>y = x W^T + b, with W stored (out, in) as in Hugging Face checkpoints.</summary>
+/// <summary>y = x W^T + b, with W stored (out, in) as in Hugging Face checkpoints; plus the low-rank update of an
+/// attached <see cref="LoraAdapter"/> while LoRA healing trains one.</summary>
 public sealed class Dense : nn.Module
 {
     public readonly Parameter weight;
     public readonly Parameter? bias;
+
+    /// <summary>The adapter LoRA healing attached (see <see cref="LoraAdapter.Attach"/>), owned by this layer. It is
+    /// not a registered submodule: the model's parameters, and so every folder it is saved to, keep Hugging Face's
+    /// names and shapes.</summary>
+    public LoraAdapter? Adapter { get; internal set; }
 
     public Dense(long inFeatures, long outFeatures, bool hasBias, ScalarType dtype, Device device) : base("Dense")
     {
@@ -21,7 +27,22 @@ public sealed class Dense : nn.Module
         RegisterComponents();
     }
 
-    public Tensor Forward(Tensor x) => nn.functional.linear(x, weight, bias);
+    public Tensor Forward(Tensor x)
+    {
+        var y = nn.functional.linear(x, weight, bias);
+        if (Adapter is null) return y;
+        using (y)
+        {
+            using var update = Adapter.Forward(x);
+            return y.add(update, One);
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) Adapter?.Dispose();
+        base.Dispose(disposing);
+    }
 }
 
 public sealed class TokenEmbedding : nn.Module

@@ -27,8 +27,9 @@ public sealed record TrainState
 }
 
 /// <summary>
-/// A checkpoint folder: model.safetensors (weights; float32 master weights where the model runs in bf16),
-/// optimizer.safetensors (AdamW moments) and state.json. It is written under a temporary name and renamed
+/// A checkpoint folder: model.safetensors (the trained weights, float32 master weights where the model runs in bf16:
+/// every weight, or with LoRA only the adapters, the frozen weights coming again from the model folder),
+/// optimizer.safetensors (their AdamW moments) and state.json. It is written under a temporary name and renamed
 /// into place, so a folder named step-NNNNNNNN is always complete, whenever the process dies.
 /// </summary>
 public static class TrainCheckpoint

@@ -18,6 +18,11 @@ public sealed record TrainOptions
     /// <summary>Chop inside the run instead of before it: the model is the unchopped one, and these layers are
     /// removed after <see cref="TrainSettings.OptimizerWarmupSteps"/>.</summary>
     public ChopSettings? Chop { get; init; }
+    /// <summary>The adapters of <see cref="HealMethod.Lora"/>; read by no other method.</summary>
+    public LoraSettings Lora { get; init; } = new();
+
+    /// <summary>The learning rate the schedule peaks at: LoRA's own when it has one, else the train settings'.</summary>
+    public double PeakLr => Method == HealMethod.Lora ? Lora.Lr ?? Settings.Lr : Settings.Lr;
 
     /// <summary>The most bytes of float32 logits the loss holds at once: longer micro-batches compute the head and
     /// the loss in slices of tokens (see <see cref="Losses.HeadBackward"/>). A 128K vocabulary gets 512-token slices.</summary>
@@ -53,12 +58,27 @@ public sealed record TrainOptions
         if (t.Precision is not ("fp32" or "bf16")) throw new LayerChopException($"--precision '{t.Precision}' is not known; use fp32 or bf16");
         if (Method == HealMethod.Distill && Teacher is null && Chop is null)
             throw new LayerChopException("distillation needs a teacher: give --teacher DIR (the unchopped model), or chop inside the run with --chop");
+        if (Method != HealMethod.Distill && Teacher is not null)
+            throw new LayerChopException($"--teacher distils, which is heal method distill; heal method {HealMethods.Name(Method)} learns from the corpus alone: drop --teacher, or heal with distill");
+        if (Method == HealMethod.Lora) ValidateLora();
         if (t.DistillTemperature <= 0) throw new LayerChopException("--distill-temperature must be positive");
         if (t.ActivationCheckpointing && Method == HealMethod.Distill && t.DistillHiddenWeight > 0)
             throw new LayerChopException("--activation-checkpointing does not combine with --distill-hidden-weight (hidden-state distillation needs every layer's output in one graph); drop one of them");
         if (t.OptimizerWarmupSteps < 0) throw new LayerChopException("--optimizer-warmup-steps must not be negative");
         if (t.OptimizerWarmupSteps > 0 && Chop is null)
             throw new LayerChopException("--optimizer-warmup-steps warms up the optimizer before chopping: give --chop STRATEGY (and --chop-remove K) too");
+    }
+
+    void ValidateLora()
+    {
+        if (Lora.Rank < 1) throw new LayerChopException($"--lora-rank must be at least 1, got {Lora.Rank}");
+        if (!(Lora.Alpha > 0)) throw new LayerChopException($"--lora-alpha must be positive, got {Lora.Alpha}");
+        if (Lora.Lr is { } lr && !(lr is > 0 and <= 1)) throw new LayerChopException($"--lora-lr must be above 0 and at most 1, got {lr}");
+        if (Lora.Targets.Count == 0) throw new LayerChopException($"--lora-targets names no layer; give some of {string.Join(",", LoraSettings.LinearLayers)}");
+        if (Lora.Targets.Select(LoraSettings.TargetProblem).OfType<string>().FirstOrDefault() is { } problem)
+            throw new LayerChopException($"--lora-targets: {problem}");
+        if (Lora.Targets.Distinct().Count() != Lora.Targets.Count)
+            throw new LayerChopException($"--lora-targets names a layer twice: {string.Join(",", Lora.Targets)}");
     }
 
     /// <summary>The settings whose change would make a resumed run compute something else, by name (the sweep
@@ -77,6 +97,9 @@ public sealed record TrainOptions
             ("distill_temperature", t.DistillTemperature), ("distill_hidden_weight", t.DistillHiddenWeight),
             ("heldout_per_mille", t.HeldoutPerMille), ("text_field", TextField), ("chop", Chop?.Strategy),
             ("chop_remove", chopRemove), ("optimizer_warmup_steps", t.OptimizerWarmupSteps),
+            .. Method == HealMethod.Lora
+                ? new (string, object?)[] { ("lora.rank", Lora.Rank), ("lora.alpha", Lora.Alpha), ("lora.targets", string.Join(",", Lora.Targets)), ("lora.lr", Lora.Lr) }
+                : [],
         ];
     }
 

@@ -24,8 +24,9 @@ public interface ITrainingObserver
 }
 
 /// <summary>
-/// Heals a model by continued pretraining (or distillation from a teacher): AdamW, warm-up then cosine decay,
-/// gradient clipping and accumulation, checkpoints every N steps and on request, exact resume.
+/// Heals a model by continued pretraining (or distillation from a teacher, or LoRA adapters on the frozen model):
+/// AdamW, warm-up then cosine decay, gradient clipping and accumulation, checkpoints every N steps and on request,
+/// exact resume.
 /// </summary>
 public sealed class Trainer
 {
@@ -120,7 +121,7 @@ public sealed class Trainer
         using var optimizerScope = optimizer;
         model.train();
         IReadOnlyList<int>? teacherLayers = options.Settings.DistillHiddenWeight > 0 ? TeacherLayerMap(teacher!, model, kept) : null;
-        var schedule = new LrSchedule(options.Settings.Lr, options.Settings.WarmupSteps, options.TotalSteps, options.Settings.MinLrRatio);
+        var schedule = new LrSchedule(options.PeakLr, options.Settings.WarmupSteps, options.TotalSteps, options.Settings.MinLrRatio);
         if (saved is not null)
         {
             TrainCheckpoint.Restore(newest!, optimizer, saved.OptimizerStep);
@@ -183,7 +184,8 @@ public sealed class Trainer
         }
     }
 
-    AdamW NewOptimizer(CausalLM model) => new(model.NamedWeights(),
+    /// <summary>AdamW over the model's weights, or, healing by LoRA, over the adapters it attaches to the frozen model.</summary>
+    AdamW NewOptimizer(CausalLM model) => new(options.Method == HealMethod.Lora ? LoraAdapter.Attach(model, options.Lora, options.Seed) : model.NamedWeights(),
         options.Settings.DecayEmbeddings ? (n, p) => p.dim() >= 2 : AdamW.DecayMatricesOnly,
         options.Settings.Beta1, options.Settings.Beta2, 1e-8, options.Settings.WeightDecay);
 
@@ -307,9 +309,11 @@ public sealed class Trainer
         return count == 0 ? null : sum / count;
     }
 
-    /// <summary>The healed model goes into the run folder only when complete: files are written aside, then moved in.</summary>
+    /// <summary>The healed model goes into the run folder only when complete: files are written aside, then moved in.
+    /// LoRA's adapters are merged into the weights first, so the folder is the model's own tensors, as full healing writes it.</summary>
     void WriteFinal(CausalLM model, TrainState state, double finalLoss, double? valLoss, IReadOnlyList<int>? kept)
     {
+        if (options.Method == HealMethod.Lora) LoraAdapter.Merge(model);
         var staging = Path.Combine(outDir, $".final.{Guid.NewGuid():N}.tmp");   // this writer's own
         var storeDtype = DTypes.Parse(ModelConfig.Load(modelDir).TorchDtype);
         ModelFolder.Save(model, staging, storeDtype, tokenizerFrom: modelDir);
@@ -320,7 +324,10 @@ public sealed class Trainer
         File.WriteAllText(Path.Combine(staging, "train_result.json"), System.Text.Json.JsonSerializer.Serialize(new
         {
             steps = state.Step, tokens = state.Tokens, final_loss = finalLoss, val_loss = valLoss, losses = state.Losses,
-            resumed_from = state.ResumedFrom,
+            resumed_from = state.ResumedFrom, heal_method = HealMethods.Name(options.Method),
+            lora = options.Method == HealMethod.Lora
+                ? new { rank = options.Lora.Rank, alpha = options.Lora.Alpha, targets = options.Lora.Targets, lr = options.PeakLr }
+                : null,
         }));
         // config.json last: a folder with config.json is a complete model.
         publish.Publish(() =>

@@ -32,7 +32,7 @@ public static partial class SweepCommands
                 Console.Error.WriteLine($"note: {workDir} has no record of the inputs it was made from ({CandidateInputs.FileName}: folders made before such records); it is exported as sweep {spec.Name}'s");
             var outDir = UserFolder.RequireNewOrEmpty(p.GetValue(output), "--out");
             var c = state.Config;
-            CandidateArtifacts.Export(workDir, spec.BaseModel, outDir, new Lineage(spec.Name, c.Id, c.Strategy, c.HealTokens, c.HealMethod, c.Seed, spec.Data, spec.TextField, spec.Train));
+            CandidateArtifacts.Export(workDir, spec.BaseModel, outDir, Lineage.Of(spec, c));
             var exported = CandidateArtifacts.FinalModel(workDir, spec.BaseModel);
             if (p.GetValue(json)) Cli.WriteJson(SweepJson.Exported(state.Id, outDir, exported));
             else Console.WriteLine($"exported {state.Id} to {outDir} (model from {exported}; lineage in lineage.json)");

@@ -1,7 +1,7 @@
-namespace LayerChop.Specs;
+namespace LayerChop.Settings;
 
-/// <summary>"Did you mean ...?" for misspelt field names, strategies and tasks.</summary>
-internal static class Suggestions
+/// <summary>"Did you mean ...?" for misspelt field names, strategies, tasks and LoRA targets.</summary>
+public static class Suggestions
 {
     /// <summary>The closest option within a few edits (a third of its length, at least one); null when none is close.</summary>
     public static string? Closest(string word, IEnumerable<string> options)
