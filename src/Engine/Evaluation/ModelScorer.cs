@@ -193,11 +193,22 @@ public sealed class ModelScorer : ILoglikelihoodScorer
                     tensor(mask!, [rows, width, width]).to(device), options.SkipLayers)
                 : model.Hidden(input, cache: null, skipLayers: options.SkipLayers);
             var picked = hidden.reshape(rows * width, hidden.shape[2]).index_select(0, tensor(gather.ToArray(), ScalarType.Int64).to(device));
-            var logits = model.Project(picked).to(ScalarType.Float32);                     // (K, V)
-            var logp = nn.functional.log_softmax(logits, -1);
             var wanted = tensor(targets.ToArray(), ScalarType.Int64).to(device);
-            logProbs = logp.gather(1, wanted.unsqueeze(1)).squeeze(1).cpu().data<float>().ToArray();
-            greedy = logp.argmax(-1).eq(wanted).cpu().data<bool>().ToArray();
+            // The scored tokens' float32 log-probabilities a slice at a time: a long window of a large vocabulary
+            // would otherwise hold (K, V) logits and their log-softmax whole. Each row is computed alone either way.
+            long k = picked.shape[0], slice = ScoredTokensPerSlice(model.Config.VocabSize);
+            logProbs = new float[k];
+            greedy = new bool[k];
+            for (long start = 0; start < k; start += slice)
+            {
+                using var sliceScope = NewDisposeScope();
+                long n = Math.Min(slice, k - start);
+                var logits = model.Project(picked.narrow(0, start, n)).to(ScalarType.Float32);     // (n, V)
+                var logp = nn.functional.log_softmax(logits, -1);
+                var target = wanted.narrow(0, start, n);
+                logp.gather(1, target.unsqueeze(1)).squeeze(1).cpu().data<float>().CopyTo(logProbs, (int)start);
+                logp.argmax(-1).eq(target).cpu().data<bool>().CopyTo(greedy, (int)start);
+            }
         }
         ForwardPasses++;
         TokensProcessed += (long)rows * width;
@@ -210,6 +221,12 @@ public sealed class ModelScorer : ILoglikelihoodScorer
             results[request] = new Loglikelihood(sum, all);
         }
     }
+
+    /// <summary>The most bytes of float32 logits scored at once.</summary>
+    public const long LogitsSliceBytes = 256L << 20;
+
+    /// <summary>Scored tokens per slice for a vocabulary of <paramref name="vocab"/>.</summary>
+    public static long ScoredTokensPerSlice(long vocab) => Math.Max(1, LogitsSliceBytes / (vocab * sizeof(float)));
 
     sealed class SequenceComparer : IEqualityComparer<int[]>
     {

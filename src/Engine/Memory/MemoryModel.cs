@@ -55,6 +55,10 @@ public static class MemoryModel
     /// in one row); hellaswag's longest are about 200 tokens with the Llama tokenizers.</summary>
     public const int ChoiceRowTokens = 256;
 
+    /// <summary>Held-out documents are scored in windows of up to the model's context; the plan assumes the
+    /// longest window of a batch is at most this long (documents longer than it, on a long-context model, need more).</summary>
+    public const int PerplexityWindowTokens = 4096;
+
     public static int Bytes(string precision) => precision == "bf16" ? 2 : 4;
 
     /// <summary>Bytes autograd keeps per token of one decoder layer for its backward pass (our layer's saved
@@ -131,21 +135,40 @@ public static class MemoryModel
         return new StageMemory("heal", terms.Where(x => x.Bytes > 0).ToList());
     }
 
-    /// <summary>Evaluation: float32 weights, and for a batch of rows one layer's transient activations, the
-    /// attention scores of packed rows, and the float32 logits of the scored tokens.</summary>
+    /// <summary>Evaluation: float32 weights, and the larger of its two kinds of batch: multiple-choice rows
+    /// (<see cref="ChoiceRowTokens"/> long, packed, so attention goes through an explicit mask and holds its
+    /// scores) and held-out perplexity windows (<see cref="PerplexityWindowTokens"/> or the context, causal
+    /// attention); each with one layer's activations at a time and the float32 logits of a slice of scored tokens.</summary>
     public static StageMemory Eval(ModelConfig model, EvalSettings eval)
     {
-        long p = model.TotalParams;
-        int width = Math.Min(model.MaxPositionEmbeddings, eval.Perplexity is null ? ChoiceRowTokens : model.MaxPositionEmbeddings);
-        long tokens = (long)eval.BatchSize * width;
+        long p = model.TotalParams, slice = Evaluation.ModelScorer.ScoredTokensPerSlice(model.VocabSize);
+        long Logits(long tokens) => Math.Min(tokens, slice) * model.VocabSize * 4L * 2;
+        int rowWidth = Math.Min(model.MaxPositionEmbeddings, ChoiceRowTokens);
+        long rowTokens = (long)eval.BatchSize * rowWidth;
+        var choice = new List<MemoryTerm>
+        {
+            new("layer activations", rowTokens * LayerActivationBytes(model, 4), $"batch {eval.BatchSize} x {rowWidth} tokens of multiple-choice rows, one layer at a time"),
+            new("attention scores", (long)eval.BatchSize * model.NumHeads * rowWidth * rowWidth * 4, $"packed rows attend through an explicit mask: batch x heads x {rowWidth}^2 x 4 B"),
+            new("logits", Logits(rowTokens), "float32 logits and log-softmax of a slice of scored tokens"),
+        };
+        var pass = choice;
+        if (eval.Perplexity is not null)
+        {
+            int window = Math.Min(model.MaxPositionEmbeddings, PerplexityWindowTokens);
+            long windowTokens = (long)eval.BatchSize * window;
+            var perplexity = new List<MemoryTerm>
+            {
+                new("layer activations", windowTokens * LayerActivationBytes(model, 4), $"batch {eval.BatchSize} x {window}-token perplexity windows, one layer at a time"),
+                new("logits", Logits(windowTokens), "float32 logits and log-softmax of a slice of scored tokens"),
+            };
+            if (perplexity.Sum(t => t.Bytes) > choice.Sum(t => t.Bytes)) pass = perplexity;
+        }
         var terms = new List<MemoryTerm>
         {
             new("runtime", RuntimeBytes, "the runtime and allocator slack, measured"),
             new("weights", p * 4, $"{p:N0} parameters x 4 B (evaluation runs in float32)"),
-            new("layer activations", tokens * LayerActivationBytes(model, 4), $"batch {eval.BatchSize} x {width} tokens, one layer at a time"),
-            new("attention scores", (long)eval.BatchSize * model.NumHeads * width * width * 4, $"packed rows attend through an explicit mask: batch x heads x {width}^2 x 4 B"),
-            new("logits", tokens * model.VocabSize * 4L * 2, "float32 logits and log-softmax of the scored tokens"),
         };
+        terms.AddRange(pass);
         return new StageMemory("eval", terms);
     }
 
@@ -202,7 +225,17 @@ public sealed record CandidateMemory(string Id, IReadOnlyList<StageMemory> Stage
         var chopped = remove == 0 ? baseModel : baseModel.WithLayersKept(Enumerable.Range(0, baseModel.NumLayers - remove).ToList());
         var stages = new List<StageMemory>();
         if (chop is not null) stages.Add(MemoryModel.Chop(baseModel, chop is CriterionChop, calibrationLength));
-        if (healTokens > 0) stages.Add(MemoryModel.Heal(chopped, heal));
+        if (healTokens > 0 && chop is not null && heal.Train.OptimizerWarmupSteps > 0)
+        {
+            // The optimizer warms up on the unchopped model; the chopped model and its optimizer are built from it
+            // before it is freed.
+            var warm = MemoryModel.Heal(baseModel, heal);
+            long perParameter = MemoryModel.Bytes(heal.Train.Precision) + (heal.Train.Precision == "bf16" ? 4 : 0) + 8;
+            long trained = heal.Method == HealMethod.Lora ? 0 : chopped.TotalParams;
+            stages.Add(warm with { Terms = [.. warm.Terms, new MemoryTerm("chopped model and its optimizer state", chopped.TotalParams * MemoryModel.Bytes(heal.Train.Precision) + trained * (perParameter - MemoryModel.Bytes(heal.Train.Precision)),
+                "built while the warmed-up unchopped model still holds its state")] });
+        }
+        else if (healTokens > 0) stages.Add(MemoryModel.Heal(chopped, heal));
         stages.Add(MemoryModel.Eval(chopped, eval));
         stages.Add(MemoryModel.Latency(chopped, latency));
         return new CandidateMemory(id, stages);
