@@ -48,6 +48,7 @@ public static class Cli
         root.Subcommands.Add(Commands.ChopCommand.Create());
         root.Subcommands.Add(Commands.GenerateCommand.Create());
         root.Subcommands.Add(Commands.TrainCommand.Create());
+        root.Subcommands.Add(Commands.PlanCommand.Create());
         root.Subcommands.Add(Commands.WorkerCommand.Create());
         root.Subcommands.Add(Commands.SweepCommands.Create());
         root.Subcommands.Add(Commands.DemoCommand.Create());

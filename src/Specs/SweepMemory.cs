@@ -39,7 +39,7 @@ public static class SweepMemory
         if (plan.PeakBytes <= largestSlotBytes) return null;
         var fixes = Fixes(baseModel, spec, candidate, plan, largestSlotBytes);
         string advice = fixes.Count > 0 ? $"it fits with {string.Join(", or ", fixes)}"
-            : $"no setting of train.micro_batch, train.activation_checkpointing or heal_method makes it fit; it needs a slot of {MemoryUnits.Gib(plan.PeakBytes)}";
+            : $"no change of {(plan.PeakStage == "heal" ? "train.micro_batch, train.activation_checkpointing or heal_method" : plan.PeakStage == "eval" ? "eval.batch_size" : "its settings")} makes it fit; it needs a slot of {MemoryUnits.Gib(plan.PeakBytes)}";
         return $"candidate {candidate.Id} needs {MemoryUnits.Gib(plan.PeakBytes)} ({plan.PeakStage}), more than the largest slot holds ({MemoryUnits.Gib(largestSlotBytes)}); {advice}";
     }
 

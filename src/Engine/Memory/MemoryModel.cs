@@ -46,8 +46,9 @@ public sealed record HealShape
 /// </summary>
 public static class MemoryModel
 {
-    /// <summary>A worker's memory before it allocates any tensor: measured peak RSS of a worker on the smallest
-    /// model on CPU (about 0.45 GiB), and the CUDA context plus libtorch's kernels on an H100 (about 0.5 GiB).</summary>
+    /// <summary>A worker's memory beyond its tensors: the .NET runtime and libtorch (0.2 GiB of RSS healing a
+    /// model of 56K parameters) and the allocator's slack at the peak, fitted to the measured peaks of
+    /// bench/memory/run.sh (bench/RESULTS.md, "Memory plan"); on a GPU, the CUDA context is of the same order.</summary>
     public const long RuntimeBytes = 512L << 20;
 
     /// <summary>Multiple-choice rows of the zero-shot tasks are assumed this long (context and continuations packed
@@ -96,7 +97,7 @@ public static class MemoryModel
         var t = shape.Train;
         int d = Bytes(t.Precision);
         long p = model.TotalParams, tokens = (long)shape.MicroBatch * t.SeqLen;
-        var terms = new List<MemoryTerm> { new("runtime", RuntimeBytes, "measured floor of a worker process") };
+        var terms = new List<MemoryTerm> { new("runtime", RuntimeBytes, "the runtime and allocator slack, measured") };
         bool lora = shape.Method == HealMethod.Lora;
         long trainable = lora ? AdapterParams(model, shape.Lora) : p;
         terms.Add(new(lora ? "frozen weights" : "weights", p * d, $"{p:N0} parameters x {d} B"));
@@ -104,27 +105,29 @@ public static class MemoryModel
         if (d != 4) terms.Add(new("float32 master weights", trainable * 4, "bf16 compute keeps float32 masters of what trains"));
         terms.Add(new("gradients", trainable * d, $"{trainable:N0} x {d} B"));
         terms.Add(new("AdamW moments", trainable * 8, "two float32 moments per trained parameter"));
-        long layer = LayerActivationBytes(model, d);
-        if (t.ActivationCheckpointing)
-        {
-            terms.Add(new("kept layer inputs", model.NumLayers * tokens * model.HiddenSize * d, $"{model.NumLayers} layers x {tokens:N0} tokens x hidden {model.HiddenSize} x {d} B"));
-            terms.Add(new("recomputed layer", 2 * tokens * layer, $"one layer's activations and their gradients, {layer:N0} B/token"));
-        }
-        else
-            terms.Add(new("activations", model.NumLayers * tokens * layer + tokens * layer, $"{model.NumLayers} layers x {tokens:N0} tokens x {layer:N0} B/token, plus one layer's gradients"));
+        if (shape.Method == HealMethod.Distill && shape.Teacher is { } teacherModel)
+            terms.Add(new("teacher weights", teacherModel.TotalParams * d, $"{teacherModel.TotalParams:N0} parameters x {d} B"));
         long sliceTokens = Math.Max(1, shape.LogitsSliceBytes / ((long)model.VocabSize * sizeof(float)));
         bool hiddenDistill = shape.Method == HealMethod.Distill && t.DistillHiddenWeight > 0;
         bool split = !hiddenDistill && (t.ActivationCheckpointing || sliceTokens < tokens);
         long lossTokens = split ? Math.Min(sliceTokens, tokens) : tokens;
-        terms.Add(new("logits and loss", lossTokens * LossBytesPerToken(model, d), $"{lossTokens:N0} tokens x vocab {model.VocabSize:N0} x {d + (d == 4 ? 0 : 4) + 12} B"));
-        if (shape.Method == HealMethod.Distill && shape.Teacher is { } teacher)
+        var pass = new List<MemoryTerm>();
+        long layer = LayerActivationBytes(model, d);
+        if (t.ActivationCheckpointing)
         {
-            terms.Add(new("teacher weights", teacher.TotalParams * d, $"{teacher.TotalParams:N0} parameters x {d} B"));
-            long teacherTokens = split ? tokens : tokens;
-            terms.Add(new("teacher logits", lossTokens * (long)teacher.VocabSize * (d + 12) + (split ? teacherTokens * teacher.HiddenSize * d : 0),
-                "the teacher's logits and the two float32 log-softmaxes of the distillation term"));
+            pass.Add(new("kept layer inputs", model.NumLayers * tokens * model.HiddenSize * d, $"{model.NumLayers} layers x {tokens:N0} tokens x hidden {model.HiddenSize} x {d} B"));
+            pass.Add(new("recomputed layer", 2 * tokens * layer, $"one layer's activations and their gradients, {layer:N0} B/token"));
         }
-        terms.Add(new("optimizer step", LargestTensor(model) * 4 * 2 * (lora ? 0 : 1), "the update's float32 temporaries for the largest tensor"));
+        else
+            pass.Add(new("activations", model.NumLayers * tokens * layer + tokens * layer, $"{model.NumLayers} layers x {tokens:N0} tokens x {layer:N0} B/token, plus one layer's gradients"));
+        pass.Add(new("logits and loss", lossTokens * LossBytesPerToken(model, d), $"{lossTokens:N0} tokens x vocab {model.VocabSize:N0} x {d + (d == 4 ? 0 : 4) + 12} B"));
+        if (shape.Method == HealMethod.Distill && shape.Teacher is { } teacher)
+            pass.Add(new("teacher logits", lossTokens * (long)teacher.VocabSize * (d + 12) + (split ? tokens * teacher.HiddenSize * d : 0),
+                "the teacher's logits and the two float32 log-softmaxes of the distillation term"));
+        // The optimizer's update comes after the backward pass has freed the activations: the larger of the two is the peak.
+        long update = lora ? 0 : LargestTensor(model) * 4 * 2;
+        if (update > pass.Sum(x => x.Bytes)) pass = [new("optimizer update", update, "the update's float32 temporaries for the largest tensor, after the backward pass")];
+        terms.AddRange(pass);
         return new StageMemory("heal", terms.Where(x => x.Bytes > 0).ToList());
     }
 
@@ -137,7 +140,7 @@ public static class MemoryModel
         long tokens = (long)eval.BatchSize * width;
         var terms = new List<MemoryTerm>
         {
-            new("runtime", RuntimeBytes, "measured floor of a worker process"),
+            new("runtime", RuntimeBytes, "the runtime and allocator slack, measured"),
             new("weights", p * 4, $"{p:N0} parameters x 4 B (evaluation runs in float32)"),
             new("layer activations", tokens * LayerActivationBytes(model, 4), $"batch {eval.BatchSize} x {width} tokens, one layer at a time"),
             new("attention scores", (long)eval.BatchSize * model.NumHeads * width * width * 4, $"packed rows attend through an explicit mask: batch x heads x {width}^2 x 4 B"),
@@ -153,7 +156,7 @@ public static class MemoryModel
         long cache = 2L * model.NumLayers * model.NumKvHeads * model.HeadDim * positions * 4;
         var terms = new List<MemoryTerm>
         {
-            new("runtime", RuntimeBytes, "measured floor of a worker process"),
+            new("runtime", RuntimeBytes, "the runtime and allocator slack, measured"),
             new("weights", model.TotalParams * 4, $"{model.TotalParams:N0} parameters x 4 B"),
             new("KV cache", cache, $"2 x {model.NumLayers} layers x {model.NumKvHeads} KV heads x {model.HeadDim} x {positions} positions x 4 B"),
             new("prompt pass", latency.PromptTokens * (LayerActivationBytes(model, 4) + model.VocabSize * 4L), "one layer's activations and the logits of the prompt"),
@@ -169,7 +172,7 @@ public static class MemoryModel
         int stored = baseModel.TorchDtype is "bfloat16" or "float16" ? 2 : 4;
         var terms = new List<MemoryTerm>
         {
-            new("runtime", RuntimeBytes, "measured floor of a worker process"),
+            new("runtime", RuntimeBytes, "the runtime and allocator slack, measured"),
             new("largest tensor", LargestTensor(baseModel) * stored * 2, "read and written once each, one tensor at a time"),
         };
         if (dataDriven)
