@@ -16,6 +16,8 @@ using static TorchSharp.torch;
 //                                                       on synthetic questions (contexts 40-120 tokens, 4 choices of 8-32 tokens)
 //   layerchop-bench importance [L H A K I V N T REMOVE [f32|bf16]]  cost of each layer-importance criterion on a random
 //                                                     model (default L8 H384 A6/2 I1024 V8192, 32 x 128 tokens, remove 2)
+//   layerchop-bench random-checkpoint CONFIG_DIR OUT  a checkpoint of CONFIG_DIR's config.json shape, bf16 normal(0, 0.02)
+//                                                     values written tensor by tensor in 5 GB shards, with that config.json
 //   layerchop-bench device|reference|parity|serve ...   device checks, parity and serving speed of model folders on
 //                                                     any device (DeviceBench.cs; bench/gpu/run.sh calls them)
 switch (args.FirstOrDefault())
@@ -148,6 +150,34 @@ switch (args.FirstOrDefault())
                                   $"{questions} questions x 4 choices, batch {batch}, {get_num_threads()} threads, best of {reps}: {requests.Count / seconds:0.0} requests/s " +
                                   $"({seconds:0.00} s, {scorer.ForwardPasses} passes, {scorer.TokensProcessed} token positions, max |diff| vs per-choice {diff:0.0e0})");
             }
+            break;
+        }
+    case "random-checkpoint":
+        {
+            var config = ModelConfig.Load(args[1]);
+            long h = config.HiddenSize, q = (long)config.NumHeads * config.HeadDim, kv = (long)config.NumKvHeads * config.HeadDim, inter = config.IntermediateSize;
+            var shapes = new List<(string Name, long[] Shape)> { ("model.embed_tokens.weight", [config.VocabSize, h]) };
+            for (int layer = 0; layer < config.NumLayers; layer++)
+            {
+                string p = $"model.layers.{layer}.";
+                shapes.AddRange([(p + "self_attn.q_proj.weight", [q, h]), (p + "self_attn.k_proj.weight", [kv, h]), (p + "self_attn.v_proj.weight", [kv, h]),
+                    (p + "self_attn.o_proj.weight", [h, q]), (p + "mlp.gate_proj.weight", [inter, h]), (p + "mlp.up_proj.weight", [inter, h]),
+                    (p + "mlp.down_proj.weight", [h, inter]), (p + "input_layernorm.weight", [h]), (p + "post_attention_layernorm.weight", [h])]);
+            }
+            shapes.Add(("model.norm.weight", [h]));
+            if (!config.TieWordEmbeddings) shapes.Add(("lm_head.weight", [config.VocabSize, h]));
+            var generator = new Generator(1);
+            var clock = Stopwatch.StartNew();
+            Directory.CreateDirectory(args[2]);
+            SafeTensorsCheckpoint.WriteStreaming(args[2], shapes.Select(s => new TensorSource(s.Name, ScalarType.BFloat16, s.Shape, () =>
+            {
+                using var values = randn(s.Shape, ScalarType.Float32, generator: generator);
+                using var scaled = values.mul_(0.02);
+                return scaled.to(ScalarType.BFloat16);
+            })).ToList());
+            File.Copy(Path.Combine(args[1], "config.json"), Path.Combine(args[2], "config.json"), overwrite: true);
+            long bytes = Directory.EnumerateFiles(args[2], "*.safetensors").Sum(f => new FileInfo(f).Length);
+            Console.WriteLine($"random-checkpoint {args[2]}: {shapes.Count} tensors, {bytes / 1e9:0.00} GB in {clock.Elapsed.TotalSeconds:0} s, peak RSS {PeakRssKb() / 1e6:0.000} GB");
             break;
         }
     case "importance":
