@@ -40,6 +40,8 @@ public sealed record AttemptRecord
     [Id(7)] public int? Pid { get; init; }
     /// <summary>The last time the worker was heard from (an event reached the candidate).</summary>
     [Id(8)] public DateTime? LastSeenUtc { get; init; }
+    /// <summary>What kind of failure the worker reported, when it failed and said so.</summary>
+    [Id(9)] public FailureKind? Failure { get; init; }
 }
 
 /// <summary>Live progress of a running candidate, reported by its worker and persisted at each checkpoint.</summary>
@@ -158,6 +160,9 @@ public sealed record SlotRef
 {
     [Id(0)] public string Silo { get; init; } = "";
     [Id(1)] public int Slot { get; init; }
+    /// <summary>The slot's memory in bytes when it asks for work: only a candidate whose planned peak fits is handed
+    /// to it. Null where not known (a silo of an earlier release, a device nvidia-smi did not list): any candidate fits.</summary>
+    [Id(2)] public long? MemoryBytes { get; init; }
 
     public override string ToString() => $"{Silo} slot {Slot}";
 }
@@ -198,10 +203,22 @@ public sealed record AttemptEnd
     [Id(1)] public string? Reason { get; init; }
     /// <summary>Set when <see cref="Outcome"/> is Succeeded.</summary>
     [Id(2)] public CandidateResult? Result { get; init; }
-    /// <summary>A failure no further attempt can fix (bad input): the candidate fails at once.</summary>
+    /// <summary>A failure no further attempt can fix (bad input, or out of memory with these settings): the candidate fails at once.</summary>
     [Id(3)] public bool Permanent { get; init; }
     /// <summary>When the worker process exited, as its silo saw it; null when no process ran.</summary>
     [Id(4)] public DateTime? WorkerEndedUtc { get; init; }
+    /// <summary>What kind of failure the worker reported; null when it reported none.</summary>
+    [Id(5)] public FailureKind? Failure { get; init; }
+
+    /// <summary>
+    /// The end of an attempt whose worker reported <paramref name="failure"/>. Bad input and running out of memory
+    /// are permanent: another attempt with the same inputs and settings would fail the same way.
+    /// </summary>
+    public static AttemptEnd Of(FailureEvent failure) => new()
+    {
+        Outcome = AttemptOutcome.Failed, Reason = failure.Message, Failure = failure.Kind,
+        Permanent = failure.Kind is FailureKind.BadInput or FailureKind.OutOfMemory,
+    };
 }
 
 /// <summary>What the candidate grain answers to a worker's report.</summary>

@@ -51,6 +51,12 @@ public interface ICandidateGrain : IGrainWithStringKey
     /// allowance (back to Pending when it has attempts left); null when nothing changed.
     /// </summary>
     [Alias("raise-attempts")] Task<CandidateSummary?> RaiseMaxAttempts(int maxAttempts);
+
+    /// <summary>
+    /// A resubmitted spec changed a setting that lowers a candidate's memory need: a candidate whose last attempt
+    /// ran out of memory is retried as by <see cref="Retry"/>; null when it did not fail that way.
+    /// </summary>
+    [Alias("retry-out-of-memory")] Task<CandidateSummary?> RetryOutOfMemory(int maxAttempts);
 }
 
 /// <summary>The answer to <see cref="ICandidateGrain.Begin"/>.</summary>

@@ -39,8 +39,9 @@ public interface ISweepGrain : IGrainWithStringKey
     [Alias("resume"), Orleans.Concurrency.AlwaysInterleave] Task Resume();
 
     /// <summary>
-    /// A free slot asks for work: the next queued candidate begins an attempt there and the order says what to
-    /// run; null when nothing is queued (or the sweep is cancelled).
+    /// A free slot asks for work: the next queued candidate whose planned peak fits the slot's memory
+    /// (<see cref="SlotRef.MemoryBytes"/>) begins an attempt there and the order says what to run; a larger one stays
+    /// queued for a larger slot. Null when nothing queued fits (or the sweep is cancelled).
     /// </summary>
     [Alias("take-next")] Task<WorkOrder?> TakeNext(SlotRef slot);
 

@@ -25,7 +25,13 @@ public sealed record SlotsView
     [Id(1)] public bool Gpu { get; init; }
     /// <summary>Per slot, the lease (candidate key and attempt) of the worker in it; null when free.</summary>
     [Id(2)] public IReadOnlyList<string?> Holders { get; init; } = [];
+    /// <summary>Per slot, its memory in bytes: a GPU's total memory, a CPU slot's share; null where not known
+    /// (such a slot takes any work). Empty from a silo of an earlier release.</summary>
+    [Id(3)] public IReadOnlyList<long?> MemoryBytes { get; init; } = [];
 
     public int Capacity => Holders.Count;
     public int Free => Holders.Count(h => h is null);
+
+    /// <summary>The memory of slot <paramref name="slot"/>; null when not known.</summary>
+    public long? MemoryOf(int slot) => slot < MemoryBytes.Count ? MemoryBytes[slot] : null;
 }

@@ -36,6 +36,9 @@ public sealed record SiloConfig
     [Description("CPU worker slots when the silo has no GPU (0: it runs no workers and only hosts coordinators)")]
     public int CpuSlots { get; init; } = 1;
 
+    [Description("Memory of each CPU slot in GiB (fractions allowed); a slot takes only candidates whose planned peak fits; unset: the host's RAM divided by its CPU slots (a GPU slot has its device's total memory)")]
+    public double? SlotMemoryGib { get; init; }
+
     [Description("Torch threads per CPU worker (0: libtorch's default)")]
     public int Threads { get; init; }
 

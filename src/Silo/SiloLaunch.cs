@@ -46,6 +46,7 @@ public sealed record SiloLaunch
         if (c.Port == c.GatewayPort)
             throw new LayerChopException($"{Named("port", c.Port)} and {Named("gateway_port", c.GatewayPort)} are the same port: give two different ports");
         if (c.CpuSlots < 0) throw new LayerChopException($"{Named("cpu_slots", c.CpuSlots)}: give 0 or more CPU slots");
+        if (c.SlotMemoryGib is <= 0) throw new LayerChopException($"{Named("slot_memory_gib", c.SlotMemoryGib)}: give a size above 0 GiB (or leave it out for the host's RAM divided by its CPU slots)");
         if (c.Threads < 0) throw new LayerChopException($"{Named("threads", c.Threads)}: give 0 (libtorch's default) or more threads");
         CheckMembership(c.Membership, Named);
         var devices = GpuDevices.Select(c.Gpus, Named("gpus", c.Gpus));
@@ -64,7 +65,7 @@ public sealed record SiloLaunch
             Listen = listen,
             Port = c.Port,
             GatewayPort = c.GatewayPort,
-            Workers = WorkerOptions.ForHost(devices, c.CpuSlots, c.Threads, workerCommand),
+            Workers = WorkerOptions.ForHost(devices, c.CpuSlots, c.Threads, workerCommand, c.SlotMemoryGib),
             Membership = c.Membership,
             Web = web,
         };

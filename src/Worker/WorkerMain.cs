@@ -27,7 +27,7 @@ public static class WorkerMain
         if (int.TryParse(Environment.GetEnvironmentVariable("LAYERCHOP_THREADS"), out int threads) && threads > 0)
             TorchSharp.torch.set_num_threads(threads);
         var events = new WorkerEvents();
-        string? error = null;
+        string? error = null, outOfMemory = null;
         CandidateJob? claimed = null;
         int code = guard(() =>
         {
@@ -43,7 +43,14 @@ public static class WorkerMain
                 // A sweep's attempt claims the candidate's folder; a job run by hand (attempt 0) publishes freely.
                 using var slot = HostSlot.Hold(Environment.GetEnvironmentVariable(HostSlot.Variable), HostComputeGate.Folder, name => events.Emit(new MessageEvent { Message = $"waiting for an earlier worker on this host's slot {name} to exit" }));
                 using var fence = parsed.Attempt > 0 ? Claim(parsed, events) : null;
-                var outcome = CandidatePipeline.Run(parsed, events, stop.Token, fence);
+                CandidateOutcome? outcome;
+                try { outcome = CandidatePipeline.Run(parsed, events, stop.Token, fence); }
+                catch (Exception e) when (OutOfMemory.Is(e))
+                {
+                    outOfMemory = OutOfMemoryLine(parsed, events.Stage);
+                    Console.Error.WriteLine("error: " + outOfMemory);
+                    return (int)WorkerExit.OutOfMemory;
+                }
                 if (outcome is null)
                 {
                     events.Emit(new StoppedEvent { CheckpointStep = events.LastCheckpoint });
@@ -64,9 +71,20 @@ public static class WorkerMain
             ReportFenced(events, c.Attempt, owner);
             return (int)WorkerExit.Fenced;
         }
-        if (error is not null)
+        if (outOfMemory is not null) events.Emit(new FailureEvent { Kind = FailureKind.OutOfMemory, Message = outOfMemory });
+        else if (error is not null)
             events.Emit(new FailureEvent { Kind = code == (int)WorkerExit.BadInput ? FailureKind.BadInput : FailureKind.Internal, Message = error });
         return code;
+    }
+
+    /// <summary>The one line of a candidate that ran out of memory in <paramref name="stage"/>: the plan's figure, the slot's memory, what lowers the need.</summary>
+    static string OutOfMemoryLine(CandidateJob job, WorkerStage? stage)
+    {
+        bool cuda = Trainer.ResolveDevice(job.Device).type == TorchSharp.DeviceType.CUDA;
+        Engine.Memory.CandidateMemory? plan;
+        try { plan = JobMemory.For(job); }
+        catch (LayerChopException) { plan = null; }                  // the base model's config went away meanwhile
+        return OutOfMemory.Describe(stage, plan, SlotMemory.OfThisWorker(cuda), OutOfMemory.Remedies(job, stage));
     }
 
     /// <summary>
@@ -166,13 +184,20 @@ sealed class WorkerEvents : ICandidateObserver
 
     public long? LastCheckpoint { get; private set; }
 
+    /// <summary>The stage the pipeline entered last; null before the first.</summary>
+    public WorkerStage? Stage { get; private set; }
+
     public void Emit(WorkerEvent e)
     {
         Console.Out.WriteLine(WorkerProtocol.Write(e with { Attempt = Attempt }));
         Console.Out.Flush();
     }
 
-    public void OnStage(WorkerStage stage) => Emit(new StageEvent { Stage = stage });
+    public void OnStage(WorkerStage stage)
+    {
+        Stage = stage;
+        Emit(new StageEvent { Stage = stage });
+    }
 
     public void OnStep(StepReport r) => Emit(new HealProgressEvent
     {

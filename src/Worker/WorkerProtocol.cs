@@ -31,6 +31,9 @@ public enum WorkerExit
     BadInput = 2,
     /// <summary>An unexpected error in the worker (a bug, or a native failure that surfaced as an exception).</summary>
     InternalError = 70,
+    /// <summary>The candidate ran out of memory on its device (see <see cref="Worker.OutOfMemory"/>): another attempt
+    /// with the same settings in a slot of the same size would too.</summary>
+    OutOfMemory = 71,
     /// <summary>A newer attempt of the same candidate owns its folder: this one stopped without writing anything.</summary>
     Fenced = 75,
     /// <summary>Asked to stop (SIGTERM or SIGINT): it wrote a checkpoint first when it was healing.</summary>
@@ -46,6 +49,8 @@ public enum FailureKind
 {
     BadInput = 0,
     Internal = 1,
+    /// <summary>A failed allocation: the candidate needs more memory than its slot has with these settings.</summary>
+    OutOfMemory = 2,
 }
 
 /// <summary>One line of a worker's output.</summary>

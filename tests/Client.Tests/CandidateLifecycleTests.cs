@@ -16,7 +16,12 @@ namespace LayerChop.Client.Tests;
 /// </summary>
 public class CandidateLifecycleTests(TrainingInputs inputs) : IClassFixture<TrainingInputs>
 {
-    string Spec(string name, string grid, int maxAttempts = 2, string train = "{ seq_len: 32, batch_tokens: 128, lr: 0.003, warmup_steps: 1, checkpoint_every: 2 }")
+    string Spec(string name, string grid, int maxAttempts = 2) => Spec(inputs, name, grid, maxAttempts);
+
+    /// <summary>A spec file of a tiny base model of its own, on the test corpus, with the <paramref name="grid"/>
+    /// given; <paramref name="train"/> and <paramref name="eval"/> (the fields after tasks and task_dir) as YAML.</summary>
+    internal static string Spec(TrainingInputs inputs, string name, string grid, int maxAttempts = 2,
+        string train = "{ seq_len: 32, batch_tokens: 128, lr: 0.003, warmup_steps: 1, checkpoint_every: 2 }", string eval = "limit: 4")
     {
         var work = LayerChopProcess.TempFolder();
         var model = Path.Combine(work, "base");
@@ -27,7 +32,7 @@ public class CandidateLifecycleTests(TrainingInputs inputs) : IClassFixture<Trai
             name: {{name}}
             base_model: {{model}}
             data: [{{inputs.Corpus}}]
-            eval: { tasks: [continuation], task_dir: {{tasks}}, limit: 4 }
+            eval: { tasks: [continuation], task_dir: {{tasks}}, {{eval}} }
             grid: {{grid}}
             train: {{train}}
             latency: { prompt_tokens: 4, new_tokens: 4 }

@@ -33,7 +33,7 @@ public class ClusterTests(TrainingInputs inputs) : IClassFixture<TrainingInputs>
             """);
 
         var siloLog = new System.Text.StringBuilder();
-        using var silo = StartSilo(clusterId, SiloSetup.FreePort(), SiloSetup.FreePort(), siloLog);
+        using var silo = StartSilo(clusterId, SiloSetup.FreePort(), SiloSetup.FreePort(), siloLog, "--slot-memory-gib", "2.5");
         try
         {
             string[] Cluster(params string[] args) => [.. args, "--cluster", Postgres, "--cluster-id", clusterId];
@@ -49,11 +49,13 @@ public class ClusterTests(TrainingInputs inputs) : IClassFixture<TrainingInputs>
             var front = JsonDocument.Parse(LayerChopProcess.Run(Cluster("sweep", "front", "clustered", "--json")).Stdout).RootElement;
             Assert.True(front.GetProperty("by_params").GetArrayLength() > 0);
 
-            // The silo shows its one CPU slot, free again once the sweep is done.
+            // The silo shows its one CPU slot with its memory, free again once the sweep is done.
             var slots = JsonDocument.Parse(LayerChopProcess.Run(Cluster("slots", "--json")).Stdout).RootElement;
             var only = Assert.Single(slots.EnumerateArray());
             Assert.False(only.GetProperty("gpu").GetBoolean());
             Assert.Equal(JsonValueKind.Null, Assert.Single(only.GetProperty("slots").EnumerateArray()).ValueKind);
+            Assert.Equal(5L << 29, Assert.Single(only.GetProperty("slot_memory_bytes").EnumerateArray()).GetInt64());
+            Assert.Contains("2.50 GiB", LayerChopProcess.Run(Cluster("slots")).Stdout);
 
             // Submitting the same spec again duplicates nothing.
             var again = LayerChopProcess.Run(Cluster("sweep", "start", spec));

@@ -68,7 +68,7 @@ public sealed class ContractSerializationTests
         Attempts =
         [
             new AttemptRecord { Number = 1, StartedUtc = new DateTime(2025, 1, 2, 0, 0, 0, DateTimeKind.Utc), EndedUtc = new DateTime(2025, 1, 2, 1, 0, 0, DateTimeKind.Utc), Silo = "gpu-1:11111", Outcome = AttemptOutcome.Interrupted, Reason = "silo stopped" },
-            new AttemptRecord { Number = 2, StartedUtc = new DateTime(2025, 1, 2, 1, 5, 0, DateTimeKind.Utc), Silo = "gpu-2:11111", Slot = 3, Outcome = AttemptOutcome.Running, Pid = 4242, LastSeenUtc = new DateTime(2025, 1, 2, 1, 6, 0, DateTimeKind.Utc) },
+            new AttemptRecord { Number = 2, StartedUtc = new DateTime(2025, 1, 2, 1, 5, 0, DateTimeKind.Utc), Silo = "gpu-2:11111", Slot = 3, Outcome = AttemptOutcome.Running, Pid = 4242, LastSeenUtc = new DateTime(2025, 1, 2, 1, 6, 0, DateTimeKind.Utc), Failure = FailureKind.Internal },
         ],
         Result = Result,
         Error = null,
@@ -77,7 +77,7 @@ public sealed class ContractSerializationTests
 
     static readonly FrontPoint Point = FrontPoint.Of(Config, Result);
 
-    static readonly Lease Lease = new() { Sweep = "demo", Candidate = Config.Id, Attempt = 2, Slot = new SlotRef { Silo = "10.0.0.7:11111@123456", Slot = 1 } };
+    static readonly Lease Lease = new() { Sweep = "demo", Candidate = Config.Id, Attempt = 2, Slot = new SlotRef { Silo = "10.0.0.7:11111@123456", Slot = 1, MemoryBytes = 85_899_345_920 } };
 
     // One sample of every contract type: a test below fails when a contract is added without one.
     static readonly Dictionary<Type, object> Samples = new()
@@ -87,6 +87,7 @@ public sealed class ContractSerializationTests
         [typeof(GridSpec)] = FullSpec.Grid,
         [typeof(TrainSettings)] = FullSpec.Train,
         [typeof(LatencySettings)] = FullSpec.Latency,
+        [typeof(LoraSettings)] = new LoraSettings { Rank = 8, Alpha = 16, Targets = ["q_proj", "v_proj"], Lr = 1e-4 },
         [typeof(Retention)] = Retention.All,
         [typeof(ChopSettings)] = Config.Chop!,
         [typeof(PlacementChop)] = Config.Chop!,
@@ -116,7 +117,7 @@ public sealed class ContractSerializationTests
         [typeof(SlotRef)] = Lease.Slot,
         [typeof(Lease)] = Lease,
         [typeof(WorkOrder)] = new WorkOrder { Lease = Lease, Spec = FullSpec, Config = Config },
-        [typeof(AttemptEnd)] = new AttemptEnd { Outcome = AttemptOutcome.Succeeded, Reason = "done", Result = Result, Permanent = true, WorkerEndedUtc = new DateTime(2025, 1, 2, 1, 9, 0, DateTimeKind.Utc) },
+        [typeof(AttemptEnd)] = new AttemptEnd { Outcome = AttemptOutcome.Succeeded, Reason = "done", Result = Result, Permanent = true, WorkerEndedUtc = new DateTime(2025, 1, 2, 1, 9, 0, DateTimeKind.Utc), Failure = FailureKind.OutOfMemory },
         [typeof(ReportVerdict)] = ReportVerdict.Stale,
         [typeof(BeginReply)] = new BeginReply { Lease = Lease, Summary = State.Summarize() },
         [typeof(CancelResult)] = new CancelResult { Queued = ["a"], Stopped = ["b", "c"], AlreadyFinished = 4 },
@@ -132,7 +133,7 @@ public sealed class ContractSerializationTests
         [typeof(StoppedEvent)] = new StoppedEvent { Attempt = 2, CheckpointStep = 6 },
         [typeof(FencedEvent)] = new FencedEvent { Attempt = 2, Owner = 3 },
         [typeof(StartedEvent)] = new StartedEvent { Attempt = 2, Pid = 77, StartedUtc = new DateTime(2025, 1, 2, 1, 5, 2, DateTimeKind.Utc), PreviousStoppedUtc = new DateTime(2025, 1, 2, 1, 0, 3, DateTimeKind.Utc) },
-        [typeof(SlotsView)] = new SlotsView { Silo = "10.0.0.7:11111@123456", Gpu = true, Holders = ["demo/" + Config.Id, null] },
+        [typeof(SlotsView)] = new SlotsView { Silo = "10.0.0.7:11111@123456", Gpu = true, Holders = ["demo/" + Config.Id, null], MemoryBytes = [85_899_345_920, null] },
     };
 
     static IEnumerable<Type> ContractTypes() =>

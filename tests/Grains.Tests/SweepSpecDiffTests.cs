@@ -58,6 +58,20 @@ public sealed class SweepSpecDiffTests : IDisposable
     }
 
     [Fact]
+    public void A_resubmission_may_change_the_settings_that_lower_a_candidates_memory_need_and_they_are_named_as_such()
+    {
+        var smaller = Example with
+        {
+            Train = Example.Train with { MicroBatch = 1, ActivationCheckpointing = true },
+            Eval = Example.Eval with { BatchSize = 2 },
+        };
+
+        Assert.Empty(SweepSpecDiff.Refused(Example, smaller));
+        Assert.Equal(["eval.batch_size", "train.micro_batch", "train.activation_checkpointing"], SweepSpecDiff.MemoryChanges(Example, smaller).Select(d => d.Field));
+        Assert.Empty(SweepSpecDiff.MemoryChanges(Example, Example with { MaxAttempts = 9 }));
+    }
+
+    [Fact]
     public void A_resubmission_that_drops_a_grid_value_or_changes_a_setting_is_refused_naming_each_field()
     {
         var shrunk = Example with { Grid = Example.Grid with { Remove = [0, 4] } };
@@ -66,7 +80,7 @@ public sealed class SweepSpecDiffTests : IDisposable
         Assert.Equal(["grid.remove"], SweepSpecDiff.Refused(Example, shrunk).Select(d => d.Field));
         Assert.Equal(
             "sweep 'demo' already exists with train.lr 0.0003; this spec says 0.001; "
-            + "submit it under another name, or change only grid (whose lists may gain values) and max_attempts",
+            + "submit it under another name, or change only grid (whose lists may gain values), max_attempts and train.micro_batch, train.activation_checkpointing, eval.batch_size",
             SweepSpecDiff.Refusal(Example, retrained));
 
         var both = SweepSpecDiff.Refusal(Example, retrained with { Eval = Example.Eval with { Limit = 100 } })!;

@@ -4,6 +4,7 @@ using LayerChop.Client.Rendering;
 using LayerChop.Engine;
 using LayerChop.Interfaces;
 using LayerChop.Silo;
+using LayerChop.Worker;
 using Microsoft.Extensions.Hosting;
 
 namespace LayerChop.Client.Commands;
@@ -13,7 +14,7 @@ public static class SiloCommand
     /// <summary>The flags that set a field of <see cref="SiloConfig"/>, and the field each sets.</summary>
     public static readonly IReadOnlyList<(string Flag, string Key)> FieldFlags =
     [
-        ("--cluster-id", "cluster_id"), ("--cluster-file", "connection_file"), ("--gpus", "gpus"), ("--slots", "cpu_slots"), ("--threads", "threads"),
+        ("--cluster-id", "cluster_id"), ("--cluster-file", "connection_file"), ("--gpus", "gpus"), ("--slots", "cpu_slots"), ("--slot-memory-gib", "slot_memory_gib"), ("--threads", "threads"),
         ("--advertise", "advertise"), ("--listen", "listen"), ("--port", "port"), ("--gateway-port", "gateway_port"), ("--shared", "shared"),
         ("--web", "web"), ("--web-bind", "web_bind"),
     ];
@@ -46,6 +47,7 @@ public static class SiloCommand
                 JsonNode? value = option switch
                 {
                     Option<int?> number => p.GetValue(number) is { } n ? JsonValue.Create(n) : null,
+                    Option<double?> size => p.GetValue(size) is { } d ? JsonValue.Create(d) : null,
                     Option<string?> text => p.GetValue(text) is { } t ? JsonValue.Create(t) : null,
                     _ => throw new InvalidOperationException(option.Name),
                 };
@@ -62,10 +64,12 @@ public static class SiloCommand
                 Cli.WriteJsonLine(new Dictionary<string, object?>
                 {
                     ["silo"] = $"{launch.Advertise}:{launch.Port}", ["gateway_port"] = launch.GatewayPort, ["cluster_id"] = launch.ClusterId,
-                    ["slots"] = workers.Slots, ["gpu"] = workers.Gpu, ["web"] = launch.Web?.Url,
+                    ["slots"] = workers.Slots, ["gpu"] = workers.Gpu, ["slot_memory_bytes"] = Enumerable.Range(0, workers.Slots).Select(workers.MemoryOf).ToArray(),
+                    ["web"] = launch.Web?.Url,
                 });
             Console.Error.WriteLine($"silo {launch.Advertise}:{launch.Port} (gateway {launch.GatewayPort}, listening on {launch.Listen}) in cluster '{launch.ClusterId}': " +
                                     (workers.Gpu ? $"{workers.Slots} GPU slot(s) on device(s) {string.Join(",", workers.Devices)}" : workers.Slots == 0 ? "no worker slots" : $"{workers.Slots} CPU slot(s)") +
+                                    (workers.Slots == 0 ? "" : $" of {string.Join(", ", Enumerable.Range(0, workers.Slots).Select(i => SlotMemory.Describe(workers.MemoryOf(i))).Distinct())} each") +
                                     "; Ctrl-C or SIGTERM stops it");
             if (launch.Web is not null) Console.Error.WriteLine(Web.Describe(launch.Web, sweep: null));
             host.WaitForShutdown();
@@ -79,7 +83,19 @@ public static class SiloCommand
     {
         var field = SiloConfigReader.Fields.Single(f => f.Key == key);
         string description = $"{field.Description} (default: {field.Default ?? "unset"}; overrides ${field.Variable} and '{key}' in the config file)";
-        return field.ValueType == typeof(int) ? new Option<int?>(flag) { Description = description } : new Option<string?>(flag) { Description = description };
+        return field.ValueType == typeof(int) ? new Option<int?>(flag) { Description = description }
+            : field.ValueType == typeof(double) ? new Option<double?>(flag) { Description = description }
+            : new Option<string?>(flag) { Description = description };
+    }
+
+    /// <summary>Every active silo's slots, in the order of the silos' addresses.</summary>
+    internal static async Task<IReadOnlyList<SlotsView>> SlotsOf(IGrainFactory grains)
+    {
+        var hosts = await grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
+        var views = new List<SlotsView>();
+        foreach (var silo in hosts.Keys.Select(s => s.ToParsableString()).Order(StringComparer.Ordinal))
+            views.Add(await grains.GetGrain<IWorkerHostGrain>(silo).GetSlots());
+        return views;
     }
 
     /// <summary>`layerchop slots`: every silo of a cluster and what its worker slots are doing.</summary>
@@ -95,18 +111,15 @@ public static class SiloCommand
         };
         command.SetAction(p => Cli.Run(() => SweepCommands.WithCluster(p.GetValue(cluster), p.GetValue(clusterId)!, p.GetValue(connectTimeout), async grains =>
         {
-            var hosts = await grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
-            var views = new List<SlotsView>();
-            foreach (var silo in hosts.Keys.Select(s => s.ToParsableString()).Order(StringComparer.Ordinal))
-                views.Add(await grains.GetGrain<IWorkerHostGrain>(silo).GetSlots());
+            var views = await SlotsOf(grains);
             if (p.GetValue(json))
             {
-                Cli.WriteJson(views.Select(v => new { v.Silo, v.Gpu, Slots = v.Holders }));
+                Cli.WriteJson(views.Select(v => new { v.Silo, v.Gpu, Slots = v.Holders, SlotMemoryBytes = Enumerable.Range(0, v.Capacity).Select(v.MemoryOf) }));
                 return 0;
             }
-            var table = new TextTable("silo", "kind", "slot", "holder").RightAligned("slot");
+            var table = new TextTable("silo", "kind", "slot", "memory", "holder").RightAligned("slot").RightAligned("memory");
             foreach (var v in views)
-                for (int i = 0; i < v.Holders.Count; i++) table.AddRow(v.Silo, v.Gpu ? "GPU" : "CPU", i, v.Holders[i] ?? "free");
+                for (int i = 0; i < v.Holders.Count; i++) table.AddRow(v.Silo, v.Gpu ? "GPU" : "CPU", i, SlotMemory.Describe(v.MemoryOf(i)), v.Holders[i] ?? "free");
             table.Write();
             foreach (var v in views) Console.WriteLine($"{v.Silo}: {v.Capacity} {(v.Gpu ? "GPU" : "CPU")} slot(s), {v.Free} free");
             return 0;

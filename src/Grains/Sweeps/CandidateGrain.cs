@@ -106,7 +106,7 @@ public sealed class CandidateGrain(
             await Tell();
             return ReportVerdict.Stale;
         }
-        s = CloseAttempt(s, attempt, end.Outcome, end.Reason, end.WorkerEndedUtc ?? DateTime.UtcNow);
+        s = CloseAttempt(s, attempt, end.Outcome, end.Reason, end.WorkerEndedUtc ?? DateTime.UtcNow, end.Failure);
         switch (end.Outcome)
         {
             case AttemptOutcome.Succeeded when end.Result is { } result:
@@ -177,6 +177,11 @@ public sealed class CandidateGrain(
         return state.State.Summarize();
     }
 
+    public async Task<CandidateSummary?> RetryOutOfMemory(int maxAttempts) =>
+        state.RecordExists && state.State is { Status: CandidateStatus.Failed } s && s.Attempts.LastOrDefault()?.Failure == FailureKind.OutOfMemory
+            ? await Retry(maxAttempts)
+            : null;
+
     public async Task<CandidateSummary?> RaiseMaxAttempts(int maxAttempts)
     {
         if (!state.RecordExists || maxAttempts <= state.State.MaxAttempts) return null;
@@ -196,10 +201,10 @@ public sealed class CandidateGrain(
         return ReportVerdict.Stale;
     }
 
-    static CandidateState CloseAttempt(CandidateState s, int number, AttemptOutcome outcome, string? reason, DateTime ended) => s with
+    static CandidateState CloseAttempt(CandidateState s, int number, AttemptOutcome outcome, string? reason, DateTime ended, FailureKind? failure = null) => s with
     {
         Attempts = s.Attempts.Select(a => a.Number == number && a.Outcome == AttemptOutcome.Running
-            ? a with { EndedUtc = ended, Outcome = outcome, Reason = reason } : a).ToArray(),
+            ? a with { EndedUtc = ended, Outcome = outcome, Reason = reason, Failure = failure } : a).ToArray(),
     };
 
     /// <summary>

@@ -47,6 +47,9 @@ public sealed class SweepGrain(
     readonly SortedSet<int> queue = [];                  // grid positions of candidates waiting for a slot
     readonly Dictionary<string, Entry> running = new(StringComparer.Ordinal);
     readonly Dictionary<CandidateStatus, int> counts = [];
+    // Each candidate's planned peak memory, a pure function of the spec and the candidate: worked out when a slot
+    // first asks, kept for this activation (and dropped when a resubmission changes the spec); null: no figure.
+    readonly Dictionary<string, long?> peaks = new(StringComparer.Ordinal);
     long revision;
     readonly string epoch = Guid.NewGuid().ToString("N");
     bool watching;
@@ -131,9 +134,13 @@ public sealed class SweepGrain(
             return null;
         }
         await RequeueLost();
-        while (queue.Count > 0)
+        // In grid order, the first queued candidate that the slot's memory can hold; a larger one stays queued for a
+        // larger slot and does not hold up those behind it.
+        foreach (int order in queue.ToArray())
         {
-            var entry = ordered[queue.Min];
+            if (!queue.Contains(order)) continue;        // taken or finished while an earlier one began
+            var entry = ordered[order];
+            if (!Fits(spec, entry.Summary.Config, slot)) continue;
             queue.Remove(entry.Order);                   // out of the queue while its attempt begins
             BeginReply reply;
             try
@@ -149,6 +156,26 @@ public sealed class SweepGrain(
             if (reply.Lease is { } lease) return new WorkOrder { Lease = lease, Spec = spec, Config = entry.Summary.Config };
         }
         return null;
+    }
+
+    /// <summary>Whether <paramref name="slot"/> has the memory <paramref name="config"/>'s plan needs at its peak (a slot or a
+    /// plan without a figure: yes).</summary>
+    bool Fits(SweepSpec spec, CandidateConfig config, SlotRef slot) =>
+        slot.MemoryBytes is not { } memory || PlannedPeak(spec, config) is not { } peak || peak <= memory;
+
+    long? PlannedPeak(SweepSpec spec, CandidateConfig config)
+    {
+        if (peaks.TryGetValue(config.Id, out var known)) return known;
+        long? peak;
+        try { peak = SweepMemory.For(spec, config).PeakBytes; }
+        catch (Exception e) when (e is LayerChopException or IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
+        {
+            // The base model's config cannot be read from this silo: the candidate goes anywhere, and its worker says what is wrong.
+            log.LogWarning("sweep {Sweep}: no memory plan for {Candidate}: {Message}; it may run in any slot", spec.Name, config.Id, e.Message);
+            peak = null;
+        }
+        peaks[config.Id] = peak;
+        return peak;
     }
 
     Task CheckLostSilos(CancellationToken cancel) => Unfinished ? RequeueLost() : watching ? StopWatching() : Task.CompletedTask;
@@ -270,6 +297,18 @@ public sealed class SweepGrain(
             Spec = spec, SubmittedUtc = previous is null ? DateTime.UtcNow : state.State.SubmittedUtc, Cancelled = state.State.Cancelled && !resume,
         };
         await state.WriteStateAsync();
+        peaks.Clear();
+
+        // A setting that lowers the memory need changed: candidates that ran out of memory run again with it.
+        if (previous is not null && SweepSpecDiff.MemoryChanges(previous, spec) is { Count: > 0 } lowered)
+        {
+            var again = new List<string>();
+            foreach (var entry in ordered.Where(e => e.Summary.Status == CandidateStatus.Failed).ToList())
+                if (await Candidate(entry.Summary.Id).RetryOutOfMemory(spec.MaxAttempts) is { } retried && Apply(retried)) again.Add(entry.Summary.Id);
+            if (again.Count > 0)
+                note = (note is null ? "" : note + "; ") +
+                       $"{string.Join(", ", lowered.Select(d => $"{d.Field} {d.Existing} -> {d.Submitted}"))}: {again.Count} candidate(s) that ran out of memory run again ({string.Join(", ", again)})";
+        }
 
         if (previous is not null && spec.MaxAttempts > previous.MaxAttempts)
             foreach (var entry in ordered.Where(e => e.Summary.Attempts > 0 && e.Summary.Status != CandidateStatus.Completed).ToList())

@@ -48,6 +48,7 @@ public sealed class WorkerProcess : IDisposable
         var endpoint = job.Where?.Split('@')[0] ?? "local";
         info.Environment[HostSlot.Variable] = options.Gpu ? $"gpu-{options.Devices[slot]}" : $"cpu-{endpoint}-{slot}";
         if (options.CpuThreads > 0) info.Environment["LAYERCHOP_THREADS"] = options.CpuThreads.ToString();
+        if (options.MemoryOf(slot) is { } memory) info.Environment[SlotMemory.Variable] = memory.ToString(System.Globalization.CultureInfo.InvariantCulture);
         foreach (var (name, value) in options.WorkerEnvironment) info.Environment[name] = value;
         return new WorkerProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start the worker process"));
     }

@@ -9,7 +9,8 @@ namespace LayerChop.Grains.Workers;
 /// <summary>
 /// The owner of this silo's worker slots and worker processes. When a slot is free it pulls work: it asks the
 /// unfinished sweeps, in turn, for their next queued candidate (<see cref="ISweepGrain.TakeNext"/>), which comes
-/// with a lease carrying the attempt's number. It runs the worker, passes each of its typed events to the
+/// with a lease carrying the attempt's number; the slot says how much memory it has, and a sweep hands it only a
+/// candidate whose planned peak fits (<see cref="SlotRef.MemoryBytes"/>). It runs the worker, passes each of its typed events to the
 /// candidate grain and, when the process exits, ends the attempt. It is woken when work appears (a submit, a
 /// retry, a candidate back in the queue) and asks by itself every <see cref="AskEvery"/> in case a wake-up was
 /// lost. A report that fails (the database briefly down) is logged and the worker goes on; an attempt's end is
@@ -58,7 +59,12 @@ public sealed class WorkerSupervisor(
 
     public SlotsView View()
     {
-        lock (gate) return new SlotsView { Silo = SiloKey, Gpu = options.Gpu, Holders = slots.Select(w => w?.Lease.ToString()).ToArray() };
+        lock (gate)
+            return new SlotsView
+            {
+                Silo = SiloKey, Gpu = options.Gpu, Holders = slots.Select(w => w?.Lease.ToString()).ToArray(),
+                MemoryBytes = Enumerable.Range(0, slots.Length).Select(options.MemoryOf).ToArray(),
+            };
     }
 
     /// <summary>There may be work: a free slot asks now.</summary>
@@ -90,17 +96,25 @@ public sealed class WorkerSupervisor(
         var backoff = TimeSpan.FromSeconds(1);
         while (!token.IsCancellationRequested)
         {
-            int free;
-            lock (gate) free = Array.IndexOf(slots, null);
-            if (free >= 0)
+            int[] free;
+            lock (gate) free = Enumerable.Range(0, slots.Length).Where(i => slots[i] is null).ToArray();
+            if (free.Length > 0)
             {
                 try
                 {
-                    if (await Ask(free) is { } order)
+                    // Every free slot asks, the smallest first: work that only a larger slot can hold is left to it,
+                    // and work a small slot can hold does not take a larger one that something bigger waits for.
+                    bool started = false;
+                    foreach (int slot in free.OrderBy(i => options.MemoryOf(i) ?? long.MaxValue))
                     {
-                        Start(free, order);
+                        if (await Ask(slot) is not { } order) continue;
+                        Start(slot, order);
+                        started = true;
+                    }
+                    if (started)
+                    {
                         backoff = TimeSpan.FromSeconds(1);
-                        continue;                                  // another slot may be free too
+                        continue;                                  // a slot that found nothing may find something now
                     }
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
@@ -118,7 +132,7 @@ public sealed class WorkerSupervisor(
 
     async Task<WorkOrder?> Ask(int slot)
     {
-        var where = new SlotRef { Silo = SiloKey, Slot = slot };
+        var where = new SlotRef { Silo = SiloKey, Slot = slot, MemoryBytes = options.MemoryOf(slot) };
         await membership.Refresh();
         if (membership.CurrentSnapshot.GetSiloStatus(silo.SiloAddress) is var status && status != SiloStatus.Active)
         {
@@ -239,7 +253,7 @@ public sealed class WorkerSupervisor(
         if (protocolError is not null)
             return new AttemptEnd { Outcome = AttemptOutcome.Failed, Reason = $"protocol error: {protocolError}" };
         if (failure is not null)
-            return new AttemptEnd { Outcome = AttemptOutcome.Failed, Reason = failure.Message, Permanent = failure.Kind == FailureKind.BadInput };
+            return AttemptEnd.Of(failure);
         string tail = worker.Process.StderrTail();
         return new AttemptEnd
         {

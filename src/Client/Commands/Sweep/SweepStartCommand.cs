@@ -23,6 +23,9 @@ public static partial class SweepCommands
         command.SetAction(p => Cli.Run(() => WithCluster(p.GetValue(cluster), p.GetValue(clusterId)!, p.GetValue(connectTimeout), async grains =>
         {
             var spec = SweepSpecReader.Load(p.GetValue(specPath)!);
+            var slots = MemoryOfSlots(await SiloCommand.SlotsOf(grains));
+            if (slots.Count == 0) Console.Error.WriteLine("note: no silo of the cluster has a worker slot yet; the candidates wait for one");
+            RefuseWhatNoSlotHolds(spec, slots);
             var submitted = await grains.GetGrain<ISweepGrain>(spec.Name).Submit(spec);
             if (!submitted.Accepted) throw new LayerChopException(submitted.Error ?? "the sweep was rejected");
             if (submitted.Note is { } note) Console.Error.WriteLine(note);
