@@ -33,7 +33,7 @@ open(os.path.join(sys.argv[1], "brown.jsonl"), "w").write("\n".join(docs[:60]) +
 PY
 fi
 
-printf "%-6s %-5s %12s %12s %12s %8s\n" shape method params plan_GiB measured_GiB error
+printf "%-6s %-5s %12s %12s %8s %10s\n" shape method plan_GiB measured_GiB error tokens/s
 for s in "${order[@]}"; do
   read -r l h a k i v tie <<<"${shapes[$s]}"
   model="$work/m-$s"
@@ -60,11 +60,20 @@ YAML
     out="$work/run-$s-$method"; rm -rf "$out"
     /usr/bin/time -f "%M" -o "$work/rss" $L train "$model" --data "$work/brown.jsonl" --tokens $((seq_len * micro * steps)) \
       --seq-len "$seq_len" --batch-tokens $((seq_len * micro)) --micro-batch "$micro" --checkpoint-every 1000 --val-sequences 2 \
-      --out "$out" "${flags[@]}" >/dev/null 2>"$work/log-$s-$method" || { echo "$s $method: train failed (see $work/log-$s-$method)"; continue; }
+      --out "$out" --json "${flags[@]}" >"$work/steps-$s-$method" 2>"$work/log-$s-$method" || { echo "$s $method: train failed (see $work/log-$s-$method)"; continue; }
     measured=$(( $(tail -1 "$work/rss") * 1024 ))
-    python3 -c "
-p=$planned; m=$measured; import sys
-print(f'%-6s %-5s %12s %12.2f %12.2f %+7.1f%%' % ('$s', '$method', '', p/2**30, m/2**30, 100*(p-m)/m))"
+    # tokens/s over the steps after the first (the first pays for allocation): from the per-step JSON lines.
+    python3 - "$work/steps-$s-$method" "$planned" "$measured" "$s" "$method" <<'PY'
+import json, sys
+path, planned, measured, shape, method = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+steps = [json.loads(l) for l in open(path) if l.startswith('{"step"')]
+rate = ""
+if len(steps) >= 2:
+    first, last = steps[0], steps[-1]
+    seconds = last["tokens"] / last["tokens_per_s"] - first["tokens"] / first["tokens_per_s"]
+    rate = f"{(last['tokens'] - first['tokens']) / seconds:.0f}"
+print(f"{shape:<6} {method:<5} {planned / 2**30:12.2f} {measured / 2**30:12.2f} {100 * (planned - measured) / measured:+7.1f}% {rate:>10}")
+PY
     rm -rf "$out"
   done
 done

@@ -49,7 +49,7 @@ public static class MemoryModel
     /// <summary>A worker's memory beyond its tensors: the .NET runtime and libtorch (0.2 GiB of RSS healing a
     /// model of 56K parameters) and the allocator's slack at the peak, fitted to the measured peaks of
     /// bench/memory/run.sh (bench/RESULTS.md, "Memory plan"); on a GPU, the CUDA context is of the same order.</summary>
-    public const long RuntimeBytes = 512L << 20;
+    public const long RuntimeBytes = 400L << 20;
 
     /// <summary>Multiple-choice rows of the zero-shot tasks are assumed this long (context and continuations packed
     /// in one row); hellaswag's longest are about 200 tokens with the Llama tokenizers.</summary>
@@ -125,12 +125,14 @@ public static class MemoryModel
         else
             pass.Add(new("activations", model.NumLayers * tokens * layer + tokens * layer, $"{model.NumLayers} layers x {tokens:N0} tokens x {layer:N0} B/token, plus one layer's gradients"));
         pass.Add(new("logits and loss", lossTokens * LossBytesPerToken(model, d), $"{lossTokens:N0} tokens x vocab {model.VocabSize:N0} x {d + (d == 4 ? 0 : 4) + 12} B"));
+        if (!lora)
+            pass.Add(new("head gradient", (long)model.VocabSize * model.HiddenSize * d, "the output projection's gradient, made whole in the head's backward pass before it is added to the accumulated one"));
         if (shape.Method == HealMethod.Distill && shape.Teacher is { } teacher)
             pass.Add(new("teacher logits", lossTokens * (long)teacher.VocabSize * (d + 12) + (split ? tokens * teacher.HiddenSize * d : 0),
                 "the teacher's logits and the two float32 log-softmaxes of the distillation term"));
         // The optimizer's update comes after the backward pass has freed the activations: the larger of the two is the peak.
-        long update = lora ? 0 : LargestTensor(model) * 4 * 2;
-        if (update > pass.Sum(x => x.Bytes)) pass = [new("optimizer update", update, "the update's float32 temporaries for the largest tensor, after the backward pass")];
+        long update = lora ? 0 : LargestTensor(model) * 4;
+        if (update > pass.Sum(x => x.Bytes)) pass = [new("optimizer update", update, "the update's float32 temporary for the largest tensor, after the backward pass")];
         terms.AddRange(pass);
         return new StageMemory("heal", terms.Where(x => x.Bytes > 0).ToList());
     }
@@ -196,7 +198,7 @@ public static class MemoryModel
         var terms = new List<MemoryTerm>
         {
             new("runtime", RuntimeBytes, "the runtime and allocator slack, measured"),
-            new("largest tensor", LargestTensor(baseModel) * stored * 2, "read and written once each, one tensor at a time"),
+            new("largest tensor", LargestTensor(baseModel) * stored, "tensors are read and written one at a time, in the stored dtype"),
         };
         if (dataDriven)
         {

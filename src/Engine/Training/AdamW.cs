@@ -90,7 +90,7 @@ public sealed class AdamW : IDisposable
             if (s.Decay && WeightDecay != 0) s.Master.mul_(decayFactor);
             s.ExpAvg.mul_(beta1).add_(g, alpha: oneMinusBeta1);
             s.ExpAvgSq.mul_(beta2).addcmul_(g, g, value: oneMinusBeta2);
-            var denom = (s.ExpAvgSq.sqrt() / bias2Root).add_(eps, One);
+            var denom = s.ExpAvgSq.sqrt().div_(bias2Root).add_(eps, One);              // one temporary the size of the tensor
             s.Master.addcdiv_(s.ExpAvg, denom, value: minusStepSize);
             if (s.OwnsMaster) s.Parameter.copy_(s.Master);
         }

@@ -63,7 +63,7 @@ public class MemoryModelTests
         Assert.Equal(plan.Stages.Max(s => s.Bytes), plan.PeakBytes);
         Assert.Equal("heal", plan.PeakStage);
         var chop = plan.Stages[0];
-        Assert.True(chop.Bytes < 3L << 30, $"a streamed chop of an 8B model is planned at {chop.Bytes} bytes, not its 16 GB of weights");
-        Assert.Equal(128256L * 4096 * 2 * 2, Term(chop, "largest tensor"));                 // the bf16 embedding, read and written
+        Assert.True(chop.Bytes < 2L << 30, $"a streamed chop of an 8B model is planned at {chop.Bytes} bytes, not its 16 GB of weights");
+        Assert.Equal(128256L * 4096 * 2, Term(chop, "largest tensor"));                     // the bf16 embedding
     }
 }
