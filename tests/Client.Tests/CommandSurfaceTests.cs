@@ -96,6 +96,7 @@ public partial class CommandSurfaceTests(TrainingInputs inputs) : IClassFixture<
             device: cpu
             output: {{output}}
             """);
+        Check("plan", Ok("plan", spec, "--json"));
         int webPort = SiloSetup.FreePort();
         var run = Ok("sweep", "run", spec, "--json", "--web", webPort.ToString());
         // Where to look while it runs: the live page first, then the API.
