@@ -196,7 +196,7 @@ public sealed class ModelScorer : ILoglikelihoodScorer
             var wanted = tensor(targets.ToArray(), ScalarType.Int64).to(device);
             // The scored tokens' float32 log-probabilities a slice at a time: a long window of a large vocabulary
             // would otherwise hold (K, V) logits and their log-softmax whole. Each row is computed alone either way.
-            long k = picked.shape[0], slice = ScoredTokensPerSlice(model.Config.VocabSize);
+            long k = picked.shape[0], slice = Training.Losses.SliceTokens(model.Config.VocabSize);
             logProbs = new float[k];
             greedy = new bool[k];
             for (long start = 0; start < k; start += slice)
@@ -221,12 +221,6 @@ public sealed class ModelScorer : ILoglikelihoodScorer
             results[request] = new Loglikelihood(sum, all);
         }
     }
-
-    /// <summary>The most bytes of float32 logits scored at once.</summary>
-    public const long LogitsSliceBytes = 256L << 20;
-
-    /// <summary>Scored tokens per slice for a vocabulary of <paramref name="vocab"/>.</summary>
-    public static long ScoredTokensPerSlice(long vocab) => Math.Max(1, LogitsSliceBytes / (vocab * sizeof(float)));
 
     sealed class SequenceComparer : IEqualityComparer<int[]>
     {

@@ -23,7 +23,7 @@ public sealed record HealShape
     public ModelConfig? Teacher { get; init; }
     /// <summary>Sequences per forward pass (the trainer's choice when the settings leave it to it).</summary>
     public required int MicroBatch { get; init; }
-    public long LogitsSliceBytes { get; init; } = TrainOptions.DefaultLogitsSliceBytes;
+    public long LogitsSliceBytes { get; init; } = Losses.LogitsSliceBytes;
 }
 
 /// <summary>
@@ -111,7 +111,7 @@ public static class MemoryModel
         terms.Add(new("AdamW moments", trainable * 8, "two float32 moments per trained parameter"));
         if (shape.Method == HealMethod.Distill && shape.Teacher is { } teacherModel)
             terms.Add(new("teacher weights", teacherModel.TotalParams * d, $"{teacherModel.TotalParams:N0} parameters x {d} B"));
-        long sliceTokens = Math.Max(1, shape.LogitsSliceBytes / ((long)model.VocabSize * sizeof(float)));
+        long sliceTokens = Losses.SliceTokens(model.VocabSize, shape.LogitsSliceBytes);
         bool hiddenDistill = shape.Method == HealMethod.Distill && t.DistillHiddenWeight > 0;
         bool split = !hiddenDistill && (t.ActivationCheckpointing || sliceTokens < tokens);
         long lossTokens = split ? Math.Min(sliceTokens, tokens) : tokens;
@@ -124,7 +124,7 @@ public static class MemoryModel
         }
         else
             pass.Add(new("activations", model.NumLayers * tokens * layer + tokens * layer, $"{model.NumLayers} layers x {tokens:N0} tokens x {layer:N0} B/token, plus one layer's gradients"));
-        pass.Add(new("logits and loss", lossTokens * LossBytesPerToken(model, d), $"{lossTokens:N0} tokens x vocab {model.VocabSize:N0} x {d + (d == 4 ? 0 : 4) + 12} B"));
+        pass.Add(new("logits and loss", lossTokens * LossBytesPerToken(model, d), $"{lossTokens:N0} tokens x vocab {model.VocabSize:N0} x {LossBytesPerToken(model, d) / model.VocabSize} B"));
         if (!lora)
             pass.Add(new("head gradient", (long)model.VocabSize * model.HiddenSize * d, "the output projection's gradient, made whole in the head's backward pass before it is added to the accumulated one"));
         if (shape.Method == HealMethod.Distill && shape.Teacher is { } teacher)
@@ -143,7 +143,7 @@ public static class MemoryModel
     /// attention); each with one layer's activations at a time and the float32 logits of a slice of scored tokens.</summary>
     public static StageMemory Eval(ModelConfig model, EvalSettings eval)
     {
-        long p = model.TotalParams, slice = Evaluation.ModelScorer.ScoredTokensPerSlice(model.VocabSize);
+        long p = model.TotalParams, slice = Losses.SliceTokens(model.VocabSize);
         long Logits(long tokens) => Math.Min(tokens, slice) * model.VocabSize * 4L * 2;
         int rowWidth = Math.Min(model.MaxPositionEmbeddings, ChoiceRowTokens);
         long rowTokens = (long)eval.BatchSize * rowWidth;

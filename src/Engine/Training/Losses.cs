@@ -7,6 +7,13 @@ namespace LayerChop.Engine.Training;
 
 public static class Losses
 {
+    /// <summary>The most bytes of float32 logits held at once where logits are computed in slices of tokens (the
+    /// healing loss, evaluation's scored tokens): a 128K vocabulary gets 523-token slices.</summary>
+    public const long LogitsSliceBytes = 256L << 20;
+
+    /// <summary>Tokens per slice of logits for a vocabulary of <paramref name="vocab"/> within <paramref name="bytes"/>.</summary>
+    public static long SliceTokens(long vocab, long bytes = LogitsSliceBytes) => Math.Max(1, bytes / (vocab * sizeof(float)));
+
     /// <summary>Mean cross-entropy of next-token prediction, computed in float32.</summary>
     public static Tensor NextTokenLoss(Tensor logits, Tensor targets)          // (B, T, V), (B, T)
     {

@@ -25,13 +25,11 @@ public sealed record TrainOptions
     public double PeakLr => Method == HealMethod.Lora ? Lora.Lr ?? Settings.Lr : Settings.Lr;
 
     /// <summary>The most bytes of float32 logits the loss holds at once: longer micro-batches compute the head and
-    /// the loss in slices of tokens (see <see cref="Losses.HeadBackward"/>). A 128K vocabulary gets 512-token slices.</summary>
-    public long LogitsSliceBytes { get; init; } = DefaultLogitsSliceBytes;
-
-    public const long DefaultLogitsSliceBytes = 256L << 20;
+    /// the loss in slices of tokens (see <see cref="Losses.HeadBackward"/>).</summary>
+    public long LogitsSliceBytes { get; init; } = Losses.LogitsSliceBytes;
 
     /// <summary>Tokens per slice of the loss for a vocabulary of <paramref name="vocab"/>.</summary>
-    public long LossChunkTokens(long vocab) => Math.Max(1, LogitsSliceBytes / (vocab * sizeof(float)));
+    public long LossChunkTokens(long vocab) => Losses.SliceTokens(vocab, LogitsSliceBytes);
 
     public int SequencesPerStep => Settings.SequencesPerStep;
     public int MicroBatchSize => Settings.MicroBatchSize;

@@ -50,6 +50,8 @@ public sealed class SweepGrain(
     // Each candidate's planned peak memory, a pure function of the spec and the candidate: worked out when a slot
     // first asks, kept for this activation (and dropped when a resubmission changes the spec); null: no figure.
     readonly Dictionary<string, long?> peaks = new(StringComparer.Ordinal);
+    // The base model's config.json, read once for every candidate's plan (dropped with the peaks).
+    Engine.Modeling.ModelConfig? baseConfig;
     long revision;
     readonly string epoch = Guid.NewGuid().ToString("N");
     bool watching;
@@ -167,7 +169,7 @@ public sealed class SweepGrain(
     {
         if (peaks.TryGetValue(config.Id, out var known)) return known;
         long? peak;
-        try { peak = SweepMemory.For(spec, config).PeakBytes; }
+        try { peak = SweepMemory.For(baseConfig ??= Engine.Modeling.ModelConfig.Load(spec.BaseModel), spec, config).PeakBytes; }
         catch (Exception e) when (e is LayerChopException or IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
         {
             // The base model's config cannot be read from this silo: the candidate goes anywhere, and its worker says what is wrong.
@@ -298,6 +300,7 @@ public sealed class SweepGrain(
         };
         await state.WriteStateAsync();
         peaks.Clear();
+        baseConfig = null;
 
         // A setting that lowers the memory need changed: candidates that ran out of memory run again with it.
         if (previous is not null && SweepSpecDiff.MemoryChanges(previous, spec) is { Count: > 0 } lowered)

@@ -49,7 +49,7 @@ public class MemoryModelTests
     {
         var train = new TrainSettings { SeqLen = 4096, BatchTokens = 8192, MicroBatch = 2 };
         var heal = MemoryModel.Heal(Llama1B, Shape(train));
-        long slice = LayerChop.Engine.Training.TrainOptions.DefaultLogitsSliceBytes / (128256 * 4);               // 523 tokens
+        long slice = LayerChop.Engine.Training.Losses.LogitsSliceBytes / (128256 * 4);               // 523 tokens
         Assert.Equal(slice * 128256L * 16, Term(heal, "logits and loss"));
         Assert.True(Term(heal, "logits and loss") < 8192L * 128256 * 4, "less than one float32 copy of the whole logits");
     }
